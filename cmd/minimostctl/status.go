@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
+)
+
+type statusCmd struct {
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+// statusJSON is the --json form of status.
+type statusJSON struct {
+	Version          string `json:"version"`
+	StartedTS        int64  `json:"started_ts"`
+	UptimeSeconds    int64  `json:"uptime_seconds"`
+	DataDir          string `json:"data_dir"`
+	ListenAddr       string `json:"listen_addr"`
+	ConnectedClients int32  `json:"connected_clients"`
+	NextCleanupTS    int64  `json:"next_cleanup_ts"`
+}
+
+func (c *statusCmd) Run(a *app) error {
+	var resp *adminv1.StatusResponse
+	err := a.call(false, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
+		resp, err = cl.Status(ctx, &adminv1.StatusRequest{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	started := time.Unix(resp.GetStartedTs(), 0)
+	uptime := time.Since(started).Truncate(time.Second)
+	if c.JSON {
+		return a.printJSON(statusJSON{
+			Version:          resp.GetVersion(),
+			StartedTS:        resp.GetStartedTs(),
+			UptimeSeconds:    int64(uptime / time.Second),
+			DataDir:          resp.GetDataDir(),
+			ListenAddr:       resp.GetListenAddr(),
+			ConnectedClients: resp.GetConnectedClients(),
+			NextCleanupTS:    resp.GetNextCleanupTs(),
+		})
+	}
+	next := "not scheduled"
+	if ts := resp.GetNextCleanupTs(); ts != 0 {
+		next = time.Unix(ts, 0).Format(time.RFC3339)
+	}
+	fmt.Fprintf(a.stdout, "version:       %s\n", resp.GetVersion())
+	fmt.Fprintf(a.stdout, "uptime:        %s (since %s)\n", uptime, started.Format(time.RFC3339))
+	fmt.Fprintf(a.stdout, "data dir:      %s\n", resp.GetDataDir())
+	fmt.Fprintf(a.stdout, "listen:        %s\n", resp.GetListenAddr())
+	fmt.Fprintf(a.stdout, "clients:       %d\n", resp.GetConnectedClients())
+	fmt.Fprintf(a.stdout, "next cleanup:  %s\n", next)
+	return nil
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// DeleteUser deletes an account (SPEC §9). mode "soft" re-attributes the user's messages to
+// chat.DeletedUser in every database; "hard" deletes them from every database. Both remove the
+// credentials, settings, sessions and reset tokens at once (in one transaction that also
+// records the deletion as pending), then the avatar, users/<name>.db and the presence.db rows.
+// A deletion interrupted by a crash is finished by the next Open.
+func (s *Store) DeleteUser(ctx context.Context, name, mode string) error {
+	if mode != "soft" && mode != "hard" {
+		return chat.Errorf(chat.EInvalid, "mode must be soft or hard")
+	}
+	s.lifecycleMu.Lock()
+	defer s.lifecycleMu.Unlock()
+	err := withTx(ctx, s.auth.W, func(tx *sql.Tx) error {
+		var avatar sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT s.avatar_file FROM users u LEFT JOIN user_settings s ON s.username = u.username
+			WHERE u.username = ?`, name).Scan(&avatar)
+		if errors.Is(err, sql.ErrNoRows) {
+			return chat.Errorf(chat.ENotFound, "no such user %q", name)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO pending_deletions(username, mode, avatar_file, started_ts) VALUES (?, ?, ?, ?)",
+			name, mode, avatar, s.Now().Unix()); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"DELETE FROM users WHERE username = ?",
+			"DELETE FROM user_settings WHERE username = ?",
+			"DELETE FROM password_reset_tokens WHERE username = ?",
+			"DELETE FROM sessions WHERE username = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.invalidateUsers()
+	return s.finishDeletion(ctx, name)
+}
+
+// DeletionHook, when set, runs between the steps of a deletion; tests use it to simulate a
+// crash half way.
+var deletionHook func(step string)
+
+func (s *Store) finishDeletion(ctx context.Context, name string) error {
+	var mode string
+	var avatar sql.NullString
+	if err := s.auth.R.QueryRowContext(ctx, "SELECT mode, avatar_file FROM pending_deletions WHERE username = ?", name).Scan(&mode, &avatar); err != nil {
+		return fmt.Errorf("read pending deletion of %q: %w", name, err)
+	}
+	// Messages the user sent just before are still being fanned out: let them land first.
+	if err := s.fanout.flush(ctx); err != nil {
+		return err
+	}
+	// The user's own copy holds every message they sent: collect the ids for the reactions.
+	var ids []string
+	if mode == "hard" {
+		s.withUserDB(ctx, name, func(db *sql.DB) error {
+			rows, err := db.QueryContext(ctx, "SELECT id FROM messages WHERE sender = ?", name)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				ids = append(ids, id)
+			}
+			return rows.Err()
+		})
+	}
+	// users/<name>.db goes first so the loop below does not rewrite it.
+	s.users.forget(name)
+	path := s.userDBPath(name)
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
+	}
+	if deletionHook != nil {
+		deletionHook("files")
+	}
+	dbs, err := s.UserDBNames()
+	if err != nil {
+		return err
+	}
+	for _, u := range dbs {
+		err := s.withUserDB(ctx, u, func(db *sql.DB) error {
+			var err error
+			if mode == "soft" {
+				_, err = db.ExecContext(ctx, "UPDATE messages SET sender = ? WHERE sender = ?", chat.DeletedUser, name)
+			} else {
+				_, err = db.ExecContext(ctx, "DELETE FROM messages WHERE sender = ?", name)
+			}
+			return err
+		})
+		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
+			return fmt.Errorf("%s messages of %q in users/%s.db: %w", mode, name, u, err)
+		}
+		if deletionHook != nil {
+			deletionHook("user:" + u)
+		}
+	}
+	if avatar.Valid && avatar.String != "" && filepath.Base(avatar.String) == avatar.String {
+		if err := os.Remove(filepath.Join(s.dir, "avatars", avatar.String)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove avatar: %w", err)
+		}
+	}
+	err = withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM presence WHERE user = ?",
+			"DELETE FROM typing WHERE user = ?",
+			"DELETE FROM read_receipts WHERE reader = ?",
+			"DELETE FROM message_reactions WHERE reactor = ?",
+			"DELETE FROM private_channel_members WHERE username = ?",
+			"DELETE FROM call_participants WHERE username = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return err
+			}
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ?", id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.auth.W.ExecContext(ctx, "DELETE FROM pending_deletions WHERE username = ?", name)
+	s.Logger.Info("account deleted", "user", name, "mode", mode)
+	return err
+}
+
+func (s *Store) resumeDeletions(ctx context.Context) error {
+	rows, err := s.auth.R.QueryContext(ctx, "SELECT username FROM pending_deletions")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		s.Logger.Info("finishing interrupted account deletion", "user", n)
+		if err := s.finishDeletion(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UserDBNames lists the users whose database file exists in users/ (the guide's users/*.db).
+func (s *Store) UserDBNames() ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(s.dir, "users", "*.db"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(matches))
+	for _, m := range matches {
+		n := filepath.Base(m)
+		n = n[:len(n)-3]
+		if chat.ValidateUsername(n) == nil || chat.IsReserved(n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+const messageCols = `id, conversation, sender, body, html, sent_ts, sent_ms, edited_ts, deleted, mentions,
+	thread_root, attachment_file, attachment_name, attachment_size, attachment_type`
+
+func queryMessages(ctx context.Context, db *sql.DB, where string, args ...any) ([]chat.Message, error) {
+	rows, err := db.QueryContext(ctx, "SELECT "+messageCols+" FROM messages "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []chat.Message
+	for rows.Next() {
+		var m chat.Message
+		var deleted int
+		var mentions string
+		var af, an, at sql.NullString
+		var as sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.Conversation, &m.Sender, &m.Body, &m.HTML, &m.SentTS, &m.SentMS, &m.EditedTS,
+			&deleted, &mentions, &m.ThreadRoot, &af, &an, &as, &at); err != nil {
+			return nil, err
+		}
+		m.Deleted = deleted == 1
+		m.Mentions = mentionsList(mentions)
+		if af.Valid && af.String != "" {
+			m.Attachment = &chat.Attachment{StoredName: af.String, Name: an.String, Size: as.Int64, Type: at.String}
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// PostMessage assigns m an id and send time, journals it for recipients and queues the
+// fan-out. When it returns nil, m is durable and will reach every recipient's database.
+func (s *Store) PostMessage(ctx context.Context, m *chat.Message, recipients []string) error {
+	now := s.Now()
+	m.ID = s.ids.New(now)
+	m.SentTS = now.Unix()
+	m.SentMS = now.UnixMilli()
+	return s.fanout.submit(ctx, &entry{op: opPut, msg: *m, recipients: recipients})
+}
+
+// GetMessage returns message id of conversation from user's own copy, or ENotFound.
+func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (chat.Message, error) {
+	var out []chat.Message
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		var err error
+		out, err = queryMessages(ctx, db, "WHERE id = ? AND conversation = ?", id, conversation)
+		return err
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	if len(out) == 0 {
+		// The fan-out may not have reached this copy yet: wait for it once, then look again.
+		if err := s.fanout.flush(ctx); err == nil {
+			s.withUserDB(ctx, user, func(db *sql.DB) error {
+				out, err = queryMessages(ctx, db, "WHERE id = ? AND conversation = ?", id, conversation)
+				return err
+			})
+		}
+		if len(out) == 0 {
+			return chat.Message{}, chat.Errorf(chat.ENotFound, "message not found")
+		}
+	}
+	return out[0], nil
+}
+
+// EditMessage changes the body of m (already rendered by the caller) in every copy.
+func (s *Store) EditMessage(ctx context.Context, m chat.Message, recipients []string) error {
+	m.EditedTS = s.Now().Unix()
+	return s.fanout.submit(ctx, &entry{op: opEdit, msg: m, recipients: recipients})
+}
+
+// DeleteMessage marks message id deleted in every copy.
+func (s *Store) DeleteMessage(ctx context.Context, conversation, id string, recipients []string) error {
+	return s.fanout.submit(ctx, &entry{op: opDelete, msg: chat.Message{ID: id, Conversation: conversation}, recipients: recipients})
+}
+
+// History returns up to limit messages of conversation from user's copy, older than before
+// ("" for the newest), oldest first, and whether older ones exist.
+func (s *Store) History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error) {
+	var out []chat.Message
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		var err error
+		if before == "" {
+			out, err = queryMessages(ctx, db, "WHERE conversation = ? ORDER BY id DESC LIMIT ?", conversation, limit+1)
+		} else {
+			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, more, nil
+}
+
+// Search returns user's messages (in conversations listed in allowed, when not nil) whose
+// body contains every word of q, newest first.
+func (s *Store) Search(ctx context.Context, user, q string, limit int) ([]chat.Message, error) {
+	words := strings.Fields(q)
+	if len(words) == 0 {
+		return nil, chat.Errorf(chat.EInvalid, "search for at least one word")
+	}
+	if len(words) > 10 {
+		words = words[:10]
+	}
+	where := "WHERE deleted = 0"
+	args := []any{}
+	for _, w := range words {
+		where += ` AND body LIKE ? ESCAPE '\'`
+		w = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)
+		args = append(args, "%"+w+"%")
+	}
+	args = append(args, limit)
+	var out []chat.Message
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		var err error
+		out, err = queryMessages(ctx, db, where+" ORDER BY id DESC LIMIT ?", args...)
+		return err
+	})
+	return out, err
+}
+
+// ConversationStat is what the sidebar needs of one conversation in one user's copy.
+type ConversationStat struct {
+	LastID   string
+	Unread   int
+	Mentions int
+}
+
+// ConversationStats computes unread and mention counts of user's conversations, given the
+// last message each has read (from read receipts).
+func (s *Store) ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]ConversationStat, error) {
+	out := make(map[string]ConversationStat, len(convs))
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		for _, c := range convs {
+			var st ConversationStat
+			var last sql.NullString
+			if err := db.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ?", c).Scan(&last); err != nil {
+				return err
+			}
+			st.LastID = last.String
+			if st.LastID != "" && st.LastID > lastRead[c] {
+				if err := db.QueryRowContext(ctx, `SELECT COUNT(*),
+					COALESCE(SUM(instr(mentions, ' '||?||' ') > 0 OR instr(mentions, ' here ') > 0 OR instr(mentions, ' channel ') > 0 OR instr(mentions, ' all ') > 0), 0)
+					FROM messages WHERE conversation = ? AND id > ? AND deleted = 0 AND sender != ?`,
+					user, c, lastRead[c], user).Scan(&st.Unread, &st.Mentions); err != nil {
+					return err
+				}
+			}
+			out[c] = st
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UserConversations returns the ids of conversations present in user's copy (DMs among
+// them), as recorded by the fan-out.
+func (s *Store) UserConversations(ctx context.Context, user string) ([]string, error) {
+	var out []string
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, "SELECT id FROM conversations ORDER BY added_ts, id")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AddUserConversation records that user takes part in conversation (a DM opened before any
+// message), so it shows in the sidebar.
+func (s *Store) AddUserConversation(ctx context.Context, user, conversation string) error {
+	return s.withUserDB(ctx, user, func(db *sql.DB) error {
+		_, err := db.ExecContext(ctx, "INSERT OR IGNORE INTO conversations(id, added_ts) VALUES (?, ?)", conversation, s.Now().Unix())
+		return err
+	})
+}
+
+// HasAttachment reports whether user's copy of conversation has a message with file stored.
+func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error) {
+	var a chat.Attachment
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT attachment_file, attachment_name, attachment_size, attachment_type
+			FROM messages WHERE conversation = ? AND attachment_file = ? AND deleted = 0 LIMIT 1`, conversation, stored).
+			Scan(&a.StoredName, &a.Name, &a.Size, &a.Type)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, chat.Errorf(chat.ENotFound, "file not found")
+	}
+	return a, err
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// SetPresence records user's status ("online", "away" or "offline").
+func (s *Store) SetPresence(ctx context.Context, user, status string) error {
+	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO presence(user, status, updated_ts) VALUES (?, ?, ?)
+		ON CONFLICT(user) DO UPDATE SET status = excluded.status, updated_ts = excluded.updated_ts`, user, status, s.Now().Unix())
+	return err
+}
+
+// Presences returns every recorded status.
+func (s *Store) Presences(ctx context.Context) (map[string]string, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT user, status FROM presence")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var u, st string
+		if err := rows.Scan(&u, &st); err != nil {
+			return nil, err
+		}
+		out[u] = st
+	}
+	return out, rows.Err()
+}
+
+// SetTyping records that user is typing in conversation.
+func (s *Store) SetTyping(ctx context.Context, user, conversation string) error {
+	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
+		ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, s.Now().Unix())
+	return err
+}
+
+// ClearTyping removes user's typing rows (when they send, or disconnect).
+func (s *Store) ClearTyping(ctx context.Context, user string) error {
+	_, err := s.presence.W.ExecContext(ctx, "DELETE FROM typing WHERE user = ?", user)
+	return err
+}
+
+// Receipt is one reader's last-read message in a conversation.
+type Receipt struct {
+	Reader    string `json:"reader"`
+	MessageID string `json:"message_id"`
+	ReadTS    int64  `json:"read_ts"`
+}
+
+// MarkRead records that reader has read conversation up to messageID (never moving back).
+func (s *Store) MarkRead(ctx context.Context, reader, conversation, messageID string) error {
+	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
+		ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts
+		WHERE excluded.message_id > read_receipts.message_id`, reader, conversation, messageID, s.Now().Unix())
+	return err
+}
+
+// LastRead returns reader's last-read message per conversation.
+func (s *Store) LastRead(ctx context.Context, reader string) (map[string]string, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT conversation, message_id FROM read_receipts WHERE reader = ?", reader)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var c, m string
+		if err := rows.Scan(&c, &m); err != nil {
+			return nil, err
+		}
+		out[c] = m
+	}
+	return out, rows.Err()
+}
+
+// Receipts returns the read receipts of conversation.
+func (s *Store) Receipts(ctx context.Context, conversation string) ([]Receipt, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT reader, message_id, read_ts FROM read_receipts WHERE conversation = ? ORDER BY reader", conversation)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Receipt
+	for rows.Next() {
+		var r Receipt
+		if err := rows.Scan(&r.Reader, &r.MessageID, &r.ReadTS); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetReaction adds (on) or removes a reaction and returns the message's reactions after it.
+func (s *Store) SetReaction(ctx context.Context, conversation, messageID, reactor, emoji string, on bool) ([]chat.Reaction, error) {
+	var err error
+	if on {
+		_, err = s.presence.W.ExecContext(ctx, `INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
+			VALUES (?, ?, ?, ?, ?)`, messageID, conversation, reactor, emoji, s.Now().Unix())
+	} else {
+		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.Reactions(ctx, []string{messageID})
+	return m[messageID], err
+}
+
+// Reactions returns the reactions of the given messages.
+func (s *Store) Reactions(ctx context.Context, ids []string) (map[string][]chat.Reaction, error) {
+	out := map[string][]chat.Reaction{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.presence.R.QueryContext(ctx, `SELECT message_id, emoji, reactor FROM message_reactions
+		WHERE message_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY message_id, created_ts, emoji, reactor`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, emoji, reactor string
+		if err := rows.Scan(&id, &emoji, &reactor); err != nil {
+			return nil, err
+		}
+		list := out[id]
+		found := false
+		for i := range list {
+			if list[i].Emoji == emoji {
+				list[i].Users = append(list[i].Users, reactor)
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, chat.Reaction{Emoji: emoji, Users: []string{reactor}})
+		}
+		out[id] = list
+	}
+	return out, rows.Err()
+}
+
+// JoinCall records user as a participant of conversation's call.
+func (s *Store) JoinCall(ctx context.Context, conversation, user string) error {
+	_, err := s.presence.W.ExecContext(ctx, "INSERT OR REPLACE INTO call_participants(conversation, username, joined_ts) VALUES (?, ?, ?)", conversation, user, s.Now().Unix())
+	return err
+}
+
+// LeaveCall removes user from conversation's call ("" for every call).
+func (s *Store) LeaveCall(ctx context.Context, conversation, user string) error {
+	var err error
+	if conversation == "" {
+		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE username = ?", user)
+	} else {
+		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE conversation = ? AND username = ?", conversation, user)
+	}
+	return err
+}
+
+// CallParticipants lists the participants of conversation's call.
+func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]string, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT username FROM call_participants WHERE conversation = ? ORDER BY joined_ts", conversation)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+var _ = sql.ErrNoRows

@@ -1,0 +1,256 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// Store is the SQLite state of one data directory.
+type Store struct {
+	dir      string
+	auth     *pair
+	presence *pair
+	users    *userDBs
+	fanout   *fanout
+	ids      IDGen
+
+	// Now is the clock. Logger receives what the store has to report.
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	membersMu   sync.Mutex
+	allUsers    []string
+	allUsersAt  time.Time
+	lifecycleMu sync.Mutex // serialises account creation and deletion
+}
+
+// Options are the store's optional settings.
+type Options struct {
+	// MaxOpenUserDBs bounds the cache of open users/<name>.db handles (default 2048).
+	MaxOpenUserDBs int
+	// FanoutWorkers is the number of goroutines writing user databases (default 4).
+	FanoutWorkers int
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Open opens (creating if needed) the databases and folders of dir, replays the journal and
+// finishes interrupted account deletions.
+func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
+	if opt.MaxOpenUserDBs <= 0 {
+		opt.MaxOpenUserDBs = 2048
+	}
+	if opt.FanoutWorkers <= 0 {
+		opt.FanoutWorkers = 4
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	for _, d := range []string{"users", "uploads", "avatars"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	s := &Store{dir: dir, Now: opt.Now, Logger: opt.Logger}
+	var err error
+	if s.auth, err = openPair(ctx, filepath.Join(dir, "auth.db"), "auth", "FULL"); err != nil {
+		return nil, err
+	}
+	// presence.db holds the journal: FULL so an acknowledged message survives power loss too.
+	if s.presence, err = openPair(ctx, filepath.Join(dir, "presence.db"), "presence", "FULL"); err != nil {
+		s.auth.Close()
+		return nil, err
+	}
+	s.users = &userDBs{dir: filepath.Join(dir, "users"), max: opt.MaxOpenUserDBs, m: map[string]*userDB{}, lru: list.New()}
+	s.fanout = newFanout(s, opt.FanoutWorkers)
+	if err := s.fanout.replay(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("replay journal: %w", err)
+	}
+	if err := s.resumeDeletions(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("finish interrupted deletions: %w", err)
+	}
+	// Presence and typing describe live connections: none survive a restart.
+	s.presence.W.ExecContext(ctx, "DELETE FROM typing")
+	s.presence.W.ExecContext(ctx, "DELETE FROM call_participants")
+	s.presence.W.ExecContext(ctx, "UPDATE presence SET status='offline'")
+	return s, nil
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close stops the fan-out after it has applied everything acknowledged, checkpoints and
+// closes every database.
+func (s *Store) Close() error {
+	if s.fanout != nil {
+		s.fanout.close()
+	}
+	if s.users != nil {
+		s.users.closeAll()
+	}
+	var errs []error
+	if s.presence != nil {
+		errs = append(errs, s.presence.Close())
+	}
+	if s.auth != nil {
+		errs = append(errs, s.auth.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Flush waits until every journaled operation so far is applied to every user database.
+func (s *Store) Flush(ctx context.Context) error { return s.fanout.flush(ctx) }
+
+// userDBPath returns users/<name>.db for a valid username.
+func (s *Store) userDBPath(name string) string { return filepath.Join(s.dir, "users", name+".db") }
+
+// userDB is one open users/<name>.db.
+type userDB struct {
+	name  string
+	db    *sql.DB
+	fi    os.FileInfo
+	refs  int
+	elem  *list.Element
+	convs map[string]bool // conversations known to be in its conversations table
+	mu    sync.Mutex      // guards convs
+}
+
+// userDBs is a bounded cache of open user databases. A handle in use is never closed; the
+// least recently used idle handles are closed when the cache is over its bound.
+type userDBs struct {
+	dir string
+	max int
+
+	mu  sync.Mutex
+	m   map[string]*userDB
+	lru *list.List // front = most recent
+}
+
+var errNoUserDB = errors.New("user database does not exist")
+
+// acquire returns the open database of name, opening it if needed. With create false a
+// missing file is errNoUserDB (the account is gone); a file replaced behind the daemon's back
+// (deleted by hand, re-created) is reopened. The caller must release it.
+func (c *userDBs) acquire(ctx context.Context, name string, create bool) (*userDB, error) {
+	path := filepath.Join(c.dir, name+".db")
+	fi, statErr := os.Stat(path)
+	c.mu.Lock()
+	if u, ok := c.m[name]; ok {
+		if statErr == nil && os.SameFile(fi, u.fi) {
+			u.refs++
+			c.lru.MoveToFront(u.elem)
+			c.mu.Unlock()
+			return u, nil
+		}
+		// The file was removed or replaced by hand: drop the stale handle once idle.
+		c.removeLocked(u)
+	}
+	c.mu.Unlock()
+	if statErr != nil && !create {
+		return nil, errNoUserDB
+	}
+	db, err := openDB(ctx, path, "user", create, 1, "NORMAL")
+	if err != nil {
+		return nil, err
+	}
+	fi, err = os.Stat(path)
+	if err != nil {
+		db.Close()
+		return nil, errNoUserDB
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if u, ok := c.m[name]; ok && os.SameFile(fi, u.fi) {
+		// Another goroutine opened it meanwhile.
+		db.Close()
+		u.refs++
+		c.lru.MoveToFront(u.elem)
+		return u, nil
+	}
+	u := &userDB{name: name, db: db, fi: fi, refs: 1, convs: map[string]bool{}}
+	u.elem = c.lru.PushFront(u)
+	c.m[name] = u
+	c.evictLocked()
+	return u, nil
+}
+
+func (c *userDBs) release(u *userDB) {
+	c.mu.Lock()
+	u.refs--
+	if u.refs == 0 && u.elem == nil {
+		// Removed from the cache while in use.
+		go u.db.Close()
+	}
+	c.evictLocked()
+	c.mu.Unlock()
+}
+
+func (c *userDBs) removeLocked(u *userDB) {
+	if u.elem != nil {
+		c.lru.Remove(u.elem)
+		u.elem = nil
+	}
+	if c.m[u.name] == u {
+		delete(c.m, u.name)
+	}
+	if u.refs == 0 {
+		u.db.Close()
+	}
+}
+
+func (c *userDBs) evictLocked() {
+	for e := c.lru.Back(); e != nil && c.lru.Len() > c.max; {
+		prev := e.Prev()
+		u := e.Value.(*userDB)
+		if u.refs == 0 {
+			c.removeLocked(u)
+		}
+		e = prev
+	}
+}
+
+// forget closes and drops the handle of name (for account deletion and re-creation).
+func (c *userDBs) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if u, ok := c.m[name]; ok {
+		c.removeLocked(u)
+	}
+}
+
+func (c *userDBs) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, u := range c.m {
+		u.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		c.removeLocked(u)
+	}
+}
+
+// withUserDB runs fn with the database of an existing user.
+func (s *Store) withUserDB(ctx context.Context, name string, fn func(*sql.DB) error) error {
+	u, err := s.users.acquire(ctx, name, false)
+	if errors.Is(err, errNoUserDB) {
+		return chat.Errorf(chat.ENotFound, "no such user %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	defer s.users.release(u)
+	return fn(u.db)
+}

@@ -1,0 +1,234 @@
+package webserver
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minimost/minimost/pkg/auth"
+	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/hub"
+	"github.com/minimost/minimost/pkg/settings"
+	"github.com/minimost/minimost/pkg/store"
+)
+
+// Server is the HTTP side of minimostd.
+type Server struct {
+	Store    *store.Store
+	Hub      *hub.Hub
+	Hasher   *auth.Hasher
+	Signer   *auth.Signer
+	Settings *settings.Manager
+	Web      fs.FS // the embedded browser app
+	Logger   *slog.Logger
+	Now      func() time.Time
+
+	// Secure is true when serving TLS: cookies get Secure, responses HSTS.
+	Secure bool
+	// BaseURL is the public URL when behind a reverse proxy (also an accepted Origin).
+	BaseURL string
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+	// Version is shown by /api/config.
+	Version string
+	// SessionTTL is how long a session lasts without a new login.
+	SessionTTL time.Duration
+	// AuthBurst is how many login/registration/reset attempts a client address may make at
+	// once (then one every AuthEvery); usernames get a fifth of it, at least 3.
+	AuthBurst int
+	AuthEvery time.Duration
+
+	loginIP, loginUser, registerIP, resetIP *auth.Limiter
+
+	wsMu    sync.Mutex
+	wsConns map[*wsConn]struct{}
+}
+
+// Init fills defaults; call it before Handler.
+func (s *Server) Init() {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.SessionTTL == 0 {
+		s.SessionTTL = 30 * 24 * time.Hour
+	}
+	if s.AuthBurst == 0 {
+		s.AuthBurst = 20
+	}
+	if s.AuthEvery == 0 {
+		s.AuthEvery = 3 * time.Second
+	}
+	userBurst := max(3, s.AuthBurst/4)
+	s.loginIP = auth.NewLimiter(s.AuthBurst, s.AuthEvery)
+	s.loginUser = auth.NewLimiter(userBurst, 10*s.AuthEvery)
+	s.registerIP = auth.NewLimiter(s.AuthBurst/2+1, 10*s.AuthEvery)
+	s.resetIP = auth.NewLimiter(s.AuthBurst/2+1, 2*s.AuthEvery)
+	s.wsConns = map[*wsConn]struct{}{}
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+		mux.Handle(pattern, s.apiHandler(h, false))
+	}
+	user := func(pattern string, h func(w http.ResponseWriter, r *http.Request, u string) error) {
+		mux.Handle(pattern, s.userHandler(h))
+	}
+	api("GET /api/health", func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+		return nil
+	})
+	api("GET /api/csrf", s.handleCSRF)
+	api("GET /api/config", s.handleConfig)
+	api("POST /api/register", s.handleRegister)
+	api("POST /api/login", s.handleLogin)
+	api("POST /api/logout", s.handleLogout)
+	api("POST /api/reset-password", s.handleResetPassword)
+	user("GET /api/me", s.handleMe)
+	user("PATCH /api/me", s.handleUpdateMe)
+	user("POST /api/me/password", s.handleChangePassword)
+	user("POST /api/me/avatar", s.handleAvatarUpload)
+	user("DELETE /api/me/avatar", s.handleAvatarDelete)
+	user("POST /api/me/delete", s.handleDeleteMe)
+	user("GET /api/users", s.handleUsers)
+	user("GET /api/avatars/{file}", s.handleAvatar)
+	user("GET /api/conversations", s.handleConversations)
+	user("GET /api/conversations/{id}", s.handleConversation)
+	user("GET /api/conversations/{id}/members", s.handleMembers)
+	user("POST /api/conversations/{id}/members", s.handleAddMember)
+	user("POST /api/conversations/{id}/leave", s.handleLeave)
+	user("POST /api/private-channels", s.handleCreatePrivate)
+	user("POST /api/dms", s.handleCreateDM)
+	user("GET /api/conversations/{id}/messages", s.handleHistory)
+	user("POST /api/conversations/{id}/messages", s.handlePost)
+	user("POST /api/conversations/{id}/files", s.handleUpload)
+	user("PATCH /api/conversations/{id}/messages/{mid}", s.handleEdit)
+	user("DELETE /api/conversations/{id}/messages/{mid}", s.handleDelete)
+	user("POST /api/conversations/{id}/messages/{mid}/reactions", s.handleReact)
+	user("DELETE /api/conversations/{id}/messages/{mid}/reactions/{emoji}", s.handleUnreact)
+	user("POST /api/conversations/{id}/read", s.handleRead)
+	user("GET /api/conversations/{id}/receipts", s.handleReceipts)
+	user("POST /api/conversations/{id}/typing", s.handleTyping)
+	user("GET /api/files/{id}/{file}", s.handleFile)
+	user("GET /api/search", s.handleSearch)
+	mux.Handle("/api/", s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		return chat.Errorf(chat.ENotFound, "no such API endpoint")
+	}, false))
+	mux.HandleFunc("GET /ws", s.handleWS)
+	mux.HandleFunc("GET /reset", s.handleResetPage)
+	mux.HandleFunc("/", s.handleStatic)
+	return s.secure(mux)
+}
+
+// apiHandler wraps an API handler: state-changing methods need the CSRF token; errors are
+// written once, here.
+func (s *Server) apiHandler(h func(w http.ResponseWriter, r *http.Request) error, _ bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := s.checkCSRF(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type ctxKey int
+
+const sessionKey ctxKey = 1
+
+// userHandler wraps an API handler that needs a logged-in user.
+func (s *Server) userHandler(h func(w http.ResponseWriter, r *http.Request, u string) error) http.Handler {
+	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		user, sess, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey, sess))
+		return h(w, r, user)
+	}, false)
+}
+
+// authenticate returns the user and session id hash of the request's session cookie.
+func (s *Server) authenticate(r *http.Request) (user, sessHash string, err error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", "", chat.Errorf(chat.EUnauthorized, "not logged in")
+	}
+	id, ok := s.Signer.Verify("session", c.Value)
+	if !ok {
+		return "", "", chat.Errorf(chat.EUnauthorized, "not logged in")
+	}
+	h := auth.HashToken(id)
+	user, err = s.Store.LookupSession(r.Context(), h)
+	if err != nil {
+		return "", "", err
+	}
+	return user, h, nil
+}
+
+func sessionOf(r *http.Request) string {
+	v, _ := r.Context().Value(sessionKey).(string)
+	return v
+}
+
+func (s *Server) handleCSRF(w http.ResponseWriter, r *http.Request) error {
+	tok := ""
+	if c, err := r.Cookie(csrfCookie); err == nil && s.validCSRF(c.Value) {
+		tok = c.Value
+	} else {
+		c := s.newCSRFCookie()
+		http.SetCookie(w, c)
+		tok = c.Value
+	}
+	writeJSON(w, 200, map[string]string{"csrf_token": tok})
+	return nil
+}
+
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) error {
+	st := s.Settings.Get()
+	writeJSON(w, 200, map[string]any{"registration": st.Registration, "max_upload_mb": st.MaxUploadMB, "version": s.Version})
+	return nil
+}
+
+// handleStatic serves the browser app: files of Web, and index.html for every other path.
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	if p != "" && !strings.HasSuffix(p, "/") {
+		if f, err := fs.Stat(s.Web, p); err == nil && !f.IsDir() && !strings.HasSuffix(p, ".go") {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, s.Web, p)
+			return
+		}
+		if strings.Contains(p, ".") {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeFileFS(w, r, s.Web, "index.html")
+}
+
+// handleResetPage serves the password-reset page; the token in its URL must not leak through
+// the Referer header.
+func (s *Server) handleResetPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeFileFS(w, r, s.Web, "reset.html")
+}

@@ -1,0 +1,325 @@
+// app.js: the entry point. It boots the app (config, session), switches between the login
+// page and the chat, wires the socket to the state, and holds the actions the views share:
+// open a conversation, send, mark read, log out.
+
+import { $ } from './dom.js';
+import * as api from './api.js';
+import { enc } from './api.js';
+import { State } from './state.js';
+import { Socket } from './socket.js';
+import { Calls } from './call.js';
+import { applyTheme, savedTheme, forgetTheme } from './theme.js';
+import { initAuth, showAuth } from './views/auth.js';
+import { initSidebar, setDrawer, convHref } from './views/sidebar.js';
+import { ConversationView } from './views/conversation.js';
+import { Composer } from './views/composer.js';
+import { SettingsView } from './views/settings.js';
+import { PeopleDialogs } from './views/people.js';
+import { Shell } from './views/shell.js';
+import { CallPanel } from './views/callpanel.js';
+import { toast, wireDialog } from './views/ui.js';
+
+const SEND_TIMEOUT = 15000;
+
+const state = new State();
+const socket = new Socket('/ws');
+const calls = new Calls({ sendFrame: (f) => socket.send(f), me: () => state.myName });
+let config = { registration: 'open', max_upload_mb: 50 };
+let views = null;
+let running = false;
+const lastReadSent = new Map();
+const sendTimers = new Map();
+let readTimer = 0;
+
+const ctx = {
+  state,
+  calls,
+  openConversation,
+  send,
+  retrySend,
+  sendTyping: (id) => { if (!socket.send({ type: 'typing', conversation: id })) api.post(`/api/conversations/${enc(id)}/typing`).catch(() => {}); },
+  editLast: () => views.conversation.editLast(),
+  maxUploadMb: () => config.max_upload_mb,
+  maybeMarkRead,
+  refreshUsers,
+  setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
+  openSettings: () => views.settings.open(),
+  logout,
+  afterAccountDeleted,
+};
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// ---- boot ----
+
+async function boot() {
+  applyTheme(savedTheme(), false);
+  initAuth({ onLoggedIn: start });
+  api.onUnauthorized(() => { if (running) stopSession('Your session ended. Please log in again.'); });
+  try {
+    config = { ...config, ...(await api.get('/api/config', { quiet401: true })) };
+  } catch {
+    // keep the defaults; login will say whether the server is reachable
+  }
+  try {
+    const res = await api.get('/api/me', { quiet401: true });
+    start(res.user);
+  } catch (err) {
+    showAuth({ registration: config.registration, notice: err.status === 401 ? '' : `Cannot reach the server: ${api.errorText(err)}` });
+  }
+}
+
+function initViews() {
+  if (views) return;
+  initSidebar(ctx);
+  wireDialog($('#confirm-dialog'));
+  views = {
+    shell: new Shell(ctx),
+    conversation: new ConversationView(ctx),
+    composer: new Composer(ctx),
+    settings: new SettingsView(ctx),
+    people: new PeopleDialogs(ctx),
+    calls: new CallPanel(ctx),
+  };
+  socket.on('status', (up) => {
+    views.shell.setConnected(up);
+    if (up) sendPresence();
+  });
+  socket.on('event', onEvent);
+  socket.on('resync', () => refetchAll());
+  socket.on('session-ended', () => stopSession('Your session ended. Please log in again.'));
+  state.on('removed', (id) => {
+    if (id !== state.currentId) return;
+    toast('You are no longer in that conversation.');
+    openDefault(true);
+  });
+  window.addEventListener('hashchange', () => { if (running) route(); });
+  document.addEventListener('visibilitychange', () => {
+    if (!running) return;
+    updateViewing();
+    sendPresence();
+    maybeMarkRead();
+  });
+  window.addEventListener('focus', () => { if (running) maybeMarkRead(); });
+  window.addEventListener('beforeunload', () => calls.leave());
+}
+
+/** start shows the chat for a logged-in user. */
+async function start(user) {
+  initViews();
+  state.reset();
+  lastReadSent.clear();
+  running = true;
+  state.setMe(user);
+  applyTheme((savedTheme() || user.theme === 'dark') ? user.theme : '', false);
+  $('#boot').hidden = true;
+  $('#auth').hidden = true;
+  $('#app').hidden = false;
+  views.shell.setConnected(true);
+  socket.start();
+  try {
+    await loadAll();
+  } catch (err) {
+    toast(`Could not load your conversations: ${api.errorText(err)}`, { error: true });
+  }
+  route();
+  views.composer.focus();
+}
+
+async function loadAll() {
+  const [convs, users] = await Promise.all([api.get('/api/conversations'), api.get('/api/users')]);
+  state.setUsers(users.users || []);
+  state.setConversations(convs.conversations || []);
+}
+
+async function refreshUsers() {
+  try {
+    const res = await api.get('/api/users');
+    state.setUsers(res.users || []);
+  } catch {
+    // keep what we have
+  }
+}
+
+/** refetchAll reloads everything after the server asked for a resync. */
+async function refetchAll() {
+  try {
+    await loadAll();
+  } catch (err) {
+    toast(`Could not refresh: ${api.errorText(err)}`, { error: true });
+    return;
+  }
+  state.forgetHistories();
+  if (state.currentId && state.conversation(state.currentId)) {
+    views.conversation.reload();
+  } else {
+    openDefault(true);
+  }
+}
+
+// ---- navigation ----
+
+function idFromHash() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return '';
+  }
+}
+
+function route() {
+  const id = idFromHash();
+  if (id && state.conversation(id)) show(id);
+  else openDefault(true);
+}
+
+function openDefault(replace) {
+  const list = state.sortedConversations();
+  const c = state.conversation('c:general') || list[0];
+  if (!c) {
+    state.setCurrent('');
+    views.composer.setConversation('');
+    views.conversation.close('No conversations yet. Start a direct message or create a private channel.');
+    return;
+  }
+  if (replace) history.replaceState(null, '', convHref(c.id));
+  show(c.id);
+}
+
+/** openConversation shows conversation id (and highlights msgId when given). */
+function openConversation(id, msgId) {
+  if (!state.conversation(id)) {
+    toast('That conversation is not available.', { error: true });
+    return;
+  }
+  const href = convHref(id);
+  if (location.hash !== href) history.pushState(null, '', href);
+  show(id, msgId);
+}
+
+async function show(id, msgId) {
+  setDrawer(false);
+  if (state.currentId !== id) {
+    state.setCurrent(id);
+    views.composer.setConversation(id);
+  }
+  updateViewing();
+  await views.conversation.open(id);
+  if (msgId && !views.conversation.flash(msgId)) toast('That message is further back in the history.');
+  if (!msgId && !document.activeElement?.closest('dialog')) views.composer.focus();
+}
+
+function updateViewing() {
+  state.viewing = document.visibilityState === 'visible' && !!state.currentId;
+}
+
+// ---- live events ----
+
+function onEvent(ev) {
+  if (ev.type === 'call') {
+    calls.handle(ev);
+    return;
+  }
+  if ((ev.type === 'ack' || ev.type === 'error') && ev.client_id) {
+    clearTimeout(sendTimers.get(ev.client_id));
+    sendTimers.delete(ev.client_id);
+  }
+  if (ev.type === 'error' && !ev.client_id) {
+    toast(ev.message || 'The server refused a request.', { error: true });
+  }
+  state.apply(ev);
+}
+
+function sendPresence() {
+  socket.send({ type: 'presence', presence: document.visibilityState === 'visible' ? 'online' : 'away' });
+}
+
+// ---- sending and reading ----
+
+/** send posts a message: over the WebSocket when connected, else over HTTP. */
+function send(convId, body) {
+  const clientId = uuid();
+  state.addPending(convId, clientId, body);
+  if (socket.send({ type: 'send', conversation: convId, body, client_id: clientId })) {
+    sendTimers.set(clientId, setTimeout(() => {
+      sendTimers.delete(clientId);
+      if (state.pending(clientId)) state.failPending(clientId, 'no answer from the server');
+    }, SEND_TIMEOUT));
+  } else {
+    postMessage(convId, body, clientId);
+  }
+}
+
+async function postMessage(convId, body, clientId) {
+  try {
+    const res = await api.post(`/api/conversations/${enc(convId)}/messages`, { body, client_id: clientId });
+    state.resolvePending(clientId, res.message);
+  } catch (err) {
+    state.failPending(clientId, api.errorText(err));
+  }
+}
+
+function retrySend(clientId) {
+  const m = state.pending(clientId);
+  if (!m) return;
+  m.failed = '';
+  state.emit('messages', m.conversation, { kind: 'update', id: m.id });
+  postMessage(m.conversation, m.body, clientId);
+}
+
+/** maybeMarkRead sends a read receipt when the open conversation has something unread. */
+function maybeMarkRead() {
+  clearTimeout(readTimer);
+  readTimer = setTimeout(markRead, 250);
+}
+
+function markRead() {
+  const id = state.currentId;
+  if (!running || !id || document.visibilityState !== 'visible') return;
+  const c = state.conversation(id);
+  const last = state.lastMessage(id);
+  if (!c || !last) return;
+  if ((lastReadSent.get(id) || '') >= last.id && !c.unread && !c.mentions) return;
+  lastReadSent.set(id, last.id);
+  state.markRead(id);
+  api.post(`/api/conversations/${enc(id)}/read`, { message_id: last.id }).catch(() => lastReadSent.delete(id));
+}
+
+// ---- leaving ----
+
+async function logout() {
+  try {
+    await api.post('/api/logout');
+  } catch {
+    // the session is dropped locally either way
+  }
+  stopSession('');
+}
+
+function afterAccountDeleted() {
+  forgetTheme();
+  applyTheme('', false);
+  stopSession('Your account was deleted.');
+}
+
+function stopSession(notice) {
+  running = false;
+  socket.stop();
+  calls.leave();
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
+  for (const t of sendTimers.values()) clearTimeout(t);
+  sendTimers.clear();
+  state.reset();
+  if (views) {
+    views.composer.setConversation('');
+    views.conversation.close('');
+  }
+  history.replaceState(null, '', '/');
+  showAuth({ notice, registration: config.registration });
+}
+
+boot();

@@ -1,0 +1,79 @@
+// views/callpanel.js: the call buttons in the header and the call panel (participants with
+// their audio/video, mute, hang up), plus the "X started a call" prompt.
+
+import { h, $, icon, replace } from '../dom.js';
+import { Calls } from '../call.js';
+import { avatar, toast } from './ui.js';
+
+export class CallPanel {
+  /** ctx: { state, calls, openConversation(id) } */
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.calls = ctx.calls;
+    this.media = new Map(); // username -> element (kept so playback is not interrupted)
+    $('#call-audio').append(icon('phone', 18));
+    $('#call-video').append(icon('video', 18));
+    $('#call-audio').addEventListener('click', () => this.start(false));
+    $('#call-video').addEventListener('click', () => this.start(true));
+    this.calls.on('change', () => this.draw());
+    this.calls.on('error', (msg) => toast(msg, { error: true, timeout: 8000 }));
+    this.calls.on('incoming', ({ conversation, from, video }) => {
+      const c = ctx.state.conversation(conversation);
+      if (!c || this.calls.inCall) return;
+      toast(`${ctx.state.name(from)} started a ${video ? 'video' : 'voice'} call in ${ctx.state.title(c)}.`, {
+        timeout: 30000,
+        actions: [{ label: 'Join', run: () => { ctx.openConversation(conversation); this.calls.join(conversation, { video }); } }],
+      });
+    });
+  }
+
+  start(video) {
+    const id = this.ctx.state.currentId;
+    if (!id) return;
+    if (!Calls.supported()) {
+      toast('Calls need microphone access, which this browser does not allow here (it needs HTTPS and a WebRTC-capable browser).', { error: true, timeout: 8000 });
+      return;
+    }
+    this.calls.join(id, { video });
+  }
+
+  draw() {
+    const panel = $('#call-panel');
+    const calls = this.calls;
+    if (!calls.inCall) {
+      for (const el of this.media.values()) el.srcObject = null;
+      this.media.clear();
+      panel.hidden = true;
+      replace(panel);
+      return;
+    }
+    const st = this.ctx.state;
+    const c = st.conversation(calls.conv);
+    const people = [this.person(st.myName, calls.local, true)];
+    for (const [name, p] of calls.peers) people.push(this.person(name, p.stream, false, p.state));
+    for (const k of [...this.media.keys()]) if (k !== st.myName && !calls.peers.has(k)) this.media.delete(k);
+    replace(panel,
+      h('div', { class: 'call-title' }, icon(calls.video ? 'video' : 'phone', 18), `Call in ${c ? st.title(c) : calls.conv}`),
+      h('div', { class: 'call-people', dataset: { count: String(calls.peers.size + 1) } }, people),
+      h('div', { class: 'call-actions' },
+        h('button', { type: 'button', id: 'call-mute', class: 'btn', 'aria-pressed': String(calls.muted), on: { click: () => calls.toggleMute() } }, icon('mic', 16), calls.muted ? 'Unmute' : 'Mute'),
+        h('button', { type: 'button', id: 'call-hangup', class: 'btn call-hangup', on: { click: () => calls.leave() } }, icon('hangup', 16), 'Hang up')));
+    panel.hidden = false;
+  }
+
+  person(name, stream, isMe, state) {
+    let el = this.media.get(name);
+    const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+    if (!el) {
+      el = h('video', { autoplay: true, playsinline: true });
+      if (isMe) el.muted = true;
+      this.media.set(name, el);
+    }
+    if (el.srcObject !== stream) el.srcObject = stream || null;
+    const label = isMe ? 'You' : this.ctx.state.name(name);
+    return h('div', { class: ['call-person', !hasVideo && 'audio-only'], dataset: { username: name } },
+      el,
+      hasVideo ? null : avatar(this.ctx.state.user(name), { round: true }),
+      h('span', null, label + (state && state !== 'connected' ? ` (${state})` : '')));
+  }
+}

@@ -1,0 +1,448 @@
+// views/conversation.js: the open conversation — header title, the message list (grouped by
+// sender, day separators, infinite scroll up), inline editing, reactions, deletion,
+// "Seen by …" and the typing line.
+
+import { h, $, icon, replace } from '../dom.js';
+import * as api from '../api.js';
+import { enc } from '../api.js';
+import { messageTime, dayKey, formatDay, typingText, joinNames } from '../format.js';
+import { renderMessage, signature } from './message.js';
+import { openPicker } from './emoji.js';
+import { confirmAction, toast } from './ui.js';
+
+const PAGE = 50;
+const GROUP_MS = 5 * 60 * 1000;
+
+/** ConversationView draws the open conversation from the state. */
+export class ConversationView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.state = ctx.state;
+    this.id = '';
+    this.cache = new Map(); // message id -> { el, sig }
+    this.days = new Map(); // day key -> separator element
+    this.editing = '';
+    this.stick = true;
+    this.gen = 0;
+    this.typingTimer = 0;
+    this.scroller = $('#messages');
+    this.list = $('#message-list');
+
+    const s = this.state;
+    s.on('messages', (id, change) => { if (id === this.id) this.onMessages(change || {}); });
+    s.on('typing', (id) => { if (id === this.id) this.renderTyping(); });
+    s.on('receipts', (id) => { if (id === this.id) this.renderSeen(); });
+    s.on('users', () => { if (this.id) { this.renderHeader(); this.render(); } });
+    s.on('conversations', () => { if (this.id) this.renderHeader(); });
+    s.on('me', () => { if (this.id) this.render(); });
+
+    this.scroller.addEventListener('scroll', () => {
+      this.stick = this.atBottom();
+      if (this.scroller.scrollTop < 200) this.loadOlder();
+      if (this.stick) this.ctx.maybeMarkRead();
+    }, { passive: true });
+    // Images change heights as they load: keep the bottom in view when it was.
+    this.list.addEventListener('load', () => { if (this.stick) this.toBottom(); }, true);
+    this.list.addEventListener('click', (e) => this.onClick(e));
+  }
+
+  atBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 60;
+  }
+
+  toBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** open shows conversation id (loading its newest page when needed). */
+  async open(id) {
+    if (this.id !== id) {
+      this.id = id;
+      this.cache.clear();
+      this.days.clear();
+      this.editing = '';
+      replace(this.list);
+      this.stick = true;
+    }
+    const gen = ++this.gen;
+    $('#empty-state').hidden = true;
+    this.renderHeader();
+    this.renderTyping();
+    const hist = this.state.history(id);
+    this.render();
+    this.toBottom();
+    if (!hist.loaded) await this.loadNewest(id, gen);
+    else this.ctx.maybeMarkRead();
+    this.loadReceipts(id);
+  }
+
+  /** reload refetches the newest page (after a resync). */
+  async reload() {
+    if (!this.id) return;
+    const gen = ++this.gen;
+    await this.loadNewest(this.id, gen);
+    this.loadReceipts(this.id);
+  }
+
+  /** close shows the empty state (no conversation). */
+  close(text) {
+    this.id = '';
+    this.gen++;
+    this.cache.clear();
+    replace(this.list);
+    replace($('#conv-title'));
+    replace($('#conv-sub'));
+    replace($('#typing'));
+    $('#seen-by').hidden = true;
+    const es = $('#empty-state');
+    replace(es, text || 'Pick a conversation on the left.');
+    es.hidden = false;
+  }
+
+  async loadNewest(id, gen) {
+    const hist = this.state.history(id);
+    hist.loading = true;
+    this.renderTop();
+    try {
+      const res = await api.get(`/api/conversations/${enc(id)}/messages?limit=${PAGE}`);
+      if (gen !== this.gen && this.id !== id) return;
+      this.state.setNewest(id, res.messages || [], res.has_more);
+    } catch (err) {
+      if (err.status === 404) {
+        toast('That conversation does not exist or you are not a member.', { error: true });
+        this.state.removeConversation(id);
+        return;
+      }
+      toast(`Could not load messages: ${api.errorText(err)}`, { error: true });
+    } finally {
+      hist.loading = false;
+      if (this.id === id) this.renderTop();
+    }
+  }
+
+  async loadOlder() {
+    const id = this.id;
+    const hist = id && this.state.history(id);
+    if (!hist || !hist.loaded || hist.loading || !hist.hasMore) return;
+    const first = hist.items.find((m) => !m.pending);
+    if (!first) return;
+    hist.loading = true;
+    this.renderTop();
+    try {
+      const res = await api.get(`/api/conversations/${enc(id)}/messages?before=${enc(first.id)}&limit=${PAGE}`);
+      if (this.id !== id) return;
+      this.state.prependOlder(id, res.messages || [], res.has_more);
+    } catch (err) {
+      toast(`Could not load older messages: ${api.errorText(err)}`, { error: true });
+    } finally {
+      hist.loading = false;
+      if (this.id === id) this.renderTop();
+    }
+  }
+
+  async loadReceipts(id) {
+    try {
+      const res = await api.get(`/api/conversations/${enc(id)}/receipts`);
+      this.state.setReceipts(id, res.receipts || []);
+    } catch {
+      // receipts are a nicety; the read events still arrive
+    }
+  }
+
+  onMessages(change) {
+    const s = this.scroller;
+    const wasBottom = this.atBottom();
+    const fromBottom = s.scrollHeight - s.scrollTop;
+    this.render();
+    if (change.kind === 'older') {
+      s.scrollTop = s.scrollHeight - fromBottom; // keep what the user was looking at in place
+    } else if (change.kind === 'reset') {
+      if (wasBottom || this.stick) this.toBottom();
+      this.fillViewport();
+    } else if (change.kind === 'new') {
+      if (wasBottom || change.mine) this.toBottom();
+    } else if (wasBottom) {
+      this.toBottom();
+    }
+    this.stick = this.atBottom();
+    if (change.kind === 'new' || change.kind === 'reset') this.ctx.maybeMarkRead();
+  }
+
+  // A first page shorter than the screen leaves nothing to scroll: load more right away.
+  fillViewport() {
+    const hist = this.state.history(this.id);
+    if (hist.hasMore && this.scroller.scrollHeight <= this.scroller.clientHeight + 10) {
+      setTimeout(() => this.loadOlder(), 0);
+    }
+  }
+
+  renderHeader() {
+    const c = this.state.conversation(this.id);
+    if (!c) return;
+    const title = this.state.title(c);
+    const lead = c.kind === 'channel' ? icon('hash', 18) : c.kind === 'private' ? icon('lock', 18) : null;
+    replace($('#conv-title'), lead, h('span', null, title));
+    let sub = '';
+    const members = c.members || [];
+    if (c.kind === 'channel') sub = 'Public channel · everyone is a member';
+    else if (c.kind === 'private') sub = `Private channel · ${members.length} member${members.length === 1 ? '' : 's'}`;
+    else {
+      const others = this.state.others(c);
+      sub = others.length === 1 ? presenceWord(this.state.presence(others[0])) : `${others.length + 1} people`;
+    }
+    replace($('#conv-sub'), sub);
+    const n = c.kind === 'channel' ? this.state.users.size : members.length;
+    replace($('#members-count'), n ? String(n) : '');
+    $('#members-btn').setAttribute('aria-label', `Members${n ? ` (${n})` : ''}`);
+    $('#composer').placeholder = c.kind === 'dm' ? `Message ${title}` : `Message ${c.kind === 'channel' ? '#' : ''}${title}`;
+  }
+
+  renderTop() {
+    const top = $('#history-top');
+    const hist = this.id && this.state.history(this.id);
+    if (!hist) return replace(top);
+    if (hist.loading) return replace(top, 'Loading messages…');
+    if (hist.loaded && !hist.hasMore) {
+      const c = this.state.conversation(this.id);
+      const title = this.state.title(c);
+      const what = !c ? '' : c.kind === 'dm' ? `your conversation with ${title}` : `${c.kind === 'channel' ? '#' : ''}${title}`;
+      return replace(top, h('div', { class: 'intro' }, h('h2', null, title), h('p', null, `This is the very beginning of ${what}.`)));
+    }
+    return replace(top);
+  }
+
+  render() {
+    if (!this.id) return;
+    const hist = this.state.history(this.id);
+    const me = this.state.myName;
+    const nodes = [];
+    const used = new Set();
+    let prev = null;
+    let prevDay = '';
+    for (const m of hist.items) {
+      const ms = messageTime(m);
+      const day = dayKey(ms);
+      if (day !== prevDay) {
+        let sep = this.days.get(day);
+        if (!sep) {
+          sep = h('div', { class: 'day-sep', role: 'separator' }, h('span', null, formatDay(ms)));
+          this.days.set(day, sep);
+        }
+        nodes.push(sep);
+        prevDay = day;
+        prev = null;
+      }
+      const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system';
+      const user = this.state.user(m.sender);
+      const name = m.sender === 'Deleted User' ? 'Deleted User' : this.state.name(m.sender);
+      const sig = signature(m, continued, name, user.avatar_url || '');
+      let entry = this.cache.get(m.id);
+      if (!(entry && (entry.sig === sig || this.editing === m.id))) {
+        entry = { el: renderMessage(m, { continued, me, user, name, nameOf: (u) => this.state.name(u) }), sig };
+        this.cache.set(m.id, entry);
+      }
+      used.add(m.id);
+      nodes.push(entry.el);
+      prev = m;
+    }
+    for (const k of [...this.cache.keys()]) if (!used.has(k)) this.cache.delete(k);
+    let cur = this.list.firstChild;
+    for (const n of nodes) {
+      if (n === cur) cur = cur.nextSibling;
+      else this.list.insertBefore(n, cur);
+    }
+    while (cur) {
+      const next = cur.nextSibling;
+      cur.remove();
+      cur = next;
+    }
+    if (this.editing && !used.has(this.editing)) this.editing = '';
+    this.renderTop();
+    this.renderSeen();
+  }
+
+  renderSeen() {
+    const el = $('#seen-by');
+    const { message, readers } = this.state.seenBy(this.id);
+    const last = this.state.lastMessage(this.id);
+    if (!message || !readers.length || !last || last.id !== message.id) {
+      el.hidden = true;
+      replace(el);
+      return;
+    }
+    replace(el, `Seen by ${joinNames(readers.map((u) => this.state.name(u)))}`);
+    el.dataset.messageId = message.id;
+    el.hidden = false;
+  }
+
+  renderTyping() {
+    clearTimeout(this.typingTimer);
+    const users = this.id ? this.state.typingUsers(this.id) : [];
+    replace($('#typing'), typingText(users.map((u) => this.state.name(u))));
+    if (users.length) this.typingTimer = setTimeout(() => this.renderTyping(), 1000);
+  }
+
+  /** flash scrolls to a message (when loaded) and highlights it. */
+  flash(msgId) {
+    const el = this.list.querySelector(`.message[data-id="${CSS.escape(msgId)}"]`);
+    if (!el) return false;
+    el.scrollIntoView({ block: 'center' });
+    el.classList.remove('flash');
+    void el.offsetWidth;
+    el.classList.add('flash');
+    return true;
+  }
+
+  message(id) {
+    return this.state.history(this.id).items.find((m) => m.id === id);
+  }
+
+  onClick(e) {
+    const btn = e.target.closest('[data-action]');
+    if (!btn) return;
+    const el = btn.closest('.message');
+    if (!el) return;
+    const msg = this.message(el.dataset.id);
+    if (!msg) return;
+    switch (btn.dataset.action) {
+      case 'react':
+        openPicker(btn, (emoji) => this.toggleReaction(msg, emoji));
+        break;
+      case 'toggle-reaction':
+        this.toggleReaction(msg, btn.dataset.emoji);
+        break;
+      case 'edit':
+        this.startEdit(msg.id);
+        break;
+      case 'delete':
+        this.deleteMessage(msg);
+        break;
+      case 'retry':
+        this.ctx.retrySend(msg.client_id);
+        break;
+      case 'discard':
+        this.state.resolvePending(msg.client_id, null);
+        break;
+      default:
+    }
+  }
+
+  async toggleReaction(msg, emoji) {
+    const me = this.state.myName;
+    const r = (msg.reactions || []).find((x) => x.emoji === emoji);
+    const mine = !!r && r.users.includes(me);
+    const base = `/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}/reactions`;
+    // Show it at once; the reaction event from the server brings the real list.
+    const before = JSON.parse(JSON.stringify(msg.reactions || []));
+    const next = before.map((x) => ({ ...x, users: [...x.users] }));
+    const t = next.find((x) => x.emoji === emoji);
+    if (mine) t.users = t.users.filter((u) => u !== me);
+    else if (t) t.users.push(me);
+    else next.push({ emoji, users: [me] });
+    this.state.setReactions(msg.conversation, msg.id, next.filter((x) => x.users.length));
+    try {
+      if (mine) await api.del(`${base}/${enc(emoji)}`);
+      else await api.post(base, { emoji });
+    } catch (err) {
+      this.state.setReactions(msg.conversation, msg.id, before);
+      toast(`Reaction failed: ${api.errorText(err)}`, { error: true });
+    }
+  }
+
+  /** editLast starts editing my newest message (↑ in an empty composer). */
+  editLast() {
+    const items = this.state.history(this.id).items;
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (items[i].sender === this.state.myName && !items[i].pending) {
+        this.startEdit(items[i].id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  startEdit(id) {
+    if (this.editing && this.editing !== id) this.cancelEdit();
+    const entry = this.cache.get(id);
+    const msg = this.message(id);
+    if (!entry || !msg) return;
+    this.editing = id;
+    const el = entry.el;
+    const body = el.querySelector('.message-body');
+    body.hidden = true;
+    const edited = el.querySelector('.edited');
+    if (edited) edited.hidden = true;
+    const ta = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: '2' });
+    ta.value = msg.body;
+    const status = h('span', { class: 'error-text', role: 'alert' });
+    const save = () => this.saveEdit(msg, ta, status);
+    const box = h('div', { class: 'edit-box' }, ta,
+      h('div', { class: 'edit-hint' },
+        h('span', null, 'Enter to save · Esc to cancel'),
+        h('button', { type: 'button', class: 'btn primary edit-save', on: { click: save } }, 'Save'),
+        h('button', { type: 'button', class: 'btn ghost edit-cancel', on: { click: () => this.cancelEdit() } }, 'Cancel'),
+        status));
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        save();
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        this.cancelEdit();
+      }
+    });
+    body.after(box);
+    ta.focus();
+    ta.setSelectionRange(ta.value.length, ta.value.length);
+    el.scrollIntoView({ block: 'nearest' });
+  }
+
+  cancelEdit() {
+    const id = this.editing;
+    this.editing = '';
+    this.cache.delete(id);
+    this.render();
+    $('#composer').focus();
+  }
+
+  async saveEdit(msg, ta, status) {
+    const body = ta.value.trim();
+    if (!body) {
+      status.textContent = 'A message cannot be empty. Delete it instead.';
+      return;
+    }
+    if (body === msg.body) {
+      this.cancelEdit();
+      return;
+    }
+    ta.disabled = true;
+    try {
+      const res = await api.patch(`/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}`, { body });
+      this.editing = '';
+      this.cache.delete(msg.id);
+      this.state.upsertMessage(res.message);
+      this.render();
+      $('#composer').focus();
+    } catch (err) {
+      ta.disabled = false;
+      status.textContent = api.errorText(err);
+    }
+  }
+
+  async deleteMessage(msg) {
+    const ok = await confirmAction({ title: 'Delete message?', text: 'This message will be deleted for everyone. This cannot be undone.', ok: 'Delete' });
+    if (!ok) return;
+    try {
+      await api.del(`/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}`);
+      this.state.removeMessage(msg.conversation, msg.id);
+    } catch (err) {
+      toast(`Could not delete: ${api.errorText(err)}`, { error: true });
+    }
+  }
+}
+
+function presenceWord(p) {
+  return { online: 'Online', away: 'Away', offline: 'Offline' }[p] || 'Offline';
+}

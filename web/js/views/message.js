@@ -1,0 +1,96 @@
+// views/message.js: builds the element of one message (sender, time, body, attachment,
+// reactions, hover actions). Actions are buttons with data-action; the conversation view
+// handles the clicks.
+
+import { h, icon, setTrustedHTML } from '../dom.js';
+import { formatTime, formatFull, formatSize, messageTime } from '../format.js';
+import { avatar } from './ui.js';
+
+/**
+ * renderMessage gives the <article> for msg. opts: continued (same sender just before),
+ * me (my username), user (the sender's user object), name (display name).
+ */
+export function renderMessage(msg, { continued, me, user, name, nameOf }) {
+  const mine = msg.sender === me;
+  const ms = messageTime(msg);
+  const mentionsMe = !mine && (msg.mentions || []).includes(me);
+  const time = h('time', { class: 'message-time', datetime: new Date(ms).toISOString(), title: formatFull(ms) }, formatTime(ms));
+
+  const body = h('div', { class: 'message-body' });
+  if (msg.pending) body.textContent = msg.body;
+  else if (msg.html) {
+    setTrustedHTML(body, msg.html);
+    for (const m of body.querySelectorAll('.mention')) {
+      if (m.dataset.user === me) m.classList.add('me');
+    }
+  } else if (msg.body) body.textContent = msg.body;
+
+  const main = h('div', { class: 'message-main' },
+    h('div', { class: ['message-head', continued && 'visually-hidden'] },
+      h('span', { class: ['message-sender', msg.sender === 'system' && 'system'], title: msg.sender }, name),
+      time),
+    body,
+    msg.edited_ts ? h('span', { class: 'edited', title: `Edited ${formatFull(msg.edited_ts * 1000)}` }, '(edited)') : null,
+    msg.attachment ? attachment(msg.attachment) : null,
+    msg.failed ? h('div', { class: 'send-failed', role: 'alert' }, `Not sent: ${msg.failed}`,
+      h('button', { type: 'button', class: 'link', dataset: { action: 'retry' } }, 'Retry'),
+      h('button', { type: 'button', class: 'link', dataset: { action: 'discard' } }, 'Discard')) : null,
+    reactions(msg, me, nameOf));
+
+  const gutter = h('div', { class: 'message-gutter' },
+    continued ? h('span', { class: 'gutter-time', title: formatFull(ms) }, formatTime(ms)) : avatar(user));
+
+  const actions = msg.pending ? null : h('div', { class: 'message-actions', role: 'toolbar', 'aria-label': 'Message actions' },
+    h('button', { type: 'button', class: 'icon-btn message-react-btn', dataset: { action: 'react' }, 'aria-label': 'Add reaction', title: 'Add reaction' }, icon('smile', 16)),
+    mine ? h('button', { type: 'button', class: 'icon-btn message-edit-btn', dataset: { action: 'edit' }, 'aria-label': 'Edit message', title: 'Edit' }, icon('edit', 16)) : null,
+    mine ? h('button', { type: 'button', class: 'icon-btn message-delete-btn', dataset: { action: 'delete' }, 'aria-label': 'Delete message', title: 'Delete' }, icon('trash', 16)) : null);
+
+  return h('article', {
+    class: ['message', continued && 'continued', mine && 'mine', mentionsMe && 'mentions-me', msg.pending && 'pending', msg.failed && 'failed'],
+    dataset: { id: msg.id, sender: msg.sender },
+    'aria-label': `${name}, ${formatFull(ms)}`,
+  }, gutter, main, actions);
+}
+
+function attachment(a) {
+  if (a.deleted || !a.url) {
+    return h('div', { class: 'attachment' },
+      h('span', { class: 'attachment-deleted', title: a.name || '' }, icon('file', 16), 'File deleted'));
+  }
+  if (a.image) {
+    return h('div', { class: 'attachment' },
+      h('a', { class: 'attachment-image', href: a.url, target: '_blank', rel: 'noopener', title: `${a.name} (${formatSize(a.size)})` },
+        h('img', { src: a.url, alt: a.name || 'image', loading: 'lazy' })));
+  }
+  return h('div', { class: 'attachment' },
+    h('a', { class: 'attachment-file', href: a.url, download: a.name || '', rel: 'noopener' },
+      icon('file', 22),
+      h('span', { class: 'person-name' },
+        h('span', { class: 'file-name' }, a.name || 'file'),
+        h('span', { class: 'file-size' }, [formatSize(a.size), a.type].filter(Boolean).join(' · ')))));
+}
+
+function reactions(msg, me, nameOf) {
+  const list = msg.reactions || [];
+  const row = h('div', { class: 'reactions' });
+  if (msg.pending) return row;
+  for (const r of list) {
+    if (!r.users || r.users.length === 0) continue;
+    const mineR = r.users.includes(me);
+    const who = r.users.map((u) => (u === me ? 'you' : nameOf(u))).join(', ');
+    row.append(h('button', {
+      type: 'button', class: 'reaction', dataset: { action: 'toggle-reaction', emoji: r.emoji },
+      'aria-pressed': String(mineR), title: `${who} reacted with ${r.emoji}`,
+      'aria-label': `${r.emoji} ${r.users.length}, ${mineR ? 'remove your reaction' : 'add your reaction'}`,
+    }, h('span', { class: 'reaction-emoji' }, r.emoji), h('span', { class: 'reaction-count' }, String(r.users.length))));
+  }
+  if (row.childElementCount) {
+    row.append(h('button', { type: 'button', class: 'icon-btn reaction-add', dataset: { action: 'react' }, 'aria-label': 'Add reaction', title: 'Add reaction' }, icon('plus', 14)));
+  }
+  return row;
+}
+
+/** signature changes whenever what renderMessage draws for msg changes. */
+export function signature(msg, continued, name, avatarUrl) {
+  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, continued, name, avatarUrl]);
+}

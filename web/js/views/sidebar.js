@@ -1,0 +1,92 @@
+// views/sidebar.js: the conversation lists (channels, private channels, direct messages)
+// with unread and mention badges and presence dots, and the narrow-screen drawer.
+
+import { h, $, icon, replace } from '../dom.js';
+import { presenceDot } from './ui.js';
+
+/** convHref is the address of a conversation inside the app. */
+export function convHref(id) {
+  return `#${encodeURIComponent(id)}`;
+}
+
+/** initSidebar draws the lists now and whenever conversations or users change. */
+export function initSidebar(ctx) {
+  const { state } = ctx;
+  $('#new-private').append(icon('plus', 16));
+  $('#new-dm').append(icon('plus', 16));
+  $('#open-drawer').append(icon('menu', 20));
+  $('#close-drawer').append(icon('close', 18));
+
+  const draw = () => render(state);
+  state.on('conversations', draw);
+  state.on('users', draw);
+
+  $('#open-drawer').addEventListener('click', () => setDrawer(true));
+  $('#close-drawer').addEventListener('click', () => setDrawer(false));
+  $('#drawer-backdrop').addEventListener('click', () => setDrawer(false));
+  $('#conv-nav').addEventListener('click', (e) => {
+    if (e.target.closest('[data-conv-id]')) setDrawer(false);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && $('#app').classList.contains('drawer-open')) setDrawer(false);
+  });
+}
+
+/** setDrawer opens or closes the sidebar drawer on narrow screens. */
+export function setDrawer(open) {
+  $('#app').classList.toggle('drawer-open', open);
+  $('#drawer-backdrop').hidden = !open;
+  $('#open-drawer').setAttribute('aria-expanded', String(open));
+  if (open) {
+    const cur = $('.conv-item[aria-current="page"]') || $('.conv-item');
+    if (cur) cur.focus();
+  }
+}
+
+function render(state) {
+  const lists = { channel: [], private: [], dm: [] };
+  for (const c of state.sortedConversations()) {
+    (lists[c.kind] || lists.channel).push(item(state, c));
+  }
+  replace($('#list-channels'), lists.channel.length ? lists.channel : empty('No channels'));
+  replace($('#list-private'), lists.private.length ? lists.private : empty('None yet'));
+  replace($('#list-dms'), lists.dm.length ? lists.dm : empty('None yet'));
+  const total = state.totalUnread();
+  document.title = total ? `(${total}) MiniMost` : 'MiniMost';
+}
+
+function empty(text) {
+  return h('li', { class: 'conv-empty' }, h('span', { class: 'conv-item', 'aria-disabled': 'true' }, h('span', { class: 'conv-name' }, text)));
+}
+
+function item(state, c) {
+  const unread = c.unread || 0;
+  const mentions = c.mentions || 0;
+  const current = c.id === state.currentId;
+  let lead;
+  if (c.kind === 'channel') lead = h('span', { class: 'conv-icon' }, icon('hash', 15));
+  else if (c.kind === 'private') lead = h('span', { class: 'conv-icon' }, icon('lock', 15));
+  else {
+    const others = state.others(c);
+    lead = h('span', { class: 'conv-icon' },
+      others.length === 1 ? presenceDot(state.presence(others[0]))
+        : h('span', { class: 'badge unread-count', 'aria-hidden': 'true' }, String(others.length)));
+  }
+  const title = state.title(c);
+  let label = title;
+  if (unread) label += `, ${unread} unread`;
+  if (mentions) label += `, ${mentions} mention${mentions === 1 ? '' : 's'}`;
+  return h('li', null,
+    h('a', {
+      class: ['conv-item', unread && 'unread'],
+      href: convHref(c.id),
+      dataset: { convId: c.id, unread: String(unread), mentions: String(mentions) },
+      'aria-current': current ? 'page' : false,
+      'aria-label': label,
+      title,
+    },
+    lead,
+    h('span', { class: 'conv-name' }, title),
+    mentions && c.kind !== 'dm' ? h('span', { class: 'badge mention-count', 'aria-hidden': 'true', title: 'Mentions' }, `@${mentions}`) : null,
+    unread ? h('span', { class: ['badge unread-count', c.kind === 'dm' && 'dm-unread'], 'aria-hidden': 'true', title: 'Unread' }, String(unread)) : null));
+}
