@@ -185,7 +185,17 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Info("generated a self-signed TLS certificate", "cert", m.path(c.CertFile, "cert.pem"))
 		}
 	}
-	if m.store, err = store.Open(ctx, dir, store.Options{Logger: m.Logger}); err != nil {
+	opts := store.Options{Logger: m.Logger}
+	if step := os.Getenv("MINIMOST_TEST_CRASH_DELETION_AT"); step != "" {
+		// For the crash-recovery test only: die like a SIGKILL at this step of a deletion.
+		opts.DeletionHook = func(s string) {
+			if s == step {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+		}
+	}
+	if m.store, err = store.Open(ctx, dir, opts); err != nil {
 		return err
 	}
 	m.hub = hub.New()

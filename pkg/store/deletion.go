@@ -55,10 +55,6 @@ func (s *Store) DeleteUser(ctx context.Context, name, mode string) error {
 	return s.finishDeletion(ctx, name)
 }
 
-// DeletionHook, when set, runs between the steps of a deletion; tests use it to simulate a
-// crash half way.
-var deletionHook func(step string)
-
 func (s *Store) finishDeletion(ctx context.Context, name string) error {
 	var mode string
 	var avatar sql.NullString
@@ -94,8 +90,8 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
-	if deletionHook != nil {
-		deletionHook("files")
+	if s.deletionHook != nil {
+		s.deletionHook("files")
 	}
 	dbs, err := s.UserDBNames()
 	if err != nil {
@@ -114,8 +110,8 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
 			return fmt.Errorf("%s messages of %q in users/%s.db: %w", mode, name, u, err)
 		}
-		if deletionHook != nil {
-			deletionHook("user:" + u)
+		if s.deletionHook != nil {
+			s.deletionHook("user:" + u)
 		}
 	}
 	if avatar.Valid && avatar.String != "" && filepath.Base(avatar.String) == avatar.String {

@@ -32,6 +32,8 @@ type Store struct {
 	allUsers    []string
 	allUsersAt  time.Time
 	lifecycleMu sync.Mutex // serialises account creation and deletion
+
+	deletionHook func(step string)
 }
 
 // Options are the store's optional settings.
@@ -42,6 +44,9 @@ type Options struct {
 	FanoutWorkers int
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// DeletionHook, if set, runs between the steps of an account deletion ("files", then
+	// "user:<name>" after each database); tests use it to crash a deletion half way.
+	DeletionHook func(step string)
 }
 
 // Open opens (creating if needed) the databases and folders of dir, replays the journal and
@@ -64,7 +69,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	s := &Store{dir: dir, Now: opt.Now, Logger: opt.Logger}
+	s := &Store{dir: dir, Now: opt.Now, Logger: opt.Logger, deletionHook: opt.DeletionHook}
 	var err error
 	if s.auth, err = openPair(ctx, filepath.Join(dir, "auth.db"), "auth", "FULL"); err != nil {
 		return nil, err

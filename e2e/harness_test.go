@@ -1,0 +1,565 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// binDir holds the minimostd and minimostctl binaries built once by TestMain.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "minimost-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	for _, b := range []string{"minimostd", "minimostctl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b), "../cmd/"+b)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", b, ":", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// RequireTool returns the path of an external tool (sqlite3, chromium). When it is missing
+// the test skips with a loud message, or fails under MINIMOST_E2E=required.
+func RequireTool(tb testing.TB, names ...string) string {
+	tb.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("*** %s not installed: this end-to-end test cannot run (install it, e.g. apt-get install %s) ***", names[0], names[0])
+	if os.Getenv("MINIMOST_E2E") == "required" {
+		tb.Fatal(msg + " and MINIMOST_E2E=required")
+	}
+	fmt.Fprintln(os.Stderr, "SKIP:", tb.Name(), msg)
+	tb.Skip(msg)
+	return ""
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Daemon is a running minimostd process.
+type Daemon struct {
+	t      testing.TB
+	Dir    string // the data directory
+	Addr   string // host:port
+	URL    string // https://host:port
+	Socket string
+	Args   []string // extra flags
+	Log    *syncBuffer
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// StartDaemon runs minimostd on a fresh data directory with extra flags.
+func StartDaemon(tb testing.TB, args ...string) *Daemon {
+	tb.Helper()
+	return StartDaemonIn(tb, tb.TempDir(), args...)
+}
+
+// StartDaemonIn runs minimostd on dir (existing state is kept).
+func StartDaemonIn(tb testing.TB, dir string, args ...string) *Daemon {
+	tb.Helper()
+	d := &Daemon{t: tb, Dir: dir, Socket: filepath.Join(dir, "minimost.sock"), Args: args}
+	d.Start()
+	tb.Cleanup(func() { d.Stop() })
+	return d
+}
+
+// Start starts the process (again) and waits until it serves HTTPS and the admin socket.
+func (d *Daemon) Start() {
+	tb := d.t
+	tb.Helper()
+	d.Addr = freePort(tb)
+	d.URL = "https://" + d.Addr
+	d.Log = &syncBuffer{}
+	args := append([]string{"-data", d.Dir, "-listen", d.Addr, "-log-level", "debug"}, d.Args...)
+	d.cmd = exec.Command(filepath.Join(binDir, "minimostd"), args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
+	if err := d.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	d.exited = make(chan error, 1)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-d.exited:
+			d.cmd = nil
+			tb.Fatalf("minimostd exited at start: %v\n%s", err, d.Log.String())
+		default:
+		}
+		if _, err := os.Stat(d.Socket); err == nil {
+			c := d.anonClient()
+			resp, err := c.Get(d.URL + "/api/health")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("minimostd did not come up in 20 s:\n%s", d.Log.String())
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// Stop sends SIGTERM and waits (at most 15 s) for the process to exit; it returns how long
+// that took.
+func (d *Daemon) Stop() time.Duration {
+	if d.cmd == nil {
+		return 0
+	}
+	start := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		d.t.Errorf("minimostd did not stop within 15 s of SIGTERM")
+	}
+	d.cmd = nil
+	return time.Since(start)
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (d *Daemon) Kill() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Kill()
+	<-d.exited
+	d.cmd = nil
+}
+
+// ExitErr waits up to timeout for the process to exit by itself and returns its error.
+func (d *Daemon) ExitErr(timeout time.Duration) (error, bool) {
+	select {
+	case err := <-d.exited:
+		d.cmd = nil
+		return err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// Path returns a path inside the data directory.
+func (d *Daemon) Path(rel ...string) string { return filepath.Join(append([]string{d.Dir}, rel...)...) }
+
+// CtlResult is what a minimostctl run printed.
+type CtlResult struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Ctl runs minimostctl against the daemon's socket.
+func (d *Daemon) Ctl(args ...string) CtlResult { return d.CtlStdin("", args...) }
+
+// CtlStdin runs minimostctl with stdin.
+func (d *Daemon) CtlStdin(stdin string, args ...string) CtlResult {
+	d.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "minimostctl"), append([]string{"--socket", d.Socket}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		d.t.Fatalf("run minimostctl: %v", err)
+	}
+	return CtlResult{out.String(), errb.String(), code}
+}
+
+// MustCtl runs minimostctl and fails the test unless it exits 0.
+func (d *Daemon) MustCtl(args ...string) string {
+	d.t.Helper()
+	r := d.Ctl(args...)
+	if r.Code != 0 {
+		d.t.Fatalf("minimostctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// CreateUser makes an account with minimostctl users create --password-stdin.
+func (d *Daemon) CreateUser(name, password string) {
+	d.t.Helper()
+	r := d.CtlStdin(password+"\n", "users", "create", name, "--password-stdin")
+	if r.Code != 0 {
+		d.t.Fatalf("create user %s: exit %d: %s", name, r.Code, r.Stderr)
+	}
+}
+
+func (d *Daemon) tlsConfig() *tls.Config {
+	pool := x509.NewCertPool()
+	if pem, err := os.ReadFile(d.Path("cert.pem")); err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+func (d *Daemon) anonClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: d.tlsConfig()}}
+}
+
+// Client is a browser-like API client: a cookie jar, the CSRF header, the Origin header.
+type Client struct {
+	t    testing.TB
+	d    *Daemon
+	HTTP *http.Client
+	// Origin is sent with every request (the daemon's own by default).
+	Origin string
+	// NoCSRF leaves the X-CSRF-Token header off.
+	NoCSRF bool
+	User   string
+}
+
+// NewClient returns a client with an empty cookie jar that trusts the daemon's certificate.
+func (d *Daemon) NewClient() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{t: d.t, d: d, Origin: d.URL, HTTP: &http.Client{
+		Jar: jar, Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: d.tlsConfig()},
+	}}
+}
+
+// Cookie returns the value of a cookie the client holds.
+func (c *Client) Cookie(name string) string {
+	u, _ := url.Parse(c.d.URL)
+	for _, k := range c.HTTP.Jar.Cookies(u) {
+		if k.Name == name {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+func (c *Client) csrf() string {
+	if v := c.Cookie("mm_csrf"); v != "" {
+		return v
+	}
+	resp, err := c.HTTP.Get(c.d.URL + "/api/csrf")
+	if err != nil {
+		c.t.Fatalf("get csrf: %v", err)
+	}
+	resp.Body.Close()
+	return c.Cookie("mm_csrf")
+}
+
+// Response is an API answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map.
+func (r Response) JSON() map[string]any {
+	var m map[string]any
+	json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// Decode decodes the body into v.
+func (r Response) Decode(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		tb.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of an error answer.
+func (r Response) ErrorCode() string {
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Raw sends a request with a raw body and content type.
+func (c *Client) Raw(method, path, ctype string, body []byte) Response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.d.URL+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.Origin != "" {
+		req.Header.Set("Origin", c.Origin)
+	}
+	if method != "GET" && method != "HEAD" && !c.NoCSRF {
+		req.Header.Set("X-CSRF-Token", c.csrf())
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return Response{resp.StatusCode, resp.Header, b}
+}
+
+// Do sends body (nil: none) as JSON.
+func (c *Client) Do(method, path string, body any) Response {
+	c.t.Helper()
+	if body == nil {
+		return c.Raw(method, path, "", nil)
+	}
+	b, _ := json.Marshal(body)
+	return c.Raw(method, path, "application/json", b)
+}
+
+// Must sends a JSON request and fails unless the status is want.
+func (c *Client) Must(want int, method, path string, body any) Response {
+	c.t.Helper()
+	r := c.Do(method, path, body)
+	if r.Status != want {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// Login logs in and fails the test if it cannot.
+func (c *Client) Login(name, password string) {
+	c.t.Helper()
+	c.Must(200, "POST", "/api/login", map[string]string{"username": name, "password": password})
+	c.User = name
+}
+
+// Register registers and fails the test if it cannot.
+func (c *Client) Register(name, password string) {
+	c.t.Helper()
+	c.Must(201, "POST", "/api/register", map[string]string{"username": name, "password": password})
+	c.User = name
+}
+
+// ConvPath returns /api/conversations/<escaped id><suffix>.
+func ConvPath(id, suffix string) string {
+	return "/api/conversations/" + url.PathEscape(id) + suffix
+}
+
+// Message is the API's message, as tests need it.
+type Message struct {
+	ID           string `json:"id"`
+	Conversation string `json:"conversation"`
+	Sender       string `json:"sender"`
+	Body         string `json:"body"`
+	HTML         string `json:"html"`
+	SentTS       int64  `json:"sent_ts"`
+	EditedTS     int64  `json:"edited_ts"`
+	Deleted      bool   `json:"deleted"`
+	Attachment   *struct {
+		StoredName string `json:"stored_name"`
+		Name       string `json:"name"`
+		Deleted    bool   `json:"deleted"`
+		URL        string `json:"url"`
+		Image      bool   `json:"image"`
+	} `json:"attachment"`
+}
+
+// Post sends a message and returns it.
+func (c *Client) Post(conv, body string) Message {
+	c.t.Helper()
+	r := c.Must(201, "POST", ConvPath(conv, "/messages"), map[string]string{"body": body})
+	var out struct{ Message Message }
+	r.Decode(c.t, &out)
+	return out.Message
+}
+
+// History returns the newest page of a conversation.
+func (c *Client) History(conv string) []Message {
+	c.t.Helper()
+	r := c.Must(200, "GET", ConvPath(conv, "/messages?limit=200"), nil)
+	var out struct{ Messages []Message }
+	r.Decode(c.t, &out)
+	return out.Messages
+}
+
+// WS is a WebSocket connection of a client.
+type WS struct {
+	t    testing.TB
+	C    *websocket.Conn
+	Boot string
+	Seq  uint64
+}
+
+// DialWS opens the client's WebSocket (query: e.g. "boot=..&since=..").
+func (c *Client) DialWS(query string) (*WS, *http.Response, error) {
+	u := "wss://" + c.d.Addr + "/ws"
+	if query != "" {
+		u += "?" + query
+	}
+	h := http.Header{}
+	if c.Origin != "" {
+		h.Set("Origin", c.Origin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.HTTP, HTTPHeader: h})
+	if err != nil {
+		return nil, resp, err
+	}
+	conn.SetReadLimit(1 << 20)
+	w := &WS{t: c.t, C: conn}
+	c.t.Cleanup(func() { conn.CloseNow() })
+	hello := w.Next(5 * time.Second)
+	if hello["type"] != "hello" {
+		c.t.Fatalf("first frame = %v, want hello", hello)
+	}
+	w.Boot, _ = hello["boot"].(string)
+	return w, resp, nil
+}
+
+// MustWS opens the WebSocket and fails the test if it cannot.
+func (c *Client) MustWS() *WS {
+	c.t.Helper()
+	w, _, err := c.DialWS("")
+	if err != nil {
+		c.t.Fatalf("dial websocket: %v", err)
+	}
+	return w
+}
+
+// Next reads one frame (nil on timeout or close).
+func (w *WS) Next(timeout time.Duration) map[string]any {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, b, err := w.C.Read(ctx)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	if s, ok := m["seq"].(float64); ok {
+		w.Seq = uint64(s)
+	}
+	return m
+}
+
+// ReadErr reads until an error (the socket closed) or timeout; it returns the error.
+func (w *WS) ReadErr(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		if _, _, err := w.C.Read(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// WaitFor reads frames until one has type typ and satisfies match (nil: any).
+func (w *WS) WaitFor(typ string, timeout time.Duration, match func(map[string]any) bool) map[string]any {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		m := w.Next(time.Until(deadline))
+		if m == nil {
+			break
+		}
+		if m["type"] == typ && (match == nil || match(m)) {
+			return m
+		}
+	}
+	w.t.Fatalf("no %q frame within %v", typ, timeout)
+	return nil
+}
+
+// Send writes a JSON frame.
+func (w *WS) Send(v any) {
+	w.t.Helper()
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.C.Write(ctx, websocket.MessageText, b); err != nil {
+		w.t.Fatalf("websocket write: %v", err)
+	}
+}
+
+// SQLite runs the real sqlite3 shell on db (relative to the data directory) and returns its
+// trimmed output; it fails the test on a non-zero exit.
+func (d *Daemon) SQLite(db, sql string) string {
+	d.t.Helper()
+	bin := RequireTool(d.t, "sqlite3")
+	cmd := exec.Command(bin, db, sql)
+	cmd.Dir = d.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		d.t.Fatalf("sqlite3 %s %q: %v\n%s", db, sql, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Shell runs a bash script in the data directory (the guide's shell procedures).
+func (d *Daemon) Shell(script string) string {
+	d.t.Helper()
+	RequireTool(d.t, "sqlite3")
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = d.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		d.t.Fatalf("shell %q: %v\n%s", script, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
