@@ -563,3 +563,28 @@ func (d *Daemon) Shell(script string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// rawNoFail sends a JSON request and returns status 0 instead of failing the test when the
+// daemon cannot be reached (for crash tests).
+func (c *Client) rawNoFail(method, path string, body any) Response {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, c.d.URL+path, bytes.NewReader(b))
+	if err != nil {
+		return Response{}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", c.Origin)
+	req.Header.Set("X-CSRF-Token", c.Cookie("mm_csrf"))
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return Response{}
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Response{}
+	}
+	return Response{resp.StatusCode, resp.Header, rb}
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
