@@ -30,7 +30,7 @@ test: fmt-check vet check-proto
 	$(GO) test -count=1 -timeout 15m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./pkg/store/
+	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./pkg/store/
 
 clean:
 	rm -rf $(BIN)

@@ -91,6 +91,7 @@ type Daemon struct {
 	URL    string // https://host:port
 	Socket string
 	Args   []string // extra flags
+	Env    []string // extra environment (KEY=VALUE) for the process, used by Start
 	Log    *syncBuffer
 	cmd    *exec.Cmd
 	exited chan error
@@ -131,6 +132,9 @@ func (d *Daemon) Start() {
 	args := append([]string{"-data", d.Dir, "-listen", d.Addr, "-log-level", "debug"}, d.Args...)
 	d.cmd = exec.Command(filepath.Join(binDir, "minimostd"), args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
+	if len(d.Env) > 0 {
+		d.cmd.Env = append(os.Environ(), d.Env...)
+	}
 	if err := d.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}

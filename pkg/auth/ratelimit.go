@@ -60,3 +60,11 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 func (l *Limiter) level(b *bucket, now time.Time) float64 {
 	return math.Min(float64(l.Burst), b.tokens+float64(now.Sub(b.at))/float64(l.Every))
 }
+
+// Reset gives key its full burst back (after a successful login, so that only failed
+// attempts count against a username).
+func (l *Limiter) Reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.buckets, key)
+}

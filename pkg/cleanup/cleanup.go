@@ -176,6 +176,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) {
 	var bytes int64
 	for _, f := range files {
 		bytes += f.Size
+		s.Logger.Info("file cleanup removed upload", "file", f.Name, "size", f.Size,
+			"mtime", f.ModTime.UTC().Format(time.RFC3339), "image", f.Image)
 	}
 	if err != nil {
 		s.Logger.Error("file cleanup failed", "err", err, "removed", len(files))
@@ -185,8 +187,14 @@ func (s *Scheduler) RunOnce(ctx context.Context) {
 	}
 	per, err := DeleteMessagesOlderThan(ctx, s.Store, cfg.MessageRetentionDays, false, now)
 	var total int64
-	for _, n := range per {
+	users := make([]string, 0, len(per))
+	for u, n := range per {
 		total += n
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	for _, u := range users {
+		s.Logger.Info("message cleanup removed messages", "user", u, "removed", per[u])
 	}
 	if err != nil {
 		s.Logger.Error("message cleanup failed", "err", err, "removed", total)

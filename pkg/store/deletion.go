@@ -65,22 +65,14 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 	if err := s.fanout.flush(ctx); err != nil {
 		return err
 	}
-	// The user's own copy holds every message they sent: collect the ids for the reactions.
-	var ids []string
+	// Hard: the reactions on the user's messages go before the messages that identify them,
+	// database by database, so a crash at any step leaves no reaction behind for good. The
+	// user's own copy holds every message they sent; it is handled before it is removed.
 	if mode == "hard" {
-		s.withUserDB(ctx, name, func(db *sql.DB) error {
-			rows, err := db.QueryContext(ctx, "SELECT id FROM messages WHERE sender = ?", name)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id string
-				rows.Scan(&id)
-				ids = append(ids, id)
-			}
-			return rows.Err()
-		})
+		err := s.withUserDB(ctx, name, func(db *sql.DB) error { return s.dropReactionsOn(ctx, db, name) })
+		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
+			return fmt.Errorf("reactions on the messages of %q: %w", name, err)
+		}
 	}
 	// users/<name>.db goes first so the loop below does not rewrite it.
 	s.users.forget(name)
@@ -103,6 +95,9 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 			if mode == "soft" {
 				_, err = db.ExecContext(ctx, "UPDATE messages SET sender = ? WHERE sender = ?", chat.DeletedUser, name)
 			} else {
+				if err := s.dropReactionsOn(ctx, db, name); err != nil {
+					return err
+				}
 				_, err = db.ExecContext(ctx, "DELETE FROM messages WHERE sender = ?", name)
 			}
 			return err
@@ -132,11 +127,6 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 				return err
 			}
 		}
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ?", id); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 	if err != nil {
@@ -145,6 +135,44 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 	_, err = s.auth.W.ExecContext(ctx, "DELETE FROM pending_deletions WHERE username = ?", name)
 	s.Logger.Info("account deleted", "user", name, "mode", mode)
 	return err
+}
+
+// dropReactionsOn deletes from presence.db the reactions on the messages that name sent, as
+// found in the user database db.
+func (s *Store) dropReactionsOn(ctx context.Context, db *sql.DB, name string) error {
+	rows, err := db.QueryContext(ctx, "SELECT id FROM messages WHERE sender = ?", name)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, "DELETE FROM message_reactions WHERE message_id = ?")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) resumeDeletions(ctx context.Context) error {

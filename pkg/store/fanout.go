@@ -52,6 +52,14 @@ type fanout struct {
 	outstanding int
 	closing     bool
 	workers     sync.WaitGroup
+	// enq and applied count operations queued for and applied to each user's database, so a
+	// read can wait for exactly the writes that came before it (read-your-writes).
+	enq, applied map[string]uint64
+
+	// holds > 0 keeps finished journal rows (a snapshot is being taken): held collects them.
+	holdMu sync.Mutex
+	holds  int
+	held   []int64
 }
 
 func newFanout(s *Store, workers int) *fanout {
@@ -63,6 +71,8 @@ func newFanout(s *Store, workers int) *fanout {
 		jDone:    make(chan struct{}),
 		queues:   map[string][]*entry{},
 		active:   map[string]bool{},
+		enq:      map[string]uint64{},
+		applied:  map[string]uint64{},
 	}
 	f.cond = sync.NewCond(&f.mu)
 	go f.journalLoop()
@@ -215,10 +225,18 @@ func (f *fanout) enqueue(e *entry) {
 			f.cond.Signal()
 		}
 		f.queues[r] = append(q, e)
+		f.enq[r]++
 	}
 }
 
 func (f *fanout) finishLocked(e *entry) {
+	f.holdMu.Lock()
+	if f.holds > 0 {
+		f.held = append(f.held, e.seq)
+		f.holdMu.Unlock()
+		return
+	}
+	f.holdMu.Unlock()
 	select {
 	case f.doneCh <- e.seq:
 	default:
@@ -267,9 +285,18 @@ func (f *fanout) worker() {
 					f.mu.Unlock()
 				})
 			}
-		} else if len(f.queues[user]) > 0 {
-			f.ready = append(f.ready, user)
-			f.cond.Signal()
+		} else {
+			f.applied[user] += uint64(len(ops))
+			if f.applied[user] == f.enq[user] && len(f.queues[user]) == 0 {
+				// Nothing pending: forget the counters so the maps stay small.
+				delete(f.applied, user)
+				delete(f.enq, user)
+			}
+			if len(f.queues[user]) > 0 {
+				f.ready = append(f.ready, user)
+				f.cond.Signal()
+			}
+			f.cond.Broadcast()
 		}
 		for _, e := range ops {
 			if e.remaining.Add(-1) == 0 {
@@ -293,6 +320,11 @@ func (f *fanout) isReadyLocked(u string) bool {
 	return false
 }
 
+// putMessageSQL inserts one copy of a message; OR IGNORE makes a replay idempotent.
+const putMessageSQL = `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
+	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
+	attachment_name, attachment_size, attachment_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
 // apply writes ops into user's database in one transaction.
 func (f *fanout) apply(user string, ops []*entry) error {
 	ctx := context.Background()
@@ -302,6 +334,12 @@ func (f *fanout) apply(user string, ops []*entry) error {
 	}
 	defer f.s.users.release(u)
 	now := f.s.Now().Unix()
+	// Prepared before the transaction: the handle has one connection, which the
+	// transaction holds until it ends.
+	shared, err := u.putStmt(ctx)
+	if err != nil {
+		return err
+	}
 	return withTx(ctx, u.db, func(tx *sql.Tx) error {
 		var put, conv *sql.Stmt
 		for _, e := range ops {
@@ -309,11 +347,9 @@ func (f *fanout) apply(user string, ops []*entry) error {
 			switch e.op {
 			case opPut:
 				if put == nil {
-					if put, err = tx.Prepare(`INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
-						sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
-						attachment_name, attachment_size, attachment_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`); err != nil {
-						return err
-					}
+					// Bound to this transaction; on the handle's one connection it reuses
+					// the statement prepared there, and closing it leaves that one open.
+					put = tx.StmtContext(ctx, shared)
 					defer put.Close()
 				}
 				var af, an, at any
@@ -356,6 +392,52 @@ func (f *fanout) apply(user string, ops []*entry) error {
 		}
 		return nil
 	})
+}
+
+// holdRemovals keeps finished operations in the journal until the returned func is called:
+// a snapshot of presence.db taken meanwhile then holds every operation not already in a
+// user database snapshotted before it.
+func (f *fanout) holdRemovals() (release func()) {
+	f.holdMu.Lock()
+	f.holds++
+	f.holdMu.Unlock()
+	return func() {
+		f.holdMu.Lock()
+		f.holds--
+		var seqs []int64
+		if f.holds == 0 {
+			seqs, f.held = f.held, nil
+		}
+		f.holdMu.Unlock()
+		if len(seqs) > 0 {
+			go func() {
+				for _, s := range seqs {
+					f.doneCh <- s
+				}
+			}()
+		}
+	}
+}
+
+// waitUser waits (at most until ctx ends) until every operation queued for user before the
+// call is applied to user's database, so that a read sees the writes acknowledged before it.
+func (f *fanout) waitUser(ctx context.Context, user string) error {
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	target := f.enq[user]
+	for f.enq[user] != 0 && f.applied[user] < target {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		f.cond.Wait()
+	}
+	return nil
 }
 
 // flush waits until nothing is outstanding.

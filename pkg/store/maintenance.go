@@ -120,11 +120,11 @@ func (s *Store) Vacuum(ctx context.Context, users []string) ([]DBResult, error) 
 	})
 }
 
-// Snapshot writes a consistent copy of every database into dir (auth.db, presence.db,
-// users/*.db) with VACUUM INTO a temporary file, synced and renamed. presence.db (the
-// journal) is copied before the user databases: a message acknowledged before its snapshot
-// is then either still in that journal (and replayed by a daemon started on the copy) or
-// already in every recipient's database when those are copied.
+// Snapshot writes a consistent copy of every database into dir (users/*.db, presence.db,
+// auth.db) with VACUUM INTO a temporary file, synced and renamed. While it runs, finished
+// operations stay in the journal, and presence.db (the journal) is copied after the user
+// databases: every acknowledged message is then either in every recipient's copy or still in
+// the copied journal, and a daemon started on the backup replays it (idempotently).
 func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "users"), 0o755); err != nil {
 		return nil, err
@@ -147,12 +147,8 @@ func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
 		written = append(written, rel)
 		return nil
 	}
-	if err := snap("presence.db", s.presence.R); err != nil {
-		return written, err
-	}
-	if err := snap("auth.db", s.auth.R); err != nil {
-		return written, err
-	}
+	release := s.fanout.holdRemovals()
+	defer release()
 	names, err := s.UserDBNames()
 	if err != nil {
 		return written, err
@@ -162,6 +158,12 @@ func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
 		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
 			return written, err
 		}
+	}
+	if err := snap("presence.db", s.presence.R); err != nil {
+		return written, err
+	}
+	if err := snap("auth.db", s.auth.R); err != nil {
+		return written, err
 	}
 	for _, d := range []string{dir, filepath.Join(dir, "users")} {
 		if f, err := os.Open(d); err == nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
 )
@@ -49,8 +50,10 @@ func (s *Store) PostMessage(ctx context.Context, m *chat.Message, recipients []s
 	return s.fanout.submit(ctx, &entry{op: opPut, msg: *m, recipients: recipients})
 }
 
-// GetMessage returns message id of conversation from user's own copy, or ENotFound.
+// GetMessage returns message id of conversation from user's own copy, or ENotFound. It sees
+// every write acknowledged before the call.
 func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (chat.Message, error) {
+	s.readYourWrites(ctx, user)
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
@@ -61,16 +64,7 @@ func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (
 		return chat.Message{}, err
 	}
 	if len(out) == 0 {
-		// The fan-out may not have reached this copy yet: wait for it once, then look again.
-		if err := s.fanout.flush(ctx); err == nil {
-			s.withUserDB(ctx, user, func(db *sql.DB) error {
-				out, err = queryMessages(ctx, db, "WHERE id = ? AND conversation = ?", id, conversation)
-				return err
-			})
-		}
-		if len(out) == 0 {
-			return chat.Message{}, chat.Errorf(chat.ENotFound, "message not found")
-		}
+		return chat.Message{}, chat.Errorf(chat.ENotFound, "message not found")
 	}
 	return out[0], nil
 }
@@ -86,9 +80,18 @@ func (s *Store) DeleteMessage(ctx context.Context, conversation, id string, reci
 	return s.fanout.submit(ctx, &entry{op: opDelete, msg: chat.Message{ID: id, Conversation: conversation}, recipients: recipients})
 }
 
+// readYourWrites waits (up to 3 s) until every operation acknowledged before the call has
+// reached user's database, so a read after a write sees it.
+func (s *Store) readYourWrites(ctx context.Context, user string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return s.fanout.waitUser(ctx, user)
+}
+
 // History returns up to limit messages of conversation from user's copy, older than before
 // ("" for the newest), oldest first, and whether older ones exist.
 func (s *Store) History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error) {
+	s.readYourWrites(ctx, user)
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
@@ -130,6 +133,7 @@ func (s *Store) Search(ctx context.Context, user, q string, limit int) ([]chat.M
 		args = append(args, "%"+w+"%")
 	}
 	args = append(args, limit)
+	s.readYourWrites(ctx, user)
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
@@ -150,6 +154,7 @@ type ConversationStat struct {
 // last message each has read (from read receipts).
 func (s *Store) ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]ConversationStat, error) {
 	out := make(map[string]ConversationStat, len(convs))
+	s.readYourWrites(ctx, user)
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		for _, c := range convs {
 			var st ConversationStat
@@ -207,6 +212,7 @@ func (s *Store) AddUserConversation(ctx context.Context, user, conversation stri
 // HasAttachment reports whether user's copy of conversation has a message with file stored.
 func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error) {
 	var a chat.Attachment
+	s.readYourWrites(ctx, user)
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		return db.QueryRowContext(ctx, `SELECT attachment_file, attachment_name, attachment_size, attachment_type
 			FROM messages WHERE conversation = ? AND attachment_file = ? AND deleted = 0 LIMIT 1`, conversation, stored).

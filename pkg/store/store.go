@@ -132,7 +132,36 @@ type userDB struct {
 	refs  int
 	elem  *list.Element
 	convs map[string]bool // conversations known to be in its conversations table
-	mu    sync.Mutex      // guards convs
+	mu    sync.Mutex      // guards convs and put
+	// put is the fan-out's INSERT, prepared once per open handle and reused by every
+	// transaction (tx.Stmt reuses it on the handle's single connection) instead of being
+	// prepared again for each batch.
+	put *sql.Stmt
+}
+
+// putStmt returns the handle's prepared fan-out INSERT, preparing it on first use.
+func (u *userDB) putStmt(ctx context.Context) (*sql.Stmt, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.put == nil {
+		st, err := u.db.PrepareContext(ctx, putMessageSQL)
+		if err != nil {
+			return nil, err
+		}
+		u.put = st
+	}
+	return u.put, nil
+}
+
+// close closes the prepared statement and the database; the handle must be idle.
+func (u *userDB) close() {
+	u.mu.Lock()
+	if u.put != nil {
+		u.put.Close()
+		u.put = nil
+	}
+	u.mu.Unlock()
+	u.db.Close()
 }
 
 // userDBs is a bounded cache of open user databases. A handle in use is never closed; the
@@ -199,7 +228,7 @@ func (c *userDBs) release(u *userDB) {
 	u.refs--
 	if u.refs == 0 && u.elem == nil {
 		// Removed from the cache while in use.
-		go u.db.Close()
+		go u.close()
 	}
 	c.evictLocked()
 	c.mu.Unlock()
@@ -214,7 +243,7 @@ func (c *userDBs) removeLocked(u *userDB) {
 		delete(c.m, u.name)
 	}
 	if u.refs == 0 {
-		u.db.Close()
+		u.close()
 	}
 }
 

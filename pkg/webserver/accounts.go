@@ -141,6 +141,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return chat.Errorf(chat.EUnauthorized, "wrong username or password")
 	}
+	// Only failed attempts count against a username: someone logging in from several
+	// devices is not locked out.
+	s.loginUser.Reset(u.Username)
 	if err := s.startSession(r.Context(), w, r, u.Username); err != nil {
 		return err
 	}
@@ -236,6 +239,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, us
 	if err := s.checkPassword(r.Context(), user, req.Current); err != nil {
 		return err
 	}
+	s.loginUser.Reset(user)
 	hash, err := s.Hasher.Hash(r.Context(), req.New)
 	if err != nil {
 		return err

@@ -37,6 +37,10 @@ func (s *Server) resolve(ctx context.Context, user, id string) (conv, error) {
 			return conv{}, notFound
 		}
 		all := s.allUsers(ctx)
+		if !slices.Contains(all, user) {
+			// The account is gone (deleted, even by hand): it belongs to nothing.
+			return conv{}, notFound
+		}
 		return conv{chat.Conversation{ID: id, Kind: kind, Name: key}, all}, nil
 	case chat.KindPrivate:
 		pc, err := s.Store.GetPrivateChannel(ctx, user, id)
@@ -274,6 +278,17 @@ func (s *Server) handleCreateDM(w http.ResponseWriter, r *http.Request, user str
 	}
 	if err := s.Store.AddUserConversation(r.Context(), user, id); err != nil {
 		return err
+	}
+	// Tell the other members now, so the DM shows in their sidebars (each sees it named by
+	// the others).
+	for _, m := range c.recipients {
+		if m == user {
+			continue
+		}
+		if cm, err := s.resolve(r.Context(), m, id); err == nil {
+			s.Store.AddUserConversation(r.Context(), m, id)
+			s.Hub.Publish([]string{m}, map[string]any{"type": "conversation", "conversation": cm.Conversation})
+		}
 	}
 	writeJSON(w, 200, map[string]any{"conversation": c.Conversation})
 	return nil

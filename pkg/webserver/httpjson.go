@@ -94,7 +94,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return chat.Errorf(chat.EInvalid, "malformed JSON: %s", jsonReason(err))
 	}
-	if dec.More() {
+	// Anything but white space after the value (even a stray '}') is refused.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return chat.Errorf(chat.EInvalid, "malformed JSON: unexpected data after the object")
 	}
 	return nil

@@ -279,8 +279,9 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request, user string)
 		return err
 	}
 	m.EditedTS = s.Now().Unix()
-	s.decorate(r.Context(), []chat.Message{m})
-	s.decorateAttachment(&m)
+	ms := []chat.Message{m}
+	s.decorate(r.Context(), ms)
+	m = ms[0]
 	s.Hub.Publish(c.recipients, map[string]any{"type": "message.edited", "message": m})
 	writeJSON(w, 200, map[string]any{"message": m})
 	return nil

@@ -81,6 +81,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.Hub.Unsubscribe(sub)
 		if s.Hub.Connections(user) == 0 {
 			bg := context.Background()
+			if ok, err := s.Store.UserExists(bg, user); err == nil && !ok {
+				// The account was deleted: its presence rows are gone and must stay gone.
+				return
+			}
 			s.Store.ClearTyping(bg, user)
 			s.leaveCalls(bg, user)
 			s.setPresence(bg, user, "offline")
@@ -102,7 +106,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.setPresence(ctx, user, "online")
 	}
 	go s.wsWriter(ctx, cancel, c, sub)
-	s.wsReader(ctx, c, user)
+	s.wsReader(ctx, c, user, sess)
 }
 
 func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error {
@@ -151,7 +155,7 @@ func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *web
 	}
 }
 
-func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, user string) {
+func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, user, sess string) {
 	tokens, last := float64(wsRateBurst), time.Now()
 	for {
 		typ, data, err := c.Read(ctx)
@@ -172,6 +176,12 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, user string) {
 		tokens--
 		if typ != websocket.MessageText {
 			c.Close(websocket.StatusUnsupportedData, "text frames only")
+			return
+		}
+		// The session may have ended since the handshake (expired, or the account was
+		// deleted by hand): nothing more is done for it.
+		if _, err := s.Store.LookupSession(ctx, sess); chat.ErrorCode(err) == chat.EUnauthorized {
+			c.Close(CloseSessionEnded, "session ended")
 			return
 		}
 		var f clientFrame

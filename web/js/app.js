@@ -91,6 +91,14 @@ function initViews() {
   });
   socket.on('event', onEvent);
   socket.on('resync', () => refetchAll());
+  // A handshake refused for a lost session looks like any network failure to the browser:
+  // after a couple of failed attempts, ask the API whether the session still exists.
+  socket.on('retry', (attempt) => {
+    if (attempt < 2 || attempt % 2) return;
+    api.get('/api/me', { quiet401: true }).catch((err) => {
+      if (err.status === 401 && running) stopSession('Your session ended. Please log in again.');
+    });
+  });
   socket.on('session-ended', () => stopSession('Your session ended. Please log in again.'));
   state.on('removed', (id) => {
     if (id !== state.currentId) return;
@@ -231,7 +239,28 @@ function onEvent(ev) {
   if (ev.type === 'error' && !ev.client_id) {
     toast(ev.message || 'The server refused a request.', { error: true });
   }
+  if (ev.type === 'message.new' && ev.message && !state.conversation(ev.message.conversation)) {
+    // A conversation we have not heard of yet (a new DM, a system notice): fetch it, with
+    // its unread counts, from the server.
+    fetchConversation(ev.message.conversation);
+    return;
+  }
   state.apply(ev);
+}
+
+const fetching = new Set();
+
+async function fetchConversation(id) {
+  if (fetching.has(id)) return;
+  fetching.add(id);
+  try {
+    const res = await api.get(`/api/conversations/${enc(id)}`);
+    if (running && res.conversation) state.upsertConversation(res.conversation);
+  } catch {
+    // not ours after all, or the server is away: the next resync brings it
+  } finally {
+    fetching.delete(id);
+  }
 }
 
 function sendPresence() {
@@ -314,6 +343,7 @@ function stopSession(notice) {
   for (const t of sendTimers.values()) clearTimeout(t);
   sendTimers.clear();
   state.reset();
+  $('#toasts').replaceChildren();
   if (views) {
     views.composer.setConversation('');
     views.conversation.close('');

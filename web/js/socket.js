@@ -8,6 +8,7 @@
 //   resync()                    the server could not replay: refetch everything
 //   reconnected()               a later connection said hello (replay follows)
 //   session-ended()             close code 4001: the session is gone, go to login
+//   retry(attempt)              a reconnect is scheduled (the app checks the session)
 
 import { Emitter } from './emitter.js';
 
@@ -170,6 +171,7 @@ export class Socket extends Emitter {
     const base = Math.min(MAX_DELAY, MIN_DELAY * 2 ** this.attempt);
     const delay = base / 2 + Math.random() * (base / 2);
     this.attempt++;
+    this.emit('retry', this.attempt);
     this._timer = setTimeout(() => this._connect(), delay);
   }
 

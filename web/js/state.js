@@ -206,6 +206,8 @@ export class State extends Emitter {
     }
     const i = h.items.findIndex((m) => m.id === msg.id);
     if (i >= 0) {
+      // Reactions change through their own events; an edit that leaves them out keeps them.
+      if (msg.reactions === undefined) msg = { ...msg, reactions: h.items[i].reactions };
       h.items[i] = msg;
       this.emit('messages', id, { kind: 'update', id: msg.id });
       return false;

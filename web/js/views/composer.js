@@ -6,7 +6,7 @@ import { $, icon } from '../dom.js';
 import * as api from '../api.js';
 import { enc } from '../api.js';
 import { formatSize } from '../format.js';
-import { showError } from './ui.js';
+import { showError, onEnter } from './ui.js';
 
 const TYPING_EVERY = 3000;
 
@@ -22,13 +22,9 @@ export class Composer {
     $('#attach').prepend(icon('attach', 20));
     $('#send').append(icon('send', 20));
 
+    onEnter(this.ta, () => this.submit());
     this.ta.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        this.submit();
-      } else if (e.key === 'ArrowUp' && !this.ta.value && this.ctx.editLast()) {
-        e.preventDefault();
-      }
+      if (e.key === 'ArrowUp' && !this.ta.value && this.ctx.editLast()) e.preventDefault();
     });
     this.ta.addEventListener('input', () => {
       this.grow();

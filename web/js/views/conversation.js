@@ -8,7 +8,7 @@ import { enc } from '../api.js';
 import { messageTime, dayKey, formatDay, typingText, joinNames } from '../format.js';
 import { renderMessage, signature } from './message.js';
 import { openPicker } from './emoji.js';
-import { confirmAction, toast } from './ui.js';
+import { confirmAction, toast, onEnter } from './ui.js';
 
 const PAGE = 50;
 const GROUP_MS = 5 * 60 * 1000;
@@ -27,6 +27,7 @@ export class ConversationView {
     this.typingTimer = 0;
     this.scroller = $('#messages');
     this.list = $('#message-list');
+    $('#members-btn').prepend(icon('users', 18));
 
     const s = this.state;
     s.on('messages', (id, change) => { if (id === this.id) this.onMessages(change || {}); });
@@ -383,11 +384,9 @@ export class ConversationView {
         h('button', { type: 'button', class: 'btn primary edit-save', on: { click: save } }, 'Save'),
         h('button', { type: 'button', class: 'btn ghost edit-cancel', on: { click: () => this.cancelEdit() } }, 'Cancel'),
         status));
+    onEnter(ta, save);
     ta.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        save();
-      } else if (e.key === 'Escape') {
+      if (e.key === 'Escape') {
         e.preventDefault();
         e.stopPropagation();
         this.cancelEdit();

@@ -106,3 +106,25 @@ export function showError(el, text) {
   replace(el, text || '');
   el.hidden = !text;
 }
+
+/**
+ * onEnter runs fn when Enter (without Shift) is pressed in a textarea, and keeps that Enter
+ * from also inserting a line break (some input paths, such as synthesized key events, send
+ * the character separately from the keydown).
+ */
+export function onEnter(ta, fn) {
+  let handledAt = 0;
+  ta.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      handledAt = Date.now();
+      fn();
+    }
+  });
+  ta.addEventListener('beforeinput', (e) => {
+    if ((e.inputType === 'insertLineBreak' || e.inputType === 'insertParagraph') && Date.now() - handledAt < 500) {
+      e.preventDefault();
+      handledAt = 0;
+    }
+  });
+}

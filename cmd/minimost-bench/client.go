@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// client is one logged-in account with its WebSocket.
+type client struct {
+	name   string
+	base   *url.URL
+	origin string
+	http   *http.Client
+	ws     *websocket.Conn
+	wmu    sync.Mutex // one writer at a time
+
+	// What the reader saw; owned by the reader goroutine until it ends.
+	latencies []time.Duration // send → message.new here, for this run's messages
+	acks      []time.Duration // send → ack (senders only)
+	lastRecv  time.Time
+	errors    int // error frames
+}
+
+func newClient(name string, base *url.URL, transport http.RoundTripper) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{
+		name: name, base: base, origin: base.Scheme + "://" + base.Host,
+		http: &http.Client{Jar: jar, Timeout: 60 * time.Second, Transport: transport},
+	}
+}
+
+func (c *client) cookie(name string) string {
+	for _, k := range c.http.Jar.Cookies(c.base) {
+		if k.Name == name {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+// do sends a JSON request with the CSRF double-submit header and Origin, retrying after a
+// 429 as its Retry-After says (login is rate-limited per client address).
+func (c *client) do(ctx context.Context, method, path string, body, out any) error {
+	if method != "GET" && c.cookie("mm_csrf") == "" {
+		if err := c.do(ctx, "GET", "/api/csrf", nil, nil); err != nil {
+			return err
+		}
+	}
+	var payload []byte
+	if body != nil {
+		payload, _ = json.Marshal(body)
+	}
+	for {
+		req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Origin", c.origin)
+		if method != "GET" {
+			req.Header.Set("X-CSRF-Token", c.cookie("mm_csrf"))
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			select {
+			case <-time.After(time.Duration(max(wait, 1)) * time.Second):
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("%s %s: rate limited (start minimostd with -auth-burst >= -users): %w", method, path, ctx.Err())
+			}
+		}
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+		}
+		if out != nil {
+			return json.Unmarshal(b, out)
+		}
+		return nil
+	}
+}
+
+func (c *client) login(ctx context.Context, password string) error {
+	return c.do(ctx, "POST", "/api/login", map[string]string{"username": c.name, "password": password}, nil)
+}
+
+func (c *client) dial(ctx context.Context) error {
+	scheme := "wss"
+	if c.base.Scheme == "http" {
+		scheme = "ws"
+	}
+	h := http.Header{}
+	h.Set("Origin", c.origin)
+	conn, _, err := websocket.Dial(ctx, scheme+"://"+c.base.Host+"/ws", &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
+	if err != nil {
+		return fmt.Errorf("websocket of %s: %w", c.name, err)
+	}
+	conn.SetReadLimit(1 << 20)
+	_, b, err := conn.Read(ctx)
+	if err != nil {
+		conn.CloseNow()
+		return fmt.Errorf("websocket of %s: %w", c.name, err)
+	}
+	var hello struct{ Type string }
+	if json.Unmarshal(b, &hello); hello.Type != "hello" {
+		conn.CloseNow()
+		return fmt.Errorf("websocket of %s: first frame %s, want hello", c.name, b)
+	}
+	c.ws = conn
+	return nil
+}
+
+func (c *client) send(ctx context.Context, v any) error {
+	b, _ := json.Marshal(v)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.ws.Write(wctx, websocket.MessageText, b)
+}
+
+// serverFrame is what the reader needs of a server frame.
+type serverFrame struct {
+	Type     string `json:"type"`
+	ClientID string `json:"client_id"`
+	Code     string `json:"code"`
+	Message  struct {
+		ID   string `json:"id"`
+		Body string `json:"body"`
+	} `json:"message"`
+}
+
+// tag is what the body of a benchmark message carries: run id, sender, sequence and the
+// send time, so that every receiver can compute its own latency without a shared map.
+func makeBody(run string, sender, seq int, at time.Time) string {
+	return fmt.Sprintf("mmbench %s %d %d %d", run, sender, seq, at.UnixNano())
+}
+
+func parseBody(run, body string) (sender, seq int, at time.Time, ok bool) {
+	f := strings.Fields(body)
+	if len(f) != 5 || f[0] != "mmbench" || f[1] != run {
+		return 0, 0, time.Time{}, false
+	}
+	s, err1 := strconv.Atoi(f[2])
+	q, err2 := strconv.Atoi(f[3])
+	ns, err3 := strconv.ParseInt(f[4], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, time.Time{}, false
+	}
+	return s, q, time.Unix(0, ns), true
+}
+
+// read consumes frames until the socket closes, recording latencies; onCopy is called for
+// every copy of this run's messages, onAck for every ack.
+func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq int), onAck func(clientID string, at time.Time)) {
+	for {
+		_, b, err := c.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		var f serverFrame
+		if json.Unmarshal(b, &f) != nil {
+			continue
+		}
+		switch f.Type {
+		case "message.new":
+			if sender, seq, at, ok := parseBody(run, f.Message.Body); ok {
+				c.latencies = append(c.latencies, now.Sub(at))
+				c.lastRecv = now
+				onCopy(sender, seq)
+			}
+		case "ack":
+			onAck(f.ClientID, now)
+		case "error":
+			c.errors++
+			if c.errors <= 3 {
+				logf("error frame for %s: %s", c.name, b)
+			}
+		}
+	}
+}

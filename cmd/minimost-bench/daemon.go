@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
+)
+
+// spawned is a minimostd started by -spawn.
+type spawned struct {
+	cmd    *exec.Cmd
+	dir    string
+	keep   bool
+	exited chan error
+	log    *os.File
+}
+
+func findMinimostd(flagPath string) (string, error) {
+	if flagPath != "" {
+		return flagPath, nil
+	}
+	if p, err := exec.LookPath("minimostd"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"bin/minimostd", "../../bin/minimostd"} {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return filepath.Abs(p)
+		}
+	}
+	return "", errors.New("minimostd not found on PATH nor in ./bin (run `make build`, or give -minimostd)")
+}
+
+// spawn starts minimostd on a fresh temporary data directory and a free loopback port, and
+// fills in c.URL, c.CACert, c.Socket and c.PID.
+func spawn(ctx context.Context, c *config) (*spawned, error) {
+	bin, err := findMinimostd(c.Minimostd)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "minimost-bench-")
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logf, err := os.Create(filepath.Join(dir, "minimostd.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// -auth-burst: every client logs in from 127.0.0.1 at once.
+	cmd := exec.Command(bin, "-data", dir, "-listen", addr, "-log-level", "warn",
+		"-auth-burst", strconv.Itoa(max(100, 2*c.Users)), "-cleanup-first", "24h")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	s := &spawned{cmd: cmd, dir: dir, keep: c.Keep, exited: make(chan error, 1), log: logf}
+	go func() { s.exited <- cmd.Wait() }()
+	c.URL = "https://" + addr
+	c.CACert = filepath.Join(dir, "cert.pem")
+	c.Socket = filepath.Join(dir, "minimost.sock")
+	c.PID = cmd.Process.Pid
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+			b, _ := os.ReadFile(logf.Name())
+			s.stop()
+			return nil, fmt.Errorf("minimostd exited at start: %v\n%s", err, b)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if _, err := os.Stat(c.Socket); err == nil {
+			if tc, err := tlsConfig(c); err == nil {
+				hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+				if resp, err := hc.Get(c.URL + "/api/health"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						return s, nil
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, errors.New("minimostd did not come up within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM (SIGKILL after 15 s) and removes the data directory unless -keep.
+func (s *spawned) stop() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-s.exited:
+			s.exited <- err
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	s.log.Close()
+	if s.keep {
+		fmt.Fprintln(os.Stderr, "minimost-bench: data directory kept:", s.dir)
+		return
+	}
+	os.RemoveAll(s.dir)
+}
+
+func tlsConfig(c *config) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.Insecure {
+		tc.InsecureSkipVerify = true
+		return tc, nil
+	}
+	if c.CACert != "" {
+		pem, err := os.ReadFile(c.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("-cacert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-cacert %s: no certificate in it", c.CACert)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// socketOwner returns the pid of the process listening on the Unix socket (SO_PEERCRED of a
+// connection to it).
+func socketOwner(path string) (int, error) {
+	conn, err := net.DialTimeout("unix", path, 3*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	raw, err := conn.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *syscall.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if credErr != nil {
+		return 0, credErr
+	}
+	return int(cred.Pid), nil
+}
+
+// createUsers makes the accounts through the admin socket; existing ones are kept (they must
+// have the same password).
+func createUsers(ctx context.Context, socket string, names []string, password string) (created int, err error) {
+	conn, err := grpc.NewClient("unix:"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	cl := adminv1.NewAdminServiceClient(conn)
+	work := make(chan string)
+	type result struct {
+		created bool
+		err     error
+	}
+	results := make(chan result)
+	// The daemon bounds concurrent password hashing itself; a few at a time keep it busy.
+	for range 4 {
+		go func() {
+			for n := range work {
+				cctx, cancel := context.WithTimeout(ctx, time.Minute)
+				_, err := cl.CreateUser(cctx, &adminv1.CreateUserRequest{Username: n, Password: password})
+				cancel()
+				switch status.Code(err) {
+				case codes.OK:
+					results <- result{created: true}
+				case codes.AlreadyExists:
+					results <- result{}
+				default:
+					results <- result{err: fmt.Errorf("create %s: %w", n, err)}
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, n := range names {
+			select {
+			case work <- n:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var errs []string
+	for range names {
+		select {
+		case r := <-results:
+			if r.created {
+				created++
+			}
+			if r.err != nil && len(errs) < 3 {
+				errs = append(errs, r.err.Error())
+			}
+		case <-ctx.Done():
+			return created, ctx.Err()
+		}
+	}
+	if len(errs) > 0 {
+		return created, errors.New(strings.Join(errs, "; "))
+	}
+	return created, nil
+}
+
+// procSample is a process's CPU time and memory at one moment.
+type procSample struct {
+	CPU     time.Duration // user + system
+	RSS     int64         // bytes (VmRSS)
+	HWM     int64         // bytes (VmHWM: peak RSS since start)
+	Threads int
+}
+
+// clkTck is USER_HZ; 100 on every Linux architecture Go supports.
+const clkTck = 100
+
+func readProc(pid int) (procSample, error) {
+	var s procSample
+	p := "self"
+	if pid > 0 {
+		p = strconv.Itoa(pid)
+	}
+	stat, err := os.ReadFile("/proc/" + p + "/stat")
+	if err != nil {
+		return s, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return s, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return s, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	s.CPU = time.Duration(ut+st) * time.Second / clkTck
+	status, err := os.ReadFile("/proc/" + p + "/status")
+	if err != nil {
+		return s, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(fields[0], 10, 64)
+		switch k {
+		case "VmRSS":
+			s.RSS = n * 1024
+		case "VmHWM":
+			s.HWM = n * 1024
+		case "Threads":
+			s.Threads = int(n)
+		}
+	}
+	return s, nil
+}

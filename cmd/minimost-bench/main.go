@@ -1,0 +1,151 @@
+// Command minimost-bench is MiniMost's load generator (SPEC §12). It drives real WebSocket
+// clients over real HTTPS against a running minimostd on this machine (loopback only) and
+// reports messages per second delivered, copies per second, delivery latency p50/p95/p99
+// (send to receipt of message.new at every member) and the daemon's CPU and resident memory.
+//
+//	minimost-bench -spawn -scenario channel -users 200 -senders 20 -duration 20s
+//	minimost-bench -url https://127.0.0.1:5000 -cacert data/cert.pem -socket data/minimost.sock \
+//	    -scenario dm -users 100 -senders 50
+//
+// Accounts (bench0000, bench0001, …) are created through the admin socket (gRPC CreateUser),
+// so registration's rate limit does not apply; login is rate-limited per client address, so
+// a daemon started by hand for large runs wants -auth-burst >= -users (-spawn sets it). The
+// run is bounded: setup, -duration of sending, then at most -drain waiting for the last copies.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	URL        string
+	Insecure   bool
+	CACert     string
+	Socket     string
+	PID        int
+	Users      int
+	Senders    int
+	Rate       float64
+	Duration   time.Duration
+	Drain      time.Duration
+	Scenario   string
+	Prefix     string
+	Password   string
+	Spawn      bool
+	Minimostd  string
+	Keep       bool
+	JSON       bool
+	SetupLimit time.Duration
+}
+
+func main() {
+	var c config
+	fs := flag.NewFlagSet("minimost-bench", flag.ContinueOnError)
+	fs.StringVar(&c.URL, "url", "https://127.0.0.1:5000", "minimostd's address (loopback only)")
+	fs.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (the daemon's self-signed certificate)")
+	fs.StringVar(&c.CACert, "cacert", "", "PEM file to trust (e.g. <data>/cert.pem)")
+	fs.StringVar(&c.Socket, "socket", "", "minimostd's admin socket (to create the accounts), e.g. <data>/minimost.sock")
+	fs.IntVar(&c.PID, "pid", 0, "minimostd's process id for CPU and memory figures (default: the owner of -socket)")
+	fs.IntVar(&c.Users, "users", 100, "connected clients (accounts <prefix>0000…)")
+	fs.IntVar(&c.Senders, "senders", 10, "clients that send")
+	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
+	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
+	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "how long to wait after sending for copies still on their way")
+	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs) or private (private channels of 10)")
+	fs.StringVar(&c.Prefix, "prefix", "bench", "username prefix of the accounts")
+	fs.StringVar(&c.Password, "password", "bench-password-123", "password of the accounts")
+	fs.BoolVar(&c.Spawn, "spawn", false, "start a minimostd of our own on a temporary data directory and a free port")
+	fs.StringVar(&c.Minimostd, "minimostd", "", "minimostd binary for -spawn (default: on PATH, else ./bin/minimostd)")
+	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
+	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
+	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if err := c.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "minimost-bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, "minimost-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func (c *config) check() error {
+	if c.Users < 2 {
+		return errors.New("-users must be at least 2")
+	}
+	if c.Users > 9999 {
+		return errors.New("-users must be at most 9999")
+	}
+	if c.Senders < 1 || c.Senders > c.Users {
+		return errors.New("-senders must be between 1 and -users")
+	}
+	if c.Rate <= 0 || c.Rate > 20 {
+		return errors.New("-rate must be above 0 and at most 20 (the server's per-socket frame limit)")
+	}
+	if c.Duration <= 0 || c.Duration > time.Hour {
+		return errors.New("-duration must be above 0 and at most 1h")
+	}
+	switch c.Scenario {
+	case "channel":
+	case "dm":
+		if c.Senders > c.Users/2 {
+			return errors.New("-scenario dm: -senders must be at most -users/2 (one sender per pair)")
+		}
+	case "private":
+		if c.Users < 10 {
+			return errors.New("-scenario private needs at least 10 users")
+		}
+	default:
+		return fmt.Errorf("unknown -scenario %q (channel, dm or private)", c.Scenario)
+	}
+	if !c.Spawn {
+		if err := loopbackOnly(c.URL); err != nil {
+			return err
+		}
+		if c.Socket == "" {
+			return errors.New("-socket is needed to create the accounts (or use -spawn)")
+		}
+	}
+	return nil
+}
+
+// loopbackOnly refuses any target but this machine: a load generator must not be pointed at
+// someone else's server.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("-url %q: scheme must be https or http", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-url %q: only loopback addresses (127.0.0.0/8, ::1, localhost) may be targeted", raw)
+	}
+	return nil
+}
+
+func username(prefix string, i int) string { return fmt.Sprintf("%s%04d", strings.ToLower(prefix), i) }

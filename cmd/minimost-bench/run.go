@@ -1,0 +1,494 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "minimost-bench: "+format+"\n", args...)
+}
+
+// conversation is one conversation of the scenario and the indexes of its members.
+type conversation struct {
+	id      string
+	members []int
+}
+
+// sender is a client that sends into one conversation.
+type sender struct {
+	idx  int // client index
+	conv int // conversation index
+
+	mu      sync.Mutex
+	pending map[string]time.Time // client_id → send time, until acked
+	sent    int
+}
+
+// tracker counts the copies of every message of this run.
+type tracker struct {
+	mu     sync.Mutex
+	copies map[[2]int]int // (sender, seq) → copies received
+	want   []int          // per sender: copies expected of each message
+	total  atomic.Int64   // copies received
+}
+
+func (t *tracker) onCopy(s, seq int) {
+	t.total.Add(1)
+	t.mu.Lock()
+	t.copies[[2]int{s, seq}]++
+	t.mu.Unlock()
+}
+
+// Report is what a run measured.
+type Report struct {
+	Date          string  `json:"date"`
+	GoVersion     string  `json:"go_version"`
+	CPUs          int     `json:"cpus"`
+	LoadStart     string  `json:"load_start"`
+	LoadEnd       string  `json:"load_end"`
+	Scenario      string  `json:"scenario"`
+	Users         int     `json:"users"`
+	Senders       int     `json:"senders"`
+	Conversations int     `json:"conversations"`
+	RatePerSender float64 `json:"rate_per_sender"`
+	DurationS     float64 `json:"duration_s"`
+	WindowS       float64 `json:"window_s"` // first send to last copy received
+
+	Sent            int     `json:"sent"`
+	Acked           int     `json:"acked"`
+	ErrorFrames     int     `json:"error_frames"`
+	Delivered       int     `json:"delivered"` // messages whose every member copy arrived
+	CopiesWanted    int64   `json:"copies_wanted"`
+	CopiesReceived  int64   `json:"copies_received"`
+	MessagesPerSec  float64 `json:"messages_per_s"`
+	CopiesPerSec    float64 `json:"copies_per_s"`
+	LatencyP50Ms    float64 `json:"latency_p50_ms"`
+	LatencyP95Ms    float64 `json:"latency_p95_ms"`
+	LatencyP99Ms    float64 `json:"latency_p99_ms"`
+	LatencyMaxMs    float64 `json:"latency_max_ms"`
+	AckP50Ms        float64 `json:"ack_p50_ms"`
+	AckP99Ms        float64 `json:"ack_p99_ms"`
+	ServerPID       int     `json:"server_pid,omitempty"`
+	ServerCPUS      float64 `json:"server_cpu_s"`
+	ServerCPUPct    float64 `json:"server_cpu_pct"` // of one core over the window
+	ServerRSSStart  float64 `json:"server_rss_start_mib"`
+	ServerRSSMiB    float64 `json:"server_rss_mib"`
+	ServerPeakMiB   float64 `json:"server_peak_rss_mib"` // highest sampled during the window
+	ServerThreads   int     `json:"server_threads"`
+	BenchCPUPct     float64 `json:"bench_cpu_pct"` // this load generator, same machine
+	SetupS          float64 `json:"setup_s"`
+	UsersCreated    int     `json:"users_created"`
+	ServerProcError string  `json:"server_proc_error,omitempty"`
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func run(ctx context.Context, c config) error {
+	rep := &Report{
+		Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
+		LoadStart: loadavg(), Scenario: c.Scenario, Users: c.Users, Senders: c.Senders,
+		RatePerSender: c.Rate, DurationS: c.Duration.Seconds(),
+	}
+	setupStart := time.Now()
+	sctx, cancelSetup := context.WithTimeout(ctx, c.SetupLimit)
+	defer cancelSetup()
+	if c.Spawn {
+		d, err := spawn(sctx, &c)
+		if err != nil {
+			return err
+		}
+		defer d.stop()
+		logf("spawned minimostd (pid %d) on %s, data %s", c.PID, c.URL, d.dir)
+	}
+	if c.PID == 0 {
+		pid, err := socketOwner(c.Socket)
+		if err != nil {
+			logf("cannot find the daemon's pid from %s (%v): no server CPU/memory figures (give -pid)", c.Socket, err)
+		}
+		c.PID = pid
+	}
+	rep.ServerPID = c.PID
+	base, err := url.Parse(strings.TrimRight(c.URL, "/"))
+	if err != nil {
+		return err
+	}
+	tc, err := tlsConfig(&c)
+	if err != nil {
+		return err
+	}
+	transport := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+
+	names := make([]string, c.Users)
+	for i := range names {
+		names[i] = username(c.Prefix, i)
+	}
+	logf("creating %d accounts through %s", len(names), c.Socket)
+	if rep.UsersCreated, err = createUsers(sctx, c.Socket, names, c.Password); err != nil {
+		return err
+	}
+	clients := make([]*client, c.Users)
+	for i, n := range names {
+		clients[i] = newClient(n, base, transport)
+	}
+	logf("logging in and connecting %d clients", len(clients))
+	if err := parallel(sctx, 8, len(clients), func(i int) error {
+		if err := clients[i].login(sctx, c.Password); err != nil {
+			return fmt.Errorf("login %s: %w", clients[i].name, err)
+		}
+		return clients[i].dial(ctx)
+	}); err != nil {
+		closeAll(clients)
+		return err
+	}
+	defer closeAll(clients)
+
+	runID := randomID()
+	convs, senders, err := setupScenario(sctx, c, clients, runID)
+	if err != nil {
+		return err
+	}
+	rep.Conversations = len(convs)
+	rep.SetupS = time.Since(setupStart).Seconds()
+	cancelSetup()
+
+	tr := &tracker{copies: map[[2]int]int{}, want: make([]int, len(senders))}
+	for si, s := range senders {
+		tr.want[si] = len(convs[s.conv].members)
+	}
+	senderOf := map[int]*sender{}
+	for _, s := range senders {
+		senderOf[s.idx] = s
+	}
+	var acked atomic.Int64
+	rctx, cancelRead := context.WithCancel(context.Background())
+	defer cancelRead()
+	var readers sync.WaitGroup
+	for i, cl := range clients {
+		s := senderOf[i]
+		readers.Go(func() {
+			cl.read(rctx, runID, tr.onCopy, func(id string, at time.Time) {
+				if s == nil {
+					return
+				}
+				s.mu.Lock()
+				t0, ok := s.pending[id]
+				delete(s.pending, id)
+				s.mu.Unlock()
+				if ok {
+					cl.acks = append(cl.acks, at.Sub(t0))
+					acked.Add(1)
+				}
+			})
+		})
+	}
+
+	// Sample the daemon during the run.
+	before, procErr := readProc(c.PID)
+	if c.PID == 0 {
+		procErr = fmt.Errorf("daemon pid unknown (give -pid)")
+	}
+	selfBefore, _ := readProc(0)
+	var peak atomic.Int64
+	stopSample := make(chan struct{})
+	var sampler sync.WaitGroup
+	if procErr == nil {
+		sampler.Go(func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopSample:
+					return
+				case <-t.C:
+					if p, err := readProc(c.PID); err == nil && p.RSS > peak.Load() {
+						peak.Store(p.RSS)
+					}
+				}
+			}
+		})
+	}
+
+	logf("run %s: %d senders × %.1f msg/s for %v into %d conversations (%s)", runID, len(senders), c.Rate, c.Duration, len(convs), c.Scenario)
+	start := time.Now()
+	stopAt := start.Add(c.Duration)
+	var sendWG sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / c.Rate)
+	for si, s := range senders {
+		sendWG.Go(func() {
+			cl := clients[s.idx]
+			conv := convs[s.conv].id
+			// Spread the senders' ticks over one interval.
+			first := start.Add(time.Duration(int64(interval) * int64(si) / int64(len(senders))))
+			for seq := 0; ; seq++ {
+				at := first.Add(time.Duration(seq) * interval)
+				if !at.Before(stopAt) {
+					return
+				}
+				select {
+				case <-time.After(time.Until(at)):
+				case <-ctx.Done():
+					return
+				}
+				now := time.Now()
+				id := fmt.Sprintf("%d-%d", si, seq)
+				s.mu.Lock()
+				s.pending[id] = now
+				s.sent++
+				s.mu.Unlock()
+				err := cl.send(ctx, map[string]string{"type": "send", "conversation": conv,
+					"body": makeBody(runID, si, seq, now), "client_id": id})
+				if err != nil {
+					logf("send from %s: %v", cl.name, err)
+					return
+				}
+			}
+		})
+	}
+	sendWG.Wait()
+
+	// Wait for the acks and the copies still on their way, at most -drain.
+	sent := 0
+	var wanted int64
+	for si, s := range senders {
+		s.mu.Lock()
+		sent += s.sent
+		s.mu.Unlock()
+		wanted += int64(s.sent) * int64(tr.want[si])
+	}
+	drainUntil := time.Now().Add(c.Drain)
+	for time.Now().Before(drainUntil) && ctx.Err() == nil {
+		if tr.total.Load() >= wanted && acked.Load() >= int64(sent) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	end := time.Now()
+	after, procErr2 := readProc(c.PID)
+	selfAfter, _ := readProc(0)
+	close(stopSample)
+	sampler.Wait()
+	cancelRead()
+	closeAll(clients)
+	readers.Wait()
+
+	// The window runs from the first send to the last copy received.
+	last := start
+	var lat, acks []time.Duration
+	for _, cl := range clients {
+		if cl.lastRecv.After(last) {
+			last = cl.lastRecv
+		}
+		lat = append(lat, cl.latencies...)
+		acks = append(acks, cl.acks...)
+		rep.ErrorFrames += cl.errors
+	}
+	window := max(last.Sub(start), c.Duration)
+	rep.WindowS = window.Seconds()
+	rep.Sent = sent
+	rep.Acked = int(acked.Load())
+	rep.CopiesWanted = wanted
+	rep.CopiesReceived = tr.total.Load()
+	tr.mu.Lock()
+	for k, n := range tr.copies {
+		if n >= tr.want[k[0]] {
+			rep.Delivered++
+		}
+	}
+	tr.mu.Unlock()
+	rep.MessagesPerSec = float64(rep.Delivered) / window.Seconds()
+	rep.CopiesPerSec = float64(rep.CopiesReceived) / window.Seconds()
+	rep.LatencyP50Ms, rep.LatencyP95Ms, rep.LatencyP99Ms, rep.LatencyMaxMs = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99), pct(lat, 1)
+	rep.AckP50Ms, rep.AckP99Ms = pct(acks, 0.50), pct(acks, 0.99)
+	wall := end.Sub(start).Seconds()
+	if procErr == nil && procErr2 == nil {
+		rep.ServerCPUS = (after.CPU - before.CPU).Seconds()
+		rep.ServerCPUPct = 100 * rep.ServerCPUS / wall
+		rep.ServerRSSStart = float64(before.RSS) / (1 << 20)
+		rep.ServerRSSMiB = float64(after.RSS) / (1 << 20)
+		rep.ServerPeakMiB = float64(max(peak.Load(), after.RSS)) / (1 << 20)
+		rep.ServerThreads = after.Threads
+	} else if procErr != nil {
+		rep.ServerProcError = procErr.Error()
+	} else {
+		rep.ServerProcError = procErr2.Error()
+	}
+	rep.BenchCPUPct = 100 * (selfAfter.CPU - selfBefore.CPU).Seconds() / wall
+	rep.LoadEnd = loadavg()
+	printReport(c, rep)
+	if rep.Delivered < rep.Sent {
+		logf("%d of %d messages did not reach every member within -drain %v", rep.Sent-rep.Delivered, rep.Sent, c.Drain)
+	}
+	return nil
+}
+
+// setupScenario makes the conversations and picks the senders.
+func setupScenario(ctx context.Context, c config, clients []*client, runID string) ([]conversation, []*sender, error) {
+	var convs []conversation
+	var senders []*sender
+	add := func(idx, conv int) {
+		senders = append(senders, &sender{idx: idx, conv: conv, pending: map[string]time.Time{}})
+	}
+	n := len(clients)
+	switch c.Scenario {
+	case "channel":
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		convs = append(convs, conversation{id: "c:general", members: all})
+		for k := range c.Senders {
+			add(k*n/c.Senders, 0)
+		}
+	case "dm":
+		// One DM per pair (2k, 2k+1); the first of the pair sends.
+		convs = make([]conversation, c.Senders)
+		err := parallel(ctx, 8, c.Senders, func(k int) error {
+			a, b := clients[2*k], clients[2*k+1]
+			var out struct {
+				Conversation struct{ ID string } `json:"conversation"`
+			}
+			if err := a.do(ctx, "POST", "/api/dms", map[string]any{"members": []string{b.name}}, &out); err != nil {
+				return fmt.Errorf("open DM %s-%s: %w", a.name, b.name, err)
+			}
+			convs[k] = conversation{id: out.Conversation.ID, members: []int{2 * k, 2*k + 1}}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		for k := range c.Senders {
+			add(2*k, k)
+		}
+	case "private":
+		groups := n / 10
+		convs = make([]conversation, groups)
+		err := parallel(ctx, 8, groups, func(g int) error {
+			members := make([]int, 10)
+			others := make([]string, 0, 9)
+			for j := range members {
+				members[j] = 10*g + j
+				if j > 0 {
+					others = append(others, clients[10*g+j].name)
+				}
+			}
+			var out struct {
+				Conversation struct{ ID string } `json:"conversation"`
+			}
+			name := fmt.Sprintf("bench-%s-%03d", runID, g)
+			if err := clients[10*g].do(ctx, "POST", "/api/private-channels", map[string]any{"name": name, "members": others}, &out); err != nil {
+				return fmt.Errorf("create private channel %s: %w", name, err)
+			}
+			convs[g] = conversation{id: out.Conversation.ID, members: members}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		for k := range c.Senders {
+			g := k % groups
+			add(convs[g].members[(k/groups)%10], g)
+		}
+	}
+	return convs, senders, nil
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines and returns the first error.
+func parallel(ctx context.Context, workers, n int, fn func(int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}
+
+func closeAll(clients []*client) {
+	var wg sync.WaitGroup
+	for _, cl := range clients {
+		if cl != nil && cl.ws != nil {
+			ws := cl.ws
+			wg.Go(func() { ws.CloseNow() })
+		}
+	}
+	wg.Wait()
+}
+
+func randomID() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// pct returns the q-quantile of d in milliseconds (q=1: the maximum).
+func pct(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	i := int(q * float64(len(d)-1))
+	return float64(d[i]) / float64(time.Millisecond)
+}
+
+func printReport(c config, r *Report) {
+	if c.JSON {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		fmt.Println(string(b))
+		return
+	}
+	fmt.Printf("minimost-bench %s  %s  %d CPUs  load %s → %s\n", r.Date, r.GoVersion, r.CPUs, r.LoadStart, r.LoadEnd)
+	fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
+		r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	fmt.Printf("messages: %d sent, %d acked, %d delivered to every member, %d error frames\n", r.Sent, r.Acked, r.Delivered, r.ErrorFrames)
+	fmt.Printf("copies:   %d of %d received (message.new at each member)\n", r.CopiesReceived, r.CopiesWanted)
+	fmt.Printf("rate:     %.1f messages/s delivered, %.0f copies/s (over %.1fs, first send to last copy)\n", r.MessagesPerSec, r.CopiesPerSec, r.WindowS)
+	fmt.Printf("latency:  send → message.new p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms;  send → ack p50 %.1f ms  p99 %.1f ms\n",
+		r.LatencyP50Ms, r.LatencyP95Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.AckP50Ms, r.AckP99Ms)
+	if r.ServerProcError == "" && r.ServerPID != 0 {
+		fmt.Printf("server:   pid %d  CPU %.2fs (%.0f%% of one core)  RSS %.1f MiB at start, %.1f MiB at end, peak %.1f MiB sampled  %d threads\n",
+			r.ServerPID, r.ServerCPUS, r.ServerCPUPct, r.ServerRSSStart, r.ServerRSSMiB, r.ServerPeakMiB, r.ServerThreads)
+	} else {
+		fmt.Printf("server:   no CPU/memory figures (%s)\n", r.ServerProcError)
+	}
+	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
+}

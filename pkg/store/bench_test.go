@@ -1,0 +1,325 @@
+package store_test
+
+// Benchmarks of the store (SPEC §12), with the raw modernc.org/sqlite ceiling measured in the
+// same run so that the store's fan-out figures can be read against what SQLite itself does on
+// the same machine. docs/performance.md has the commands and the figures.
+//
+//	go test -run '^$' -bench . -benchtime 3s ./pkg/store/
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/store"
+)
+
+// cpuTime is the CPU time (user + system, all threads) this process has used. On a machine
+// shared with other work, CPU per copy moves far less than wall-clock rates do.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchPosters is how many goroutines call PostMessage at once, like as many WebSocket
+// connections sending.
+const benchPosters = 64
+
+func benchUsers(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("u%04d", i)
+	}
+	return names
+}
+
+func benchBody(i int) (string, string) {
+	body := fmt.Sprintf("benchmark message %d: the quick brown fox jumps over the lazy dog", i)
+	return body, "<p>" + body + "</p>"
+}
+
+// postConcurrently posts n messages from benchPosters goroutines to conv with recipients.
+func postConcurrently(tb testing.TB, s *store.Store, n int, conv string, recipients []string) {
+	tb.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchPosters)
+	for range benchPosters {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				body, html := benchBody(i)
+				m := &chat.Message{Conversation: conv, Sender: recipients[i%len(recipients)], Body: body, HTML: html}
+				if err := s.PostMessage(ctx, m, recipients); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		tb.Fatalf("post: %v", err)
+	}
+}
+
+// BenchmarkFanout posts b.N messages (from 64 goroutines) to a channel of 1, 100 and 1,000
+// members and waits until every copy is in every member's database: one op is one message,
+// journaled, acknowledged and fanned out.
+func BenchmarkFanout(b *testing.B) {
+	parent := b
+	for _, members := range []int{1, 100, 1000} {
+		// One store per size, shared by the runs of b.N the benchmark framework makes, so
+		// the 1,000 accounts are created once (outside the timer) and messages pile up as
+		// they do in a live server.
+		var s *store.Store
+		names := benchUsers(members)
+		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
+			if s == nil {
+				s = MustOpen(parent, parent.TempDir())
+				MustCreateUsers(parent, s, names...)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			postConcurrently(b, s, b.N, "c:general", names)
+			if err := s.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			el, cpu := time.Since(start), cpuTime()-cpu0
+			b.StopTimer()
+			copies := float64(b.N) * float64(members)
+			b.ReportMetric(float64(cpu.Nanoseconds())/copies, "cpu-ns/copy")
+			b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
+			b.ReportMetric(copies/el.Seconds(), "copies/s")
+			b.ReportMetric(float64(el.Nanoseconds())/copies, "ns/copy")
+		})
+	}
+}
+
+// rawDSN is pkg/store/db.go's DSN for a user database (WAL, synchronous=NORMAL).
+func rawDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+const rawInsert = `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
+	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
+	attachment_name, attachment_size, attachment_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// openRawUserDBs creates n databases with the user schema (migrations/user/0001_init.sql).
+func openRawUserDBs(b *testing.B, n int) []*sql.DB {
+	b.Helper()
+	schema, err := os.ReadFile("migrations/user/0001_init.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	dbs := make([]*sql.DB, n)
+	for i := range dbs {
+		db, err := sql.Open("sqlite", rawDSN(filepath.Join(dir, fmt.Sprintf("u%04d.db", i))))
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		if _, err := db.Exec(string(schema)); err != nil {
+			b.Fatal(err)
+		}
+		dbs[i] = db
+	}
+	b.Cleanup(func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	})
+	return dbs
+}
+
+// rawRows is a pool of message rows, made before the timer starts.
+type rawRow struct {
+	id, body, html string
+	ts, ms         int64
+}
+
+func rawRows(n int) []rawRow {
+	var g store.IDGen
+	rows := make([]rawRow, n)
+	now := time.Now()
+	for i := range rows {
+		body, html := benchBody(i)
+		rows[i] = rawRow{g.New(now), body, html, now.Unix(), now.UnixMilli()}
+	}
+	return rows
+}
+
+// insertRaw writes rows into db in one transaction with a prepared statement.
+func insertRaw(db *sql.DB, rows []rawRow) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	st, err := tx.Prepare(rawInsert)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	for _, r := range rows {
+		if _, err := st.Exec(r.id, "c:general", "u0000", r.body, r.html, r.ts, r.ms, 0, 0, "", "", nil, nil, nil, nil); err != nil {
+			st.Close()
+			tx.Rollback()
+			return err
+		}
+	}
+	st.Close()
+	return tx.Commit()
+}
+
+// BenchmarkRawInsertCeiling is what modernc.org/sqlite does on this machine with the user
+// schema and DSN, without the store around it; one op is one row (one copy).
+//
+//   - one-file-batched: 1,000 rows per transaction into one file (rows/s).
+//   - tx-per-copy: one transaction per row, round robin over 1,000 files (copies/s).
+//   - group-commit-50, group-commit-200: 50 or 200 rows per file per transaction across
+//     1,000 files, written by as many goroutines as the store has fan-out workers
+//     (copies/s). This is the ceiling BenchmarkFanout/members=1000 is measured against.
+func BenchmarkRawInsertCeiling(b *testing.B) {
+	// The files are created once per case (outside the timer) and reused by every run.
+	files := map[string][]*sql.DB{}
+	run := func(b *testing.B, files []*sql.DB, perTx, workers int) {
+		dbs := files
+		// Distinct ids so INSERT OR IGNORE really inserts; a pool big enough for b.N.
+		rows := rawRows(b.N + perTx)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start, cpu0 := time.Now(), cpuTime()
+		var next atomic.Int64 // next batch number
+		batches := (b.N + perTx - 1) / perTx
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		for range workers {
+			wg.Go(func() {
+				for {
+					k := int(next.Add(1)) - 1
+					if k >= batches {
+						return
+					}
+					lo, hi := k*perTx, min((k+1)*perTx, b.N)
+					// Batch k goes to file k%files: with one worker per file stripe a file
+					// is only ever written by one goroutine at a time when workers divide
+					// files (as the store's one-writer rule).
+					if err := insertRaw(dbs[k%len(dbs)], rows[lo:hi]); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		el, cpu := time.Since(start), cpuTime()-cpu0
+		b.StopTimer()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/copy")
+		b.ReportMetric(float64(b.N)/el.Seconds(), "copies/s")
+		b.ReportMetric(float64(el.Nanoseconds())/float64(b.N), "ns/copy")
+	}
+	parent := b
+	get := func(name string, n int) []*sql.DB {
+		if files[name] == nil {
+			files[name] = openRawUserDBs(parent, n)
+		}
+		return files[name]
+	}
+	b.Run("one-file-batched", func(b *testing.B) { run(b, get("a", 1), 1000, 1) })
+	b.Run("tx-per-copy", func(b *testing.B) { run(b, get("b", 1000), 1, 4) })
+	b.Run("group-commit-50", func(b *testing.B) { run(b, get("c", 1000), 50, 4) })
+	b.Run("group-commit-200", func(b *testing.B) { run(b, get("c", 1000), 200, 4) })
+}
+
+// BenchmarkHistoryPage reads the newest 50-message page of a channel from a user database
+// holding 10,000 messages.
+func BenchmarkHistoryPage(b *testing.B) {
+	s := MustOpen(b, b.TempDir())
+	users := []string{"alice", "bob"}
+	MustCreateUsers(b, s, users...)
+	postConcurrently(b, s, 10000, "c:general", users)
+	ctx := context.Background()
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		page, more, err := s.History(ctx, "alice", "c:general", "", 50)
+		if err != nil || len(page) != 50 || !more {
+			b.Fatalf("history: %d messages, more=%v, %v", len(page), more, err)
+		}
+	}
+}
+
+// BenchmarkCleanupBacklog deletes 50,000 messages past retention spread over 10 user
+// databases with DeleteMessagesOlderThan (batches of store.MessageCleanupBatch rows).
+func BenchmarkCleanupBacklog(b *testing.B) {
+	const dbs, total = 10, 50000
+	var offset atomic.Int64 // how far in the past the store's clock runs
+	ctx := context.Background()
+	s, err := store.Open(ctx, b.TempDir(), store.Options{
+		Now: func() time.Time { return time.Now().Add(-time.Duration(offset.Load())) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	users := benchUsers(dbs)
+	MustCreateUsers(b, s, users...)
+	cutoff := time.Now().Add(-770 * 24 * time.Hour)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var el time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		offset.Store(int64(800 * 24 * time.Hour))
+		postConcurrently(b, s, total/dbs, "c:general", users)
+		if err := s.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		offset.Store(0)
+		b.StartTimer()
+		start := time.Now()
+		got, err := s.DeleteMessagesOlderThan(ctx, cutoff, false)
+		el += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n int64
+		for _, k := range got {
+			n += k
+		}
+		if n != total {
+			b.Fatalf("deleted %d rows, want %d", n, total)
+		}
+	}
+	b.ReportMetric(float64(b.N)*total/el.Seconds(), "rows/s")
+}
