@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -232,14 +231,28 @@ func (b *backend) RemoveChannel(ctx context.Context, name string) error {
 	return b.m.settings.RemoveChannel(name)
 }
 
-// onSettingsChange tells every client about channels that appeared or disappeared.
+// onSettingsChange tells every client about public channels that appeared or disappeared:
+// a `conversation` event for each new one, `conversation.removed` for each removed one, and
+// the whole list in a `channels` event.
 func (m *Main) onSettingsChange(s chat.Settings) {
 	if m.web == nil {
 		return
 	}
+	m.chanMu.Lock()
+	old := m.channels
+	m.channels = slices.Clone(s.Channels)
+	m.chanMu.Unlock()
 	ctx := context.Background()
 	users, _ := m.store.Usernames(ctx)
+	for _, c := range old {
+		if !slices.Contains(s.Channels, c) {
+			m.hub.Publish(users, map[string]any{"type": "conversation.removed", "id": chat.ChannelID(c)})
+		}
+	}
+	for _, c := range s.Channels {
+		if !slices.Contains(old, c) {
+			m.hub.Publish(users, map[string]any{"type": "conversation", "conversation": chat.Conversation{ID: chat.ChannelID(c), Kind: chat.KindChannel, Name: c}})
+		}
+	}
 	m.hub.Publish(users, map[string]any{"type": "channels", "channels": s.Channels})
 }
-
-var _ = os.Remove

@@ -15,7 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -92,6 +94,9 @@ type Main struct {
 	grpc     *grpc.Server
 	adminSrv *admin.Server
 	sched    *cleanup.Scheduler
+
+	chanMu   sync.Mutex
+	channels []string // public channels as last announced
 }
 
 // NewMain returns a Main with default settings.
@@ -205,6 +210,7 @@ func (m *Main) Run(ctx context.Context) error {
 		TrustProxy: c.TrustProxy, Version: Version, AuthBurst: c.AuthBurst,
 	}
 	m.web.Init()
+	m.channels = slices.Clone(m.settings.Get().Channels)
 	m.settings.OnChange = m.onSettingsChange
 
 	// The admin socket before the HTTP port: a second daemon is refused there too.

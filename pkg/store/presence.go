@@ -187,3 +187,21 @@ func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]st
 }
 
 var _ = sql.ErrNoRows
+
+// UserCalls lists the conversations whose call user is in.
+func (s *Store) UserCalls(ctx context.Context, user string) ([]string, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT conversation FROM call_participants WHERE username = ?", user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -293,10 +293,29 @@ func (s *Server) callSignal(ctx context.Context, user string, f clientFrame) err
 	return nil
 }
 
-// leaveCalls removes a disconnected user from every call and tells the other participants.
+// leaveCalls removes a disconnected user from every call and tells the other members, as
+// if the user had sent a "leave" signal.
 func (s *Server) leaveCalls(ctx context.Context, user string) {
+	convs, err := s.Store.UserCalls(ctx, user)
+	if err != nil {
+		s.Logger.Warn("list calls", "user", user, "err", err)
+	}
 	if err := s.Store.LeaveCall(ctx, "", user); err != nil {
 		s.Logger.Warn("leave calls", "user", user, "err", err)
+	}
+	for _, id := range convs {
+		c, err := s.resolve(ctx, user, id)
+		if err != nil {
+			continue
+		}
+		ps, _ := s.Store.CallParticipants(ctx, id)
+		var others []string
+		for _, m := range c.recipients {
+			if m != user {
+				others = append(others, m)
+			}
+		}
+		s.Hub.Publish(others, map[string]any{"type": "call", "conversation": id, "from": user, "signal": "leave", "participants": ps})
 	}
 }
 
