@@ -232,6 +232,12 @@ function onEvent(ev) {
     calls.handle(ev);
     return;
   }
+  // An account was deleted (its messages now read "Deleted User", or are gone), or the
+  // public channels changed: what is loaded is stale, so load it again.
+  if (ev.type === 'user.deleted' || ev.type === 'channels') {
+    refetchAll();
+    return;
+  }
   if ((ev.type === 'ack' || ev.type === 'error') && ev.client_id) {
     clearTimeout(sendTimers.get(ev.client_id));
     sendTimers.delete(ev.client_id);
