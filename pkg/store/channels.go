@@ -90,20 +90,7 @@ func (s *Store) UserPrivateChannels(ctx context.Context, user string) ([]Private
 
 // PrivateMembers lists the members of a private channel (conversation id).
 func (s *Store) PrivateMembers(ctx context.Context, id string) ([]string, error) {
-	rows, err := s.presence.R.QueryContext(ctx, "SELECT username FROM private_channel_members WHERE channel_id = ? ORDER BY username", strings.TrimPrefix(id, "p:"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.presence.R, "SELECT username FROM private_channel_members WHERE channel_id = ? ORDER BY username", strings.TrimPrefix(id, "p:"))
 }
 
 // AddPrivateMember adds user to the private channel; by must be a member.

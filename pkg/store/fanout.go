@@ -94,8 +94,22 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	case <-f.stopJ:
 		return chat.Errorf(chat.EUnavailable, "server is shutting down")
 	}
-	if err := <-req.done; err != nil {
-		return err
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return err
+		}
+	case <-f.jDone:
+		// The journal stopped after this request slipped into its queue: it may or may not
+		// have been committed, so it is not acknowledged (a replay applies it if it was).
+		select {
+		case err := <-req.done:
+			if err != nil {
+				return err
+			}
+		default:
+			return chat.Errorf(chat.EUnavailable, "server is shutting down")
+		}
 	}
 	f.enqueue(e)
 	return nil

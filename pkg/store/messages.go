@@ -183,19 +183,9 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 func (s *Store) UserConversations(ctx context.Context, user string) ([]string, error) {
 	var out []string
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, "SELECT id FROM conversations ORDER BY added_ts, id")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryStrings(ctx, db, "SELECT id FROM conversations ORDER BY added_ts, id")
+		return err
 	})
 	return out, err
 }

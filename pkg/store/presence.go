@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -170,38 +169,10 @@ func (s *Store) LeaveCall(ctx context.Context, conversation, user string) error 
 
 // CallParticipants lists the participants of conversation's call.
 func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]string, error) {
-	rows, err := s.presence.R.QueryContext(ctx, "SELECT username FROM call_participants WHERE conversation = ? ORDER BY joined_ts", conversation)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.presence.R, "SELECT username FROM call_participants WHERE conversation = ? ORDER BY joined_ts", conversation)
 }
-
-var _ = sql.ErrNoRows
 
 // UserCalls lists the conversations whose call user is in.
 func (s *Store) UserCalls(ctx context.Context, user string) ([]string, error) {
-	rows, err := s.presence.R.QueryContext(ctx, "SELECT conversation FROM call_participants WHERE username = ?", user)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.presence.R, "SELECT conversation FROM call_participants WHERE username = ?", user)
 }

@@ -34,6 +34,9 @@ type Store struct {
 	lifecycleMu sync.Mutex // serialises account creation and deletion
 
 	deletionHook func(step string)
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options are the store's optional settings.
@@ -102,6 +105,11 @@ func (s *Store) Dir() string { return s.dir }
 // Close stops the fan-out after it has applied everything acknowledged, checkpoints and
 // closes every database.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
 	if s.fanout != nil {
 		s.fanout.close()
 	}

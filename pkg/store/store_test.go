@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,11 +81,34 @@ func TestStore_JournalReplay(t *testing.T) {
 	}
 	MustCreateUsers(t, s, "alice", "bob")
 	s.Close()
-	// Simulate an acknowledged message whose fan-out never happened: a journal row only.
-	s = MustOpen(t, dir)
-	_ = s
-	if _, err := os.Stat(filepath.Join(dir, "users", "bob.db")); err != nil {
+	// An acknowledged message whose fan-out never happened (the daemon died): a journal row
+	// only, twice over for idempotence, and one copy already written.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "presence.db"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	m := chat.Message{ID: "01KAAAAAAAAAAAAAAAAAAAAAAA", Conversation: "c:general", Sender: "alice", Body: "hi", HTML: "<p>hi</p>", SentTS: 1, SentMS: 1000}
+	payload, _ := json.Marshal(m)
+	for range 2 {
+		if _, err := db.Exec(`INSERT INTO journal(op, payload, recipients, created_ts) VALUES ('put', ?, '["alice","bob"]', 1)`, string(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s = MustOpen(t, dir)
+	for _, u := range []string{"alice", "bob"} {
+		got, _, err := s.History(ctx, u, "c:general", "", 50)
+		if err != nil || len(got) != 1 || got[0].ID != m.ID {
+			t.Errorf("%s after replay: %+v, %v; want the journaled message once", u, got, err)
+		}
+	}
+	s.Close()
+	db, _ = sql.Open("sqlite", filepath.Join(dir, "presence.db"))
+	defer db.Close()
+	var n int
+	db.QueryRow("SELECT COUNT(*) FROM journal").Scan(&n)
+	if n != 0 {
+		t.Errorf("journal rows after replay = %d, want 0", n)
 	}
 }
 

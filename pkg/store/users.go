@@ -166,20 +166,8 @@ func (s *Store) Usernames(ctx context.Context) ([]string, error) {
 	if s.allUsers != nil && s.Now().Sub(s.allUsersAt) < time.Second {
 		return s.allUsers, nil
 	}
-	rows, err := s.auth.R.QueryContext(ctx, "SELECT username FROM users ORDER BY username")
+	out, err := queryStrings(ctx, s.auth.R, "SELECT username FROM users ORDER BY username")
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	s.allUsers, s.allUsersAt = out, s.Now()
