@@ -113,23 +113,7 @@ func apiSetSession(c *Client, value string) {
 // noticed (it re-reads a changed file within a second).
 func apiEditSettings(t testing.TB, d *Daemon, fn func(map[string]any)) {
 	t.Helper()
-	b, err := os.ReadFile(d.Path("settings.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	fn(m)
-	out, _ := json.MarshalIndent(m, "", "  ")
-	tmp := d.Path("settings.json.tmp")
-	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, d.Path("settings.json")); err != nil {
-		t.Fatal(err)
-	}
+	d.WriteSettings(fn)
 	time.Sleep(1500 * time.Millisecond)
 	// Two config reads so that the lazy reload has happened whatever the timing.
 	d.NewClient().Do("GET", "/api/config", nil)

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -142,19 +141,7 @@ func fileNames(files []oldFile) []string {
 // editSettings rewrites keys of settings.json.
 func editSettings(t *testing.T, d *Daemon, kv map[string]any) {
 	t.Helper()
-	b, err := os.ReadFile(d.Path("settings.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	maps.Copy(m, kv)
-	b, _ = json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(d.Path("settings.json"), append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	d.WriteSettings(func(m map[string]any) { maps.Copy(m, kv) })
 }
 
 func TestCleanup_Files(t *testing.T) {

@@ -46,18 +46,7 @@ func sqliteIn(tb testing.TB, dir, db, sql string) string {
 // ctlIn runs minimostctl with the working directory cwd.
 func ctlIn(tb testing.TB, cwd, socket string, args ...string) CtlResult {
 	tb.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "minimostctl"), append([]string{"--socket", socket}, args...)...)
-	cmd.Dir = cwd
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		tb.Fatalf("run minimostctl: %v", err)
-	}
-	return CtlResult{out.String(), errb.String(), code}
+	return runCtl(tb, cwd, socket, "", args...)
 }
 
 // startExpectingFailure runs minimostd on dir and waits (at most timeout) for it to exit by

@@ -220,7 +220,14 @@ func (d *Daemon) Ctl(args ...string) CtlResult { return d.CtlStdin("", args...) 
 // CtlStdin runs minimostctl with stdin.
 func (d *Daemon) CtlStdin(stdin string, args ...string) CtlResult {
 	d.t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "minimostctl"), append([]string{"--socket", d.Socket}, args...)...)
+	return runCtl(d.t, "", d.Socket, stdin, args...)
+}
+
+// runCtl runs the minimostctl binary in cwd ("" for the test's) against socket.
+func runCtl(tb testing.TB, cwd, socket, stdin string, args ...string) CtlResult {
+	tb.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "minimostctl"), append([]string{"--socket", socket}, args...)...)
+	cmd.Dir = cwd
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -229,9 +236,32 @@ func (d *Daemon) CtlStdin(stdin string, args ...string) CtlResult {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		d.t.Fatalf("run minimostctl: %v", err)
+		tb.Fatalf("run minimostctl: %v", err)
 	}
 	return CtlResult{out.String(), errb.String(), code}
+}
+
+// WriteSettings rewrites settings.json with fn applied to its keys, atomically (a temporary
+// file renamed over it), as an admin's editor would.
+func (d *Daemon) WriteSettings(fn func(map[string]any)) {
+	d.t.Helper()
+	b, err := os.ReadFile(d.Path("settings.json"))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		d.t.Fatal(err)
+	}
+	fn(m)
+	out, _ := json.MarshalIndent(m, "", "  ")
+	tmp := d.Path("settings.json.tmp")
+	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, d.Path("settings.json")); err != nil {
+		d.t.Fatal(err)
+	}
 }
 
 // MustCtl runs minimostctl and fails the test unless it exits 0.

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -139,12 +138,4 @@ func ParseConversationID(id string) (kind, key string, members []string, err err
 		return KindDM, rest, m, nil
 	}
 	return "", "", nil, bad
-}
-
-// MustValidUsername panics if name is not valid; for tests and constants.
-func MustValidUsername(name string) string {
-	if err := ValidateUsername(name); err != nil {
-		panic(fmt.Sprintf("invalid username %q: %v", name, err))
-	}
-	return name
 }

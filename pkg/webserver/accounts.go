@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -34,18 +35,7 @@ func tooMany(wait time.Duration) error {
 	if secs < 1 {
 		secs = 1
 	}
-	return &chat.Error{Code: chat.ETooMany, Message: "too many attempts, try again in " + itoa(secs) + " s", RetryAfter: secs}
-}
-
-func itoa(n int) string {
-	return string(appendInt(nil, n))
-}
-
-func appendInt(b []byte, n int) []byte {
-	if n >= 10 {
-		b = appendInt(b, n/10)
-	}
-	return append(b, byte('0'+n%10))
+	return &chat.Error{Code: chat.ETooMany, Message: "too many attempts, try again in " + strconv.Itoa(secs) + " s", RetryAfter: secs}
 }
 
 // userJSON is the API view of an account.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -111,5 +110,3 @@ func jsonReason(err error) string {
 	}
 	return err.Error()
 }
-
-var _ = slog.Default

@@ -77,7 +77,7 @@ func (s *Server) Init() {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		mux.Handle(pattern, s.apiHandler(h, false))
+		mux.Handle(pattern, s.apiHandler(h))
 	}
 	user := func(pattern string, h func(w http.ResponseWriter, r *http.Request, u string) error) {
 		mux.Handle(pattern, s.userHandler(h))
@@ -121,7 +121,7 @@ func (s *Server) Handler() http.Handler {
 	user("GET /api/search", s.handleSearch)
 	mux.Handle("/api/", s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		return chat.Errorf(chat.ENotFound, "no such API endpoint")
-	}, false))
+	}))
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /reset", s.handleResetPage)
 	mux.HandleFunc("/", s.handleStatic)
@@ -130,7 +130,7 @@ func (s *Server) Handler() http.Handler {
 
 // apiHandler wraps an API handler: state-changing methods need the CSRF token; errors are
 // written once, here.
-func (s *Server) apiHandler(h func(w http.ResponseWriter, r *http.Request) error, _ bool) http.Handler {
+func (s *Server) apiHandler(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := s.checkCSRF(r); err != nil {
@@ -157,7 +157,7 @@ func (s *Server) userHandler(h func(w http.ResponseWriter, r *http.Request, u st
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey, sess))
 		return h(w, r, user)
-	}, false)
+	})
 }
 
 // authenticate returns the user and session id hash of the request's session cookie.
