@@ -4,7 +4,7 @@ BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.Version=$(VERSION)
 
-.PHONY: all build run test vet fmt-check tidy-check bench clean
+.PHONY: all build run test test-race fuzz e2e vet fmt-check tidy-check bench clean
 
 all: build
 
@@ -17,17 +17,55 @@ run: build
 	@echo "MiniMost: open https://127.0.0.1:5000 (self-signed certificate); admin: cd data && ../$(BIN)/minimostctl status"
 	cd data && ../$(BIN)/minimostd
 
+# Tracked and new (untracked, not ignored) Go files, generated code aside.
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' | grep -v '\.pb\.go$$')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
 
-# Every test: vet, unit, integration against the real binaries, the guide's sqlite3
-# procedures and the browser tests in headless Chromium.
-test: fmt-check vet check-proto
-	$(GO) test -count=1 -timeout 15m ./...
+# Every test: gofmt, vet, the generated code (check-proto), the unit tests of pkg/ under the
+# race detector (test-race), then every test without it: unit, integration against the real
+# binaries, the guide's sqlite3 procedures and the browser tests in headless Chromium.
+test: fmt-check vet check-proto test-race fuzz
+	$(GO) test -count=1 -timeout 15m -parallel $(TEST_PARALLEL) ./...
+
+# How many tests of a package run at once (t.Parallel). The end-to-end tests mostly wait on
+# processes, so more than GOMAXPROCS (go test's default) pays on two cores.
+TEST_PARALLEL ?= 4
+
+# The packages with concurrency under -race: every package of pkg/ (so pkg/app and whatever
+# comes next too) except markdown, a renderer without shared state (a sync.Pool aside) whose
+# pathological-input tests only get slow under the race detector. -e lists a package that
+# does not build, so that the test run reports why. -vet=off: `make vet` checks the same code,
+# and go test's own vet would analyse every dependency again for the race build.
+test-race:
+	$(GO) test -race -vet=off -count=1 -timeout 10m $$($(GO) list -e ./pkg/... | grep -v '/markdown$$')
+
+# Every fuzz target of a parser of outside input, for a short fixed budget each (its seed
+# corpus and testdata/fuzz run as unit tests anyway). A longer run, e.g. before a release:
+#   make fuzz FUZZTIME=10m
+FUZZTIME ?= 4s
+FUZZ_TARGETS := \
+	./pkg/markdown:FuzzRender \
+	./pkg/chat:FuzzParseConversationID \
+	./pkg/chat:FuzzValidateUsername \
+	./pkg/chat:FuzzSplitAccountID \
+	./pkg/settings:FuzzParse \
+	./pkg/app:FuzzCleanFileName
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		out=$$($(GO) test -count=1 -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || \
+			{ echo "$$out"; echo "fuzz: $$fn in $$pkg failed (a failing input is saved under testdata/fuzz/$$fn)"; exit 1; }; \
+	done
+
+# The end-to-end tests alone (MINIMOST_E2E=required to fail, not skip, without sqlite3 or
+# chromium).
+e2e:
+	$(GO) test -count=1 -timeout 15m -parallel $(TEST_PARALLEL) ./e2e/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./pkg/store/

@@ -23,14 +23,9 @@ var (
 // read right after a write polls.
 func accHistory(c *Client, conv string, ok func([]Message) bool) []Message {
 	c.t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		h := c.History(conv)
-		if ok(h) || time.Now().After(deadline) {
-			return h
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var h []Message
+	poll(3*time.Second, func() bool { h = c.History(conv); return ok(h) })
+	return h
 }
 
 func accLen(n int) func([]Message) bool { return func(h []Message) bool { return len(h) >= n } }
@@ -84,6 +79,7 @@ func accUploadMsg(t *testing.T, c *Client, conv, name string, data []byte) Messa
 }
 
 func TestAccess_OutsiderGets404(t *testing.T) {
+	t.Parallel()
 	d, alice, bob, carol := accUsers(t)
 	priv := accPrivate(t, alice, "secret", "bob")
 	dm := accDM(t, alice, "bob")
@@ -195,6 +191,7 @@ func TestAccess_OutsiderGets404(t *testing.T) {
 }
 
 func TestAccess_OthersMessages(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, _ := accUsers(t)
 	m := alice.Post("c:general", "alice's words")
 	apiErr(t, "bob edits alice's message", bob.Do("PATCH", ConvPath("c:general", "/messages/"+m.ID), map[string]string{"body": "bob's words"}), 404, "not_found")
@@ -216,6 +213,7 @@ func TestAccess_OthersMessages(t *testing.T) {
 }
 
 func TestAccess_PrivateChannelMembership(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, carol := accUsers(t)
 	priv := accPrivate(t, alice, "team", "bob")
 	alice.Post(priv, "before carol")
@@ -269,6 +267,7 @@ func TestAccess_PrivateChannelMembership(t *testing.T) {
 }
 
 func TestAccess_SearchPrivacy(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, carol := accUsers(t)
 	dm := accDM(t, alice, "bob")
 	alice.Post(dm, "the zebra password is hunter2")
@@ -289,6 +288,7 @@ func TestAccess_SearchPrivacy(t *testing.T) {
 }
 
 func TestAccess_PathTricks(t *testing.T) {
+	t.Parallel()
 	d, alice, bob, _ := accUsers(t)
 	for _, p := range []string{
 		"/api/files/c%3Ageneral/..%2Fauth.db",
@@ -399,6 +399,7 @@ func TestAccess_PathTricks(t *testing.T) {
 }
 
 func TestAccess_MalformedIDs(t *testing.T) {
+	t.Parallel()
 	_, alice, _, _ := accUsers(t)
 	for _, id := range []string{"x:1", "d:alice", "d:bob,alice", "d:alice,alice", "c:../x", "c:nosuchchannel",
 		"c:General", "p:../../x", "p:", "general", "c:", "d:alice,bob,", "d:Alice,bob", "p:zzzzzzzzzzzz"} {
@@ -411,6 +412,7 @@ func TestAccess_MalformedIDs(t *testing.T) {
 }
 
 func TestAccess_MessageBodies(t *testing.T) {
+	t.Parallel()
 	d, alice, _, _ := accUsers(t)
 	path := ConvPath("c:general", "/messages")
 	for _, tc := range []struct {
@@ -479,9 +481,10 @@ func TestAccess_MessageBodies(t *testing.T) {
 }
 
 func TestAccess_RemovedChannel(t *testing.T) {
+	t.Parallel()
 	d, alice, bob, _ := accUsers(t)
 	d.MustCtl("channels", "add", "random")
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, "c:random among bob's conversations", func() bool { return slices.Contains(conversationIDs(t, bob), "c:random") })
 	ws := bob.MustWS()
 	alice.Post("c:random", "in random")
 	f := accUploadMsg(t, alice, "c:random", "r.txt", []byte("random file"))

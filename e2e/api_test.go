@@ -110,14 +110,23 @@ func apiSetSession(c *Client, value string) {
 }
 
 // apiEditSettings rewrites settings.json with fn applied, then waits until the daemon has
-// noticed (it re-reads a changed file within a second).
+// noticed (it re-reads a changed file within a second): until /api/config shows the
+// written values of the keys it has (registration, max_upload_mb).
 func apiEditSettings(t testing.TB, d *Daemon, fn func(map[string]any)) {
 	t.Helper()
-	d.WriteSettings(fn)
-	time.Sleep(1500 * time.Millisecond)
-	// Two config reads so that the lazy reload has happened whatever the timing.
-	d.NewClient().Do("GET", "/api/config", nil)
-	d.NewClient().Do("GET", "/api/config", nil)
+	var written map[string]any
+	d.WriteSettings(func(m map[string]any) { fn(m); written = m })
+	c := d.NewClient()
+	var cfg map[string]any
+	waitFor(t, "/api/config to show the edited settings.json", func() bool {
+		cfg = c.Must(200, "GET", "/api/config", nil).JSON()
+		for _, k := range []string{"registration", "max_upload_mb"} {
+			if fmt.Sprint(cfg[k]) != fmt.Sprint(written[k]) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // apiDirFiles lists the names in a directory of the data directory.
@@ -135,6 +144,7 @@ func apiDirFiles(t testing.TB, d *Daemon, dir string) []string {
 }
 
 func TestAPI_RegisterLoginLogoutMe(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	c := d.NewClient()
 	r := c.Must(201, "POST", "/api/register", map[string]string{"username": "alice", "password": "alice-password"})
@@ -186,6 +196,7 @@ func TestAPI_RegisterLoginLogoutMe(t *testing.T) {
 }
 
 func TestAPI_SessionCookieTampered(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	c := d.NewClient()
@@ -227,6 +238,7 @@ func TestAPI_SessionCookieTampered(t *testing.T) {
 }
 
 func TestAPI_BadInputWritesNothing(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t, "-auth-burst", "400")
 	d.CreateUser("taken", "taken-password")
 	count := func() string { return d.SQLite("auth.db", "SELECT COUNT(*) FROM users") }
@@ -380,6 +392,7 @@ func TestAPI_BadInputWritesNothing(t *testing.T) {
 }
 
 func TestAPI_RegistrationClosed(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	c := d.NewClient()
 	c.Register("early", "early-password")
@@ -483,17 +496,17 @@ func TestAPI_RateLimits(t *testing.T) {
 			t.Errorf("registration statuses = %v, want 429 at the end", reg)
 		}
 	})
-	t.Run("per username", func(t *testing.T) {
-		d := StartDaemon(t, "-auth-burst", "4", "-trust-proxy")
+	t.Run("per address and username", func(t *testing.T) {
+		d := StartDaemon(t, "-auth-burst", "40", "-trust-proxy")
 		d.CreateUser("alice", "alice-password")
 		c := d.NewClient()
 		var got []int
-		for i := range 10 {
-			// A different client address every time: only the username limit applies.
-			r := apiLoginFrom(t, c, fmt.Sprintf("10.0.0.%d", i+1), "alice", "wrong-password")
+		for i := range 20 {
+			// One address guessing alice's password: its failures count.
+			r := apiLoginFrom(t, c, "10.0.0.1", "alice", "wrong-password")
 			got = append(got, r.Status)
 			if r.Status == 429 {
-				checkTooMany(t, "per-username burst", r)
+				checkTooMany(t, "per-address-and-username burst", r)
 				break
 			}
 			if r.Status != 401 {
@@ -501,16 +514,21 @@ func TestAPI_RateLimits(t *testing.T) {
 			}
 		}
 		if got[len(got)-1] != 429 {
-			t.Fatalf("statuses = %v, want 429 after alice's burst", got)
+			t.Fatalf("statuses = %v, want 429 after the guesses", got)
 		}
-		// Another username from a fresh address is not affected.
-		if r := apiLoginFrom(t, c, "10.0.1.1", "bob", "wrong-password"); r.Status != 401 {
-			t.Errorf("bob from a fresh address: status %d, want 401: %s", r.Status, r.Body)
+		// The guesses cannot lock the real alice out: from her own address she logs in.
+		if r := apiLoginFrom(t, c, "10.0.0.2", "alice", "alice-password"); r.Status != 200 {
+			t.Errorf("alice from her address during the attack: status %d, want 200: %s", r.Status, r.Body)
+		}
+		// Another username from the guessing address is not affected either.
+		if r := apiLoginFrom(t, c, "10.0.0.1", "bob", "wrong-password"); r.Status != 401 {
+			t.Errorf("bob from the same address: status %d, want 401: %s", r.Status, r.Body)
 		}
 	})
 }
 
 func TestAPI_NoUserEnumeration(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t, "-auth-burst", "100")
 	d.CreateUser("alice", "alice-password")
 	c := d.NewClient()
@@ -536,6 +554,7 @@ func TestAPI_NoUserEnumeration(t *testing.T) {
 }
 
 func TestAPI_ChangePassword(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "old-password")
 	a1, a2 := d.NewClient(), d.NewClient()
@@ -565,6 +584,7 @@ func TestAPI_ChangePassword(t *testing.T) {
 }
 
 func TestAPI_Profile(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	c := d.NewClient()
@@ -624,6 +644,7 @@ func TestAPI_Profile(t *testing.T) {
 }
 
 func TestAPI_Avatar(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")
@@ -720,6 +741,7 @@ func TestAPI_Avatar(t *testing.T) {
 }
 
 func TestAPI_SecurityHeaders(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	c := d.NewClient()
 	for _, path := range []string{"/", "/api/health", "/reset?token=abc", "/api/me", "/no/such/page"} {

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,21 +10,7 @@ import (
 )
 
 // bxPoll reports whether the JavaScript expression becomes true within timeout.
-func bxPoll(b *Browser, expr string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
-		cancel()
-		if err == nil && ok {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func bxPoll(b *Browser, expr string, timeout time.Duration) bool { return b.True(expr, timeout) }
 
 // bxDeleteAccount deletes the logged-in account of b through the Danger Zone.
 func bxDeleteAccount(b *Browser, password, mode string) {
@@ -45,7 +30,8 @@ func bxDeleteAccount(b *Browser, password, mode string) {
 // TestBrowser_DangerZone deletes one account softly and one hard through the settings
 // dialog while bob watches #general in his browser.
 func TestBrowser_DangerZone(t *testing.T) {
-	d := StartDaemon(t, "-auth-burst", "200")
+	t.Parallel()
+	d := StartProcess(t, "-auth-burst", "200")
 	for _, u := range []string{"alice", "bob", "carol"} {
 		d.CreateUser(u, u+"-password")
 	}
@@ -118,7 +104,8 @@ func TestBrowser_DangerZone(t *testing.T) {
 
 // TestBrowser_ResetPage uses a reset link from minimostctl in the browser, then again.
 func TestBrowser_ResetPage(t *testing.T) {
-	d := StartDaemon(t, "-auth-burst", "200")
+	t.Parallel()
+	d := StartProcess(t, "-auth-burst", "200")
 	d.CreateUser("alice", "alice-password")
 	out := strings.TrimSpace(d.MustCtl("reset-password", "alice", "--base-url", d.URL))
 	if !strings.HasPrefix(out, d.URL+"/reset?token=") {

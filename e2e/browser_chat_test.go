@@ -56,7 +56,8 @@ const wsHook = `(() => {
 
 // TestBrowser_Chat: two people in two browsers; everything arrives live.
 func TestBrowser_Chat(t *testing.T) {
-	d := StartDaemon(t, "-auth-burst", "200")
+	t.Parallel()
+	d := StartProcess(t, "-auth-burst", "200")
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")
 	alice := d.NewBrowser(1280, 800)
@@ -159,8 +160,13 @@ func TestBrowser_Chat(t *testing.T) {
 		// Cut bob's socket and keep new ones from reaching the server for a moment.
 		Eval[bool](bob, `window.__wsBlock = true; window.__ws.filter((w) => w.readyState === 1).forEach((w) => w.close()); true`)
 		bob.WaitJS("the reconnect banner", bxVisible("#conn-banner")+` && document.querySelector('#conn-banner').dataset.state === 'reconnecting'`, 10*time.Second)
-		aliceAPI.Post("c:general", "sent while bob was offline")
-		time.Sleep(300 * time.Millisecond)
+		// alice's own socket getting the message shows that the daemon has sent it to
+		// every socket it knows; bob's cut one, had it stayed, among them.
+		aw := aliceAPI.MustWS()
+		off := aliceAPI.Post("c:general", "sent while bob was offline")
+		aw.WaitFor("message.new", 10*time.Second, wsMsgID(off.ID))
+		aw.C.CloseNow()
+		bob.Settle()
 		if Eval[bool](bob, bxHasMessage("sent while bob was offline")) {
 			t.Fatalf("bob got the message while his socket was cut: the test's cut did not work")
 		}
@@ -196,7 +202,7 @@ func TestBrowser_Chat(t *testing.T) {
 		bob.Run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#app")))
 		bob.WaitJS("#general open after the reload", `decodeURIComponent(location.hash.slice(1)) === 'c:general'`, 10*time.Second)
 		bob.WaitJS("the whole corpus shown", bxHasMessage("end of corpus")+` && `+bxHasMessage("hey"), 15*time.Second)
-		time.Sleep(500 * time.Millisecond) // let any onerror/onload fire
+		bob.Settle() // let any onerror/onload fire
 
 		check := func(what, js string) {
 			t.Helper()
@@ -227,7 +233,7 @@ func TestBrowser_Chat(t *testing.T) {
 		  links.forEach((a) => a.click());
 		  return links.length;
 		})()`)
-		time.Sleep(300 * time.Millisecond)
+		bob.Settle()
 		check("window.__xss untouched after clicking "+fmt.Sprint(n)+" links", `typeof window.__xss === 'undefined'`)
 		if !strings.HasPrefix(Eval[string](bob, `location.href`), d.URL) {
 			t.Errorf("clicking links navigated away")
@@ -245,7 +251,7 @@ func TestBrowser_Screenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d := StartDaemon(t, "-auth-burst", "200")
+	d := StartProcess(t, "-auth-burst", "200")
 	for _, u := range []string{"alice", "bob", "carol"} {
 		d.CreateUser(u, u+"-password")
 	}
@@ -266,7 +272,9 @@ func TestBrowser_Screenshots(t *testing.T) {
 
 	shot := func(b *Browser, name string) {
 		t.Helper()
-		time.Sleep(400 * time.Millisecond) // let transitions and fonts settle
+		// Let transitions and fonts settle.
+		b.WaitJS("fonts loaded and animations done", `document.fonts.status === 'loaded' && document.getAnimations().every((a) => a.playState !== 'running')`, 10*time.Second)
+		b.Settle()
 		b.Screenshot(filepath.Join(dir, name))
 	}
 	setTheme := func(b *Browser, theme string) {

@@ -8,7 +8,8 @@ import (
 )
 
 func TestBrowser_LoginShowsApp(t *testing.T) {
-	d := StartDaemon(t)
+	t.Parallel()
+	d := StartProcess(t)
 	d.CreateUser("alice", "alice-password")
 	b := d.NewBrowser(1280, 800)
 	b.Login("alice", "alice-password")

@@ -8,6 +8,7 @@ import (
 // TestCalls_SignallingAndParticipants: the daemon relays WebRTC signalling among members,
 // records participants in call_participants, and removes one who disconnects.
 func TestCalls_SignallingAndParticipants(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d := StartDaemon(t)
 	for _, u := range []string{"alice", "bob", "carol"} {

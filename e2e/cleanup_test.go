@@ -145,6 +145,7 @@ func editSettings(t *testing.T, d *Daemon, kv map[string]any) {
 }
 
 func TestCleanup_Files(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	all := fileNames(cleanupFiles)
 
@@ -265,6 +266,7 @@ func TestCleanup_Files(t *testing.T) {
 }
 
 func TestCleanup_AttachmentDeleted(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")
@@ -349,6 +351,7 @@ func cleanupMessagesCtl(t *testing.T, d *Daemon, args ...string) map[string]int 
 const backdate = "UPDATE messages SET sent_ts = sent_ts - 800*86400 WHERE "
 
 func TestCleanup_Messages(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	for _, u := range []string{"alice", "bob", "carol"} {
 		d.CreateUser(u, u+"-password")
@@ -464,6 +467,7 @@ func TestCleanup_Messages(t *testing.T) {
 }
 
 func TestCleanup_Scheduled(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")

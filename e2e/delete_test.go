@@ -283,9 +283,11 @@ func lcCheckWSClosed(t *testing.T, ws *WS) {
 }
 
 func TestDelete_Modes(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"soft", "hard"} {
 		for _, via := range []string{"self-service", "minimostctl"} {
 			t.Run(mode+" "+via, func(t *testing.T) {
+				t.Parallel()
 				w := newDelWorld(t)
 				if via == "self-service" {
 					r := w.a.Do("POST", "/api/me/delete", map[string]string{"password": "alice-password", "mode": mode})
@@ -299,7 +301,7 @@ func TestDelete_Modes(t *testing.T) {
 					}
 				}
 				lcCheckWSClosed(t, w.aws)
-				time.Sleep(300 * time.Millisecond) // let the socket's own clean-up run
+				w.d.WaitClients(0) // the daemon has run the socket's own clean-up
 				w.checkGone(t, mode)
 				w.checkBobView(t, mode)
 				if got := w.d.MustCtl("users", "list"); strings.Contains(got, "alice") {
@@ -311,6 +313,7 @@ func TestDelete_Modes(t *testing.T) {
 }
 
 func TestDelete_Refused(t *testing.T) {
+	t.Parallel()
 	w := newDelWorld(t)
 	d := w.d
 	unchanged := func(t *testing.T) {
@@ -375,8 +378,10 @@ func TestDelete_Refused(t *testing.T) {
 }
 
 func TestDelete_Reregister(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"soft", "hard"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			w := newDelWorld(t)
 			w.a.Must(204, "POST", "/api/me/delete", map[string]string{"password": "alice-password", "mode": mode})
 			n := w.d.NewClient()
@@ -442,10 +447,14 @@ func TestDelete_Reregister(t *testing.T) {
 }
 
 func TestDelete_CrashHalfWay(t *testing.T) {
+	t.Parallel()
 	for _, step := range []string{"files", "user:bob"} {
 		for _, mode := range []string{"soft", "hard"} {
 			t.Run(step+" "+mode, func(t *testing.T) {
-				w := newDelWorld(t)
+				t.Parallel()
+				// A real process: the deletion hook of the minimost_testhooks build kills it
+				// (SIGKILL) half way, chosen with Env.
+				w := setupDelWorld(t, StartProcess(t, "-auth-burst", "200"))
 				d := w.d
 				d.Stop()
 				d.Env = []string{"MINIMOST_TEST_CRASH_DELETION_AT=" + step}
@@ -481,6 +490,7 @@ func TestDelete_CrashHalfWay(t *testing.T) {
 }
 
 func TestDelete_GuideManualDeletion(t *testing.T) {
+	t.Parallel()
 	w := newDelWorld(t)
 	d := w.d
 	// "avatar filename is stored in user_settings.avatar_file — check before deleting"
@@ -543,8 +553,8 @@ sqlite3 presence.db "DELETE FROM call_participants WHERE username = 'alice';"
 	if !lcEventually(5*time.Second, func() bool { hc := w.b.History("c:general"); return hc[len(hc)-1].ID == cm.ID }) {
 		t.Errorf("bob does not see carol's new message")
 	}
-	// users/alice.db stays gone: nothing wrote it back.
-	time.Sleep(300 * time.Millisecond)
+	// users/alice.db stays gone: nothing wrote it back (once every write is done).
+	quiesce(t, d)
 	if _, err := os.Stat(d.Path("users", "alice.db")); !os.IsNotExist(err) {
 		t.Errorf("users/alice.db came back after the manual deletion (stat: %v)", err)
 	}
@@ -583,7 +593,7 @@ sqlite3 presence.db "DELETE FROM call_participants WHERE username = 'alice';"
 				}
 			}
 		}()
-		time.Sleep(200 * time.Millisecond)
+		quiesce(t, d.in(t)) // a message that got through is in every copy by now
 		for _, db := range []string{"users/bob.db", "users/carol.db"} {
 			if got := lcSQLInt(t, d, db, "SELECT COUNT(*) FROM messages WHERE body LIKE 'ghost%'"); got != 0 {
 				t.Errorf("%s has %d messages alice sent over her old WebSocket after the deletion", db, got)

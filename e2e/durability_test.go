@@ -2,18 +2,25 @@ package e2e_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // TestDurability_SIGKILLAfterAck kills the daemon (SIGKILL) while clients keep sending, right
 // after acknowledgements arrive, restarts it, and checks that every acknowledged message is
 // in every recipient's database and that every database passes integrity_check.
 func TestDurability_SIGKILLAfterAck(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
-	d := StartDaemon(t)
+	// Load as fast as the clients can send: the per-account message rate is turned off.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"channels": ["general"], "posts_per_minute": 0}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := StartProcessIn(t, dir) // Kill: a real process
 	users := []string{"alice", "bob", "carol", "dave"}
 	for _, u := range users {
 		d.CreateUser(u, u+"-password")
@@ -57,15 +64,11 @@ func TestDurability_SIGKILLAfterAck(t *testing.T) {
 			}(g, clients[si])
 		}
 		// Let some load build, then kill right after an acknowledgement.
-		for {
+		waitFor(t, fmt.Sprintf("%d acknowledged messages", 150*(round+1)), func() bool {
 			mu.Lock()
-			n := count
-			mu.Unlock()
-			if n >= 150*(round+1) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			defer mu.Unlock()
+			return count >= 150*(round+1)
+		})
 		d.Kill()
 		close(stop)
 		wg.Wait()

@@ -2,7 +2,9 @@ package e2e_test
 
 // End-to-end tests of the "Foundation" issue: the data directory contract (SPEC §2, §3), the
 // daemon's lifecycle (§4), every minimostctl command (§7) and the hot backup, all against the
-// real minimostd and minimostctl binaries, real HTTPS clients and the real sqlite3 shell.
+// daemon (in-process, or the real minimostd binary where the test is about the process: the
+// fresh data directory's modes, the lifecycle, the peer check), the real minimostctl binary,
+// real HTTPS clients and the real sqlite3 shell.
 
 import (
 	"bytes"
@@ -54,7 +56,7 @@ func ctlIn(tb testing.TB, cwd, socket string, args ...string) CtlResult {
 // timeout is killed and the test fails.
 func startExpectingFailure(tb testing.TB, dir string, timeout time.Duration) (string, int) {
 	tb.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "minimostd"), "-data", dir, "-listen", freePort(tb))
+	cmd := exec.Command(filepath.Join(binDir, "minimostd"), "-data", dir, "-listen", anyPort)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -96,18 +98,6 @@ func mustRead(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-// waitFor polls cond every 50 ms for up to 10 s.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // historyIDs returns the ids of the newest page of conv as c sees it.
@@ -181,8 +171,10 @@ func (c *Client) restarted() { c.Origin = c.d.URL }
 // ---- 1. fresh start ----
 
 func TestFoundation_FreshStart(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
-	d := StartDaemon(t)
+	// A real process: the modes of what it creates come from its own umask.
+	d := StartProcess(t)
 
 	t.Run("layout", func(t *testing.T) {
 		for _, p := range []string{"auth.db", "presence.db", "secret.key", "cert.pem", "key.pem", "settings.json", "minimost.sock"} {
@@ -349,6 +341,7 @@ func TestFoundation_FreshStart(t *testing.T) {
 // ---- 3. minimostctl ----
 
 func TestFoundation_Ctl(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d := StartDaemon(t)
 	before := time.Now().Unix()
@@ -639,8 +632,8 @@ func TestFoundation_Ctl(t *testing.T) {
 		d.SQLite("auth.db", fmt.Sprintf(`INSERT INTO password_reset_tokens(token_hash, username, created_ts, expires_ts, used) VALUES
 			('expired', 'alice', %d, %d, 0), ('used', 'alice', %d, %d, 1);`, now-7200, now-3600, now, now+3600))
 		out := d.MustCtl("reset-password", "bob")
-		if !strings.Contains(out, "https://127.0.0.1:5000/reset?token=") {
-			t.Errorf("reset-password = %q, want the default URL", out)
+		if !strings.Contains(out, d.URL+"/reset?token=") {
+			t.Errorf("reset-password = %q, want a link to %s, where the daemon listens", out, d.URL)
 		}
 		if got, want := d.MustCtl("cleanup", "tokens"), "removed 2 tokens\n"; got != want {
 			t.Errorf("cleanup tokens = %q, want %q", got, want)
@@ -703,6 +696,7 @@ func TestFoundation_Ctl(t *testing.T) {
 // TestFoundation_IntegrityCheckCorrupt damages a page of users/bob.db while the daemon is
 // stopped; after the restart integrity-check must say so and exit 1.
 func TestFoundation_IntegrityCheckCorrupt(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
@@ -764,6 +758,7 @@ func TestFoundation_IntegrityCheckCorrupt(t *testing.T) {
 // ---- 4. backup ----
 
 func TestFoundation_Backup(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
@@ -953,10 +948,13 @@ func TestFoundation_Backup(t *testing.T) {
 // ---- 5. lifecycle ----
 
 func TestFoundation_Lifecycle(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 
+	// The lifecycle is a process's: each daemon here is the real binary.
 	t.Run("second daemon refused", func(t *testing.T) {
-		d := StartDaemon(t)
+		t.Parallel()
+		d := StartProcess(t)
 		out, code := startExpectingFailure(t, d.Dir, 10*time.Second)
 		if code == 0 || !strings.Contains(out, "already") {
 			t.Errorf("second daemon: exit %d, output %q; want non-zero and \"already\"", code, out)
@@ -972,7 +970,8 @@ func TestFoundation_Lifecycle(t *testing.T) {
 	})
 
 	t.Run("stale socket replaced", func(t *testing.T) {
-		d := StartDaemon(t)
+		t.Parallel()
+		d := StartProcess(t)
 		d.CreateUser("alice", "alice-password")
 		d.Kill()
 		fi, err := os.Lstat(d.Socket)
@@ -993,6 +992,7 @@ func TestFoundation_Lifecycle(t *testing.T) {
 	})
 
 	t.Run("not a socket left alone", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "minimost.sock"), []byte("precious"), 0o644)
 		out, code := startExpectingFailure(t, dir, 10*time.Second)
@@ -1005,6 +1005,7 @@ func TestFoundation_Lifecycle(t *testing.T) {
 	})
 
 	t.Run("invalid settings", func(t *testing.T) {
+		t.Parallel()
 		for _, tc := range []struct {
 			name, content string
 			line          int
@@ -1018,6 +1019,7 @@ func TestFoundation_Lifecycle(t *testing.T) {
 			{"bad channel", "{\n  \"channels\": [\"general\", \"../x\"]\n}\n", 2, `"channels"`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
 				dir := t.TempDir()
 				os.WriteFile(filepath.Join(dir, "settings.json"), []byte(tc.content), 0o644)
 				out, code := startExpectingFailure(t, dir, 10*time.Second)
@@ -1039,16 +1041,18 @@ func TestFoundation_Lifecycle(t *testing.T) {
 	})
 
 	t.Run("zero retention is valid", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"channels": ["general", "software"], "image_retention_days": 0, "file_retention_days": 30, "message_retention_days": 0}`), 0o644)
-		d := StartDaemonIn(t, dir)
+		d := StartProcessIn(t, dir)
 		if got, want := d.MustCtl("channels", "list"), "general\nsoftware\n"; got != want {
 			t.Errorf("channels = %q, want %q", got, want)
 		}
 	})
 
 	t.Run("SIGTERM", func(t *testing.T) {
-		d := StartDaemon(t)
+		t.Parallel()
+		d := StartProcess(t)
 		d.CreateUser("alice", "alice-password")
 		d.CreateUser("bob", "bob-password")
 		a, b := d.NewClient(), d.NewClient()
@@ -1087,10 +1091,12 @@ func TestFoundation_Lifecycle(t *testing.T) {
 // ---- 6. peer credentials ----
 
 func TestFoundation_AdminSocketPeerCredentials(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run minimostctl as another uid")
 	}
-	d := StartDaemon(t)
+	// A real process: the daemon's peer check is against its own process's uid.
+	d := StartProcess(t)
 	// Make the path reachable for uid 65534 for this test only, so that the daemon's
 	// peer-credential check is what refuses it, not the file permissions.
 	for _, p := range []string{filepath.Dir(d.Dir), d.Dir} {
@@ -1107,13 +1113,21 @@ func TestFoundation_AdminSocketPeerCredentials(t *testing.T) {
 	if err := os.WriteFile(ctl, mustRead(t, filepath.Join(binDir, "minimostctl")), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	os.Chmod(ctl, 0o755) // the test binary's umask is 0077 (TestMain)
 	os.Chmod(filepath.Dir(binCopy), 0o755)
 
-	cmd := exec.Command(ctl, "--socket", d.Socket, "users", "list")
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	var err error
+	// "text file busy" while a process another test forks at the same moment still holds the
+	// descriptor WriteFile wrote the copy with (golang.org/issue/22315): try again.
+	poll(waitTimeout, func() bool {
+		cmd := exec.Command(ctl, "--socket", d.Socket, "users", "list")
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err = cmd.CombinedOutput()
+		return !errors.Is(err, syscall.ETXTBSY)
+	})
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
 		t.Fatalf("minimostctl as uid 65534: %v, output %q; want a non-zero exit", err, out)

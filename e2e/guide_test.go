@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"mime/multipart"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,7 +22,8 @@ import (
 // guideSetup starts a daemon with alice, bob and carol, some channel and DM traffic and one
 // deleted message. It returns the clients and the visible message count per user.
 func guideSetup(t *testing.T) (*Daemon, map[string]*Client, map[string]int) {
-	d := StartDaemon(t)
+	// The guide's procedures run against the real minimostd binary, as an admin would.
+	d := StartProcess(t)
 	cl := map[string]*Client{}
 	for _, u := range []string{"alice", "bob", "carol"} {
 		d.CreateUser(u, u+"-password")
@@ -44,6 +46,7 @@ func guideSetup(t *testing.T) (*Daemon, map[string]*Client, map[string]int) {
 }
 
 func TestGuide_SQLiteProcedures(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d, cl, want := guideSetup(t)
 	alice := cl["alice"]
@@ -173,6 +176,7 @@ done`, bk))
 // TestGuide_ManualDeletion runs the guide's "Manual deletion (admin override)" against the
 // live daemon: the account must be gone and the daemon keep working.
 func TestGuide_ManualDeletion(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d, cl, _ := guideSetup(t)
 	carol := cl["carol"]
@@ -249,6 +253,7 @@ sqlite3 presence.db "DELETE FROM call_participants WHERE username = 'carol';"`
 // a new directory (the migration), and checks that sessions survive when secret.key is kept
 // and all end when it is not.
 func TestGuide_TarBackupRestore(t *testing.T) {
+	t.Parallel()
 	RequireTool(t, "sqlite3")
 	d, cl, want := guideSetup(t)
 	session := cl["alice"].Cookie("mm_session")
@@ -266,10 +271,11 @@ func TestGuide_TarBackupRestore(t *testing.T) {
     avatars/`)
 
 	t.Run("restore with secret.key", func(t *testing.T) {
+		t.Parallel()
 		dir := filepath.Join(t.TempDir(), "srv", "minimost")
 		os.MkdirAll(dir, 0o755)
 		d.in(t).Shell("tar -xzf " + archive + " -C " + dir + "/")
-		n := StartDaemonIn(t, dir)
+		n := StartProcessIn(t, dir)
 		if got := n.MustCtl("users", "list"); got != "alice\nbob\ncarol\n" {
 			t.Errorf("users after restore = %q", got)
 		}
@@ -287,9 +293,10 @@ func TestGuide_TarBackupRestore(t *testing.T) {
 	})
 
 	t.Run("restore without secret.key", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		d.in(t).Shell("tar -xzf " + archive + " -C " + dir + "/ --exclude secret.key")
-		n := StartDaemonIn(t, dir)
+		n := StartProcessIn(t, dir)
 		if got, want := perm(t, n.Path("secret.key")), os.FileMode(0o600); got != want {
 			t.Errorf("new secret.key mode = %v, want %v", got, want)
 		}
@@ -303,14 +310,31 @@ func TestGuide_TarBackupRestore(t *testing.T) {
 }
 
 // quiesce waits until the daemon has no write pending: the fan-out journal in presence.db is
-// empty, and its removals (committed in batches up to 50 ms later) are done. The sqlite3 shell
-// has no busy timeout, so a hand-run write that meets one of the daemon's short write
-// transactions fails with "database is locked" (docs/administration.md says to add
+// empty (its removals, committed in batches up to 50 ms later, are done), and no database
+// is in a write transaction (a probe takes the write lock and gives it back at once). The
+// sqlite3 shell has no busy timeout, so a hand-run write that meets one of the daemon's short
+// write transactions fails with "database is locked" (docs/administration.md says to add
 // -cmd ".timeout 5000" on a busy server); the guide's lines are run verbatim here.
 func quiesce(t *testing.T, d *Daemon) {
 	t.Helper()
-	waitFor(t, "an empty journal", func() bool { return d.SQLite("presence.db", "SELECT COUNT(*) FROM journal;") == "0" })
-	time.Sleep(150 * time.Millisecond)
+	bin := RequireTool(t, "sqlite3")
+	unlocked := func(db string) bool {
+		cmd := exec.Command(bin, db, "BEGIN IMMEDIATE; ROLLBACK;")
+		cmd.Dir = d.Dir
+		return cmd.Run() == nil
+	}
+	waitFor(t, "an empty journal and no database locked", func() bool {
+		if d.SQLite("presence.db", "SELECT COUNT(*) FROM journal;") != "0" {
+			return false
+		}
+		users, _ := filepath.Glob(d.Path("users", "*.db"))
+		for _, db := range append([]string{d.Path("auth.db"), d.Path("presence.db")}, users...) {
+			if !unlocked(db) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // uploadAvatar gives c's user a small PNG avatar.

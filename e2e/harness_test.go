@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,29 +22,78 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/minimost/minimost/pkg/daemon"
 )
 
 // binDir holds the minimostd and minimostctl binaries built once by TestMain.
 var binDir string
 
 func TestMain(m *testing.M) {
+	// The in-process daemons' Main.Run sets the umask to 0077, and the umask is the whole
+	// test binary's: set it first, so every test (and every process it starts: minimostctl,
+	// sqlite3, bash, Chromium) sees the same umask whichever test ran first. A test that
+	// gives a file to another uid, or checks a mode it set itself, sets it with os.Chmod.
+	syscall.Umask(0o077)
 	dir, err := os.MkdirTemp("", "minimost-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
-	for _, b := range []string{"minimostd", "minimostctl"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b), "../cmd/"+b)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build", b, ":", err)
-			os.Exit(1)
-		}
+	// One go build for both binaries: it compiles what they share once and links them in
+	// parallel. minimost_testhooks compiles in the crash tests' deletion hook
+	// (cmd/minimostd/testhooks.go).
+	cmd := exec.Command("go", "build", "-tags", "minimost_testhooks", "-o", dir+string(filepath.Separator), "../cmd/minimostd", "../cmd/minimostctl")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build minimostd and minimostctl:", err)
+		os.Exit(1)
 	}
 	code := m.Run()
+	stopChromium()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// ---- waiting ----
+//
+// Tests never sleep for a fixed time: they wait for the condition they need with waitFor
+// (poll, where not getting there is not a failure by itself), for a WebSocket frame with
+// WS.WaitFor, and for the state of a page with Browser.WaitJS. Where a test checks that
+// something does NOT happen, it first waits for an event that shows the daemon got past the
+// point where it would have happened (a frame on another socket, a client count, an empty
+// fan-out journal), then checks.
+
+// waitTimeout is how long waitFor waits: generous, because the tests run in parallel on
+// small machines; a condition that holds returns at once anyway.
+const waitTimeout = 30 * time.Second
+
+// poll calls cond until it returns true or timeout has passed, and reports whether it did.
+// It checks at once, then after 5 ms, doubling the interval up to 100 ms.
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	interval := 5 * time.Millisecond
+	for {
+		if cond() {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		time.Sleep(min(interval, left))
+		interval = min(2*interval, 100*time.Millisecond)
+	}
+}
+
+// waitFor polls cond until it holds; after waitTimeout it fails the test, naming what it
+// waited for.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	if !poll(waitTimeout, cond) {
+		tb.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+	}
 }
 
 // RequireTool returns the path of an external tool (sqlite3, chromium). When it is missing
@@ -83,54 +132,130 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Daemon is a running minimostd process.
+// Daemon is a minimostd under test, one of two kinds:
+//
+//   - in-process (StartDaemon, StartDaemonIn; most tests): pkg/daemon's Main runs inside the
+//     test binary, as cmd/minimostd runs it, with the same flags; Stop is Main.Close. It
+//     serves real HTTPS on a real port and the admin gRPC service on the real Unix socket,
+//     which Ctl reaches with the real minimostctl binary. It costs no process start.
+//   - a real process (StartProcess, StartProcessIn): the minimostd binary, for what only a
+//     process shows: SIGKILL (Kill), the exit of a crashed or refused daemon (ExitErr),
+//     SIGTERM, Env, file modes under the daemon's own umask, peers of another uid, and the
+//     guide's procedures and the browser tests, run against the real binary.
 type Daemon struct {
 	t      testing.TB
 	Dir    string // the data directory
-	Addr   string // host:port
+	Addr   string // host:port, the one the daemon reported (a new one after each Start)
 	URL    string // https://host:port
 	Socket string
 	Args   []string // extra flags
-	Env    []string // extra environment (KEY=VALUE) for the process, used by Start
+	Env    []string // extra environment (KEY=VALUE) for the process, used by Start; process only
 	Log    *syncBuffer
+	// process: a real minimostd process rather than Main in-process.
+	process bool
+	// A process.
 	cmd    *exec.Cmd
 	exited chan error
+	// In-process.
+	main   *daemon.Main
+	cancel context.CancelFunc
 }
 
-func freePort(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// anyPort is the -listen address the harness gives minimostd: the kernel picks a free port
+// when the daemon binds, so no other process or parallel test can take it in between (as it
+// could with a port found free and released before the daemon starts). A process logs the
+// address it got (servingRe), and Start reads it from there; in-process, Main.URL says it.
+const anyPort = "127.0.0.1:0"
 
-// StartDaemon runs minimostd on a fresh data directory with extra flags.
+// servingRe matches the line minimostd logs once it serves: msg="minimostd serving" url=...
+var servingRe = regexp.MustCompile(`minimostd serving.*?\burl=(https?://[^\s"]+)`)
+
+// StartDaemon runs minimostd in-process on a fresh data directory with extra flags.
 func StartDaemon(tb testing.TB, args ...string) *Daemon {
 	tb.Helper()
 	return StartDaemonIn(tb, tb.TempDir(), args...)
 }
 
-// StartDaemonIn runs minimostd on dir (existing state is kept).
+// StartDaemonIn runs minimostd in-process on dir (existing state is kept).
 func StartDaemonIn(tb testing.TB, dir string, args ...string) *Daemon {
 	tb.Helper()
-	d := &Daemon{t: tb, Dir: dir, Socket: filepath.Join(dir, "minimost.sock"), Args: args}
+	return startDaemon(tb, dir, false, args)
+}
+
+// StartProcess runs the minimostd binary on a fresh data directory with extra flags.
+func StartProcess(tb testing.TB, args ...string) *Daemon {
+	tb.Helper()
+	return StartProcessIn(tb, tb.TempDir(), args...)
+}
+
+// StartProcessIn runs the minimostd binary on dir (existing state is kept).
+func StartProcessIn(tb testing.TB, dir string, args ...string) *Daemon {
+	tb.Helper()
+	return startDaemon(tb, dir, true, args)
+}
+
+func startDaemon(tb testing.TB, dir string, process bool, args []string) *Daemon {
+	tb.Helper()
+	d := &Daemon{t: tb, Dir: dir, Socket: filepath.Join(dir, "minimost.sock"), Args: args, process: process}
 	d.Start()
 	tb.Cleanup(func() { d.Stop() })
 	return d
 }
 
-// Start starts the process (again) and waits until it serves HTTPS and the admin socket.
+// flags is minimostd's command line.
+func (d *Daemon) flags() []string {
+	return append([]string{"-data", d.Dir, "-listen", anyPort, "-log-level", "debug"}, d.Args...)
+}
+
+// Start starts the daemon (again, on the same data directory; in-process, a new Main), on a
+// new port, and waits until it serves HTTPS and the admin socket. d.Addr and d.URL are where
+// it listens; d.Log is a new buffer with its log.
 func (d *Daemon) Start() {
 	tb := d.t
 	tb.Helper()
-	d.Addr = freePort(tb)
-	d.URL = "https://" + d.Addr
 	d.Log = &syncBuffer{}
-	args := append([]string{"-data", d.Dir, "-listen", d.Addr, "-log-level", "debug"}, d.Args...)
-	d.cmd = exec.Command(filepath.Join(binDir, "minimostd"), args...)
+	if d.process {
+		d.startProcess()
+	} else {
+		d.startInProcess()
+	}
+	d.Addr = strings.TrimPrefix(strings.TrimPrefix(d.URL, "https://"), "http://")
+	healthy := func() bool {
+		if _, err := os.Stat(d.Socket); err != nil {
+			return false
+		}
+		resp, err := d.anonClient().Get(d.URL + "/api/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	if !poll(20*time.Second, func() bool { return d.running() && healthy() }) {
+		tb.Fatalf("minimostd at %s: no admin socket or /api/health not 200 within 20 s:\n%s", d.URL, d.Log.String())
+	}
+}
+
+// running fails the test if the daemon's process has exited; it returns true otherwise.
+func (d *Daemon) running() bool {
+	d.t.Helper()
+	if !d.process {
+		return true
+	}
+	select {
+	case err := <-d.exited:
+		d.cmd = nil
+		d.t.Fatalf("minimostd exited at start: %v\n%s", err, d.Log.String())
+	default:
+	}
+	return true
+}
+
+// startProcess starts the minimostd binary and waits until it logs the URL it serves.
+func (d *Daemon) startProcess() {
+	tb := d.t
+	tb.Helper()
+	d.cmd = exec.Command(filepath.Join(binDir, "minimostd"), d.flags()...)
 	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
 	if len(d.Env) > 0 {
 		d.cmd.Env = append(os.Environ(), d.Env...)
@@ -140,34 +265,92 @@ func (d *Daemon) Start() {
 	}
 	d.exited = make(chan error, 1)
 	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		select {
-		case err := <-d.exited:
-			d.cmd = nil
-			tb.Fatalf("minimostd exited at start: %v\n%s", err, d.Log.String())
-		default:
+	var served string
+	if !poll(20*time.Second, func() bool {
+		if m := servingRe.FindStringSubmatch(d.Log.String()); m != nil {
+			served = m[1]
 		}
-		if _, err := os.Stat(d.Socket); err == nil {
-			c := d.anonClient()
-			resp, err := c.Get(d.URL + "/api/health")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("minimostd did not come up in 20 s:\n%s", d.Log.String())
-		}
-		time.Sleep(30 * time.Millisecond)
+		return d.running() && served != ""
+	}) {
+		tb.Fatalf("minimostd did not log `minimostd serving url=...` within 20 s:\n%s", d.Log.String())
+	}
+	d.URL = served
+}
+
+// inProcessRun serialises the Main.Run of in-process daemons. Run listens on the admin socket
+// with admin.ListenLogger, which sets the process-wide umask to 0177 for the bind: a
+// directory another daemon's Run created in that moment (users/, uploads/, avatars/) would
+// lose its search bit.
+var inProcessRun sync.Mutex
+
+// startInProcess runs pkg/daemon's Main in the test binary, as cmd/minimostd does: ParseFlags
+// and Run (which returns once everything listens), its log (debug and up) into d.Log.
+func (d *Daemon) startInProcess() {
+	tb := d.t
+	tb.Helper()
+	if len(d.Env) > 0 {
+		tb.Fatalf("Daemon.Env %q needs a real minimostd process, but this daemon runs in-process: start it with StartProcess or StartProcessIn", d.Env)
+	}
+	if d.main != nil {
+		tb.Fatalf("Daemon.Start: the in-process daemon on %s is running; Stop it first", d.Dir)
+	}
+	m := daemon.NewMain()
+	m.Stdout, m.Stderr = d.Log, d.Log
+	if err := m.ParseFlags(d.flags()); err != nil {
+		tb.Fatalf("minimostd (in-process) %s: %v\n%s", strings.Join(d.flags(), " "), err, d.Log.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	inProcessRun.Lock()
+	err := m.Run(ctx)
+	inProcessRun.Unlock()
+	if err != nil {
+		m.Close()
+		cancel()
+		tb.Fatalf("minimostd (in-process) did not start: %v\n%s", err, d.Log.String())
+	}
+	d.main, d.cancel = m, cancel
+	d.URL = m.URL()
+}
+
+// processOnly fails the test unless the daemon is a real process.
+func (d *Daemon) processOnly(what string) {
+	d.t.Helper()
+	if !d.process {
+		d.t.Fatalf("Daemon.%s needs a real minimostd process, but this daemon runs in-process (StartDaemon, StartDaemonIn): start it with StartProcess or StartProcessIn", what)
 	}
 }
 
-// Stop sends SIGTERM and waits (at most 15 s) for the process to exit; it returns how long
-// that took.
+// Clients returns how many WebSocket clients the daemon counts (minimostctl status --json).
+// A test that closed a socket waits for the count to drop before it checks what the
+// daemon did about it.
+func (d *Daemon) Clients() int {
+	d.t.Helper()
+	var st struct {
+		ConnectedClients int `json:"connected_clients"`
+	}
+	if err := json.Unmarshal([]byte(d.MustCtl("status", "--json")), &st); err != nil {
+		d.t.Fatalf("minimostctl status --json: %v", err)
+	}
+	return st.ConnectedClients
+}
+
+// WaitClients waits until the daemon counts n WebSocket clients: it has then handled every
+// connect and disconnect that makes the difference.
+func (d *Daemon) WaitClients(n int) {
+	d.t.Helper()
+	got := -1
+	if !poll(waitTimeout, func() bool { got = d.Clients(); return got == n }) {
+		d.t.Fatalf("timed out after %v waiting for %d connected WebSocket clients (the daemon counts %d)", waitTimeout, n, got)
+	}
+}
+
+// Stop stops the daemon as SIGTERM does and returns how long that took: a process gets
+// SIGTERM and is waited for (at most 15 s); in-process, Run's context ends and Main.Close
+// runs (at most 15 s), as in cmd/minimostd.
 func (d *Daemon) Stop() time.Duration {
+	if d.main != nil {
+		return d.stopInProcess()
+	}
 	if d.cmd == nil {
 		return 0
 	}
@@ -184,8 +367,30 @@ func (d *Daemon) Stop() time.Duration {
 	return time.Since(start)
 }
 
-// Kill sends SIGKILL and waits for the process to be gone.
+func (d *Daemon) stopInProcess() time.Duration {
+	m := d.main
+	d.main = nil // Main.Close is not idempotent
+	start := time.Now()
+	d.cancel()
+	m.Logger.Info("shutting down")
+	done := make(chan error, 1)
+	go func() { done <- m.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			d.t.Errorf("minimostd (in-process) Close: %v\n%s", err, d.Log.String())
+		}
+	case <-time.After(15 * time.Second):
+		d.t.Errorf("minimostd (in-process) Close did not return within 15 s")
+	}
+	return time.Since(start)
+}
+
+// Kill sends SIGKILL and waits for the process to be gone. A process only: an in-process
+// daemon fails the test.
 func (d *Daemon) Kill() {
+	d.t.Helper()
+	d.processOnly("Kill")
 	if d.cmd == nil {
 		return
 	}
@@ -194,8 +399,11 @@ func (d *Daemon) Kill() {
 	d.cmd = nil
 }
 
-// ExitErr waits up to timeout for the process to exit by itself and returns its error.
+// ExitErr waits up to timeout for the process to exit by itself and returns its error. A
+// process only: an in-process daemon fails the test.
 func (d *Daemon) ExitErr(timeout time.Duration) (error, bool) {
+	d.t.Helper()
+	d.processOnly("ExitErr")
 	select {
 	case err := <-d.exited:
 		d.cmd = nil
@@ -207,6 +415,22 @@ func (d *Daemon) ExitErr(timeout time.Duration) (error, bool) {
 
 // Path returns a path inside the data directory.
 func (d *Daemon) Path(rel ...string) string { return filepath.Join(append([]string{d.Dir}, rel...)...) }
+
+// ReadFile returns the bytes of a file of the data directory (relative to it), read by a
+// child process (cat). A test must not open a database file itself while an in-process daemon
+// has it open: closing any descriptor of a file drops every POSIX lock the process holds on
+// it, the daemon's SQLite locks included, and a sqlite3 shell could then checkpoint and
+// remove the WAL under the daemon, whose later commits nobody else would see.
+func (d *Daemon) ReadFile(rel string) ([]byte, error) {
+	var errb bytes.Buffer
+	cmd := exec.Command("cat", "--", d.Path(rel))
+	cmd.Stderr = &errb
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("cat %s: %v: %s", d.Path(rel), err, strings.TrimSpace(errb.String()))
+	}
+	return b, nil
+}
 
 // CtlResult is what a minimostctl run printed.
 type CtlResult struct {
@@ -451,6 +675,10 @@ type Message struct {
 		URL        string `json:"url"`
 		Image      bool   `json:"image"`
 	} `json:"attachment"`
+	Reactions []struct {
+		Emoji string   `json:"emoji"`
+		Users []string `json:"users"`
+	} `json:"reactions"`
 }
 
 // Post sends a message and returns it.

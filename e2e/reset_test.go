@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,18 +17,7 @@ import (
 )
 
 // eventually retries cond until it holds or timeout passes; it reports whether it held.
-func lcEventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func lcEventually(timeout time.Duration, cond func() bool) bool { return poll(timeout, cond) }
 
 // sqlInt runs a COUNT-like query with the real sqlite3 shell and returns the number.
 func lcSQLInt(t *testing.T, d *Daemon, db, q string) int {
@@ -102,6 +90,7 @@ func lcLoginStatus(d *Daemon, name, pw string) int {
 }
 
 func TestReset_IssueLink(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")
@@ -109,7 +98,8 @@ func TestReset_IssueLink(t *testing.T) {
 	t.Run("default URL and one hour", func(t *testing.T) {
 		before := time.Now().Unix()
 		base, token := issueReset(t, d, "alice")
-		if got, want := base, "https://127.0.0.1:5000"; got != want {
+		// Without -base-url the link points where the daemon listens.
+		if got, want := base, d.URL; got != want {
 			t.Errorf("URL base = %q, want %q", got, want)
 		}
 		if got := len(token); got < 43 {
@@ -127,7 +117,7 @@ func TestReset_IssueLink(t *testing.T) {
 			t.Errorf("the raw token appears in the sqlite3 dump of auth.db")
 		}
 		for _, f := range []string{"auth.db", "auth.db-wal"} {
-			if b, err := os.ReadFile(d.Path(f)); err == nil && bytes.Contains(b, []byte(token)) {
+			if b, err := d.ReadFile(f); err == nil && bytes.Contains(b, []byte(token)) {
 				t.Errorf("the raw token appears in the bytes of %s", f)
 			}
 		}
@@ -194,6 +184,7 @@ func TestReset_IssueLink(t *testing.T) {
 }
 
 func TestReset_UseToken(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t, "-auth-burst", "200")
 	d.CreateUser("alice", "alice-password")
 	// Two sessions of alice, one with a WebSocket.
@@ -262,6 +253,7 @@ func TestReset_UseToken(t *testing.T) {
 }
 
 func TestReset_Race(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t, "-auth-burst", "200")
 	d.CreateUser("alice", "alice-password")
 	for round := 0; round < 3; round++ {
@@ -308,6 +300,7 @@ func TestReset_Race(t *testing.T) {
 }
 
 func TestReset_Page(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	_, token := issueReset(t, d, "alice")
@@ -345,6 +338,7 @@ func TestReset_Page(t *testing.T) {
 }
 
 func TestReset_CleanupTokens(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t, "-auth-burst", "200")
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSmoke_MessageDeliveredLive(t *testing.T) {
+	t.Parallel()
 	d := StartDaemon(t)
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,7 @@ func wsCloseStatus(w *WS, timeout time.Duration) (websocket.StatusCode, error) {
 }
 
 func TestWS_Handshake(t *testing.T) {
+	t.Parallel()
 	d, alice, _, _ := accUsers(t)
 	anon := d.NewClient()
 	_, resp, err := anon.DialWS("")
@@ -94,6 +96,7 @@ func TestWS_Handshake(t *testing.T) {
 }
 
 func TestWS_SendAndReceive(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, carol := accUsers(t)
 	wa, wb, wc := alice.MustWS(), bob.MustWS(), carol.MustWS()
 	dm := accDM(t, alice, "bob")
@@ -124,6 +127,7 @@ func TestWS_SendAndReceive(t *testing.T) {
 }
 
 func TestWS_BadFrames(t *testing.T) {
+	t.Parallel()
 	_, alice, _, carol := accUsers(t)
 	dm := accDM(t, alice, "bob")
 
@@ -210,13 +214,14 @@ func TestWS_BadFrames(t *testing.T) {
 }
 
 func TestWS_CatchUp(t *testing.T) {
-	_, alice, bob, _ := accUsers(t)
+	t.Parallel()
+	d, alice, bob, _ := accUsers(t)
 	w := bob.MustWS()
 	alice.Post("c:general", "seen live")
 	w.WaitFor("message.new", 5*time.Second, nil)
 	boot, seq := w.Boot, w.Seq
 	w.C.Close(websocket.StatusNormalClosure, "")
-	time.Sleep(200 * time.Millisecond)
+	d.WaitClients(0) // the daemon has seen the socket go
 
 	var ids []string
 	for i := range 3 {
@@ -272,6 +277,7 @@ func TestWS_CatchUp(t *testing.T) {
 }
 
 func TestWS_SessionEnd(t *testing.T) {
+	t.Parallel()
 	d, alice, _, _ := accUsers(t)
 	other := d.NewClient()
 	other.Login("alice", "alice-password")
@@ -289,6 +295,7 @@ func TestWS_SessionEnd(t *testing.T) {
 }
 
 func TestWS_Typing(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, carol := accUsers(t)
 	wa, wb, wc := alice.MustWS(), bob.MustWS(), carol.MustWS()
 	dm := accDM(t, alice, "bob")
@@ -320,7 +327,8 @@ func TestWS_Typing(t *testing.T) {
 }
 
 func TestWS_Presence(t *testing.T) {
-	_, alice, bob, _ := accUsers(t)
+	t.Parallel()
+	d, alice, bob, _ := accUsers(t)
 	wa := alice.MustWS()
 	isBob := func(state string) func(map[string]any) bool {
 		return func(m map[string]any) bool { return m["user"] == "bob" && m["presence"] == state }
@@ -344,7 +352,7 @@ func TestWS_Presence(t *testing.T) {
 	}
 	b2 := bob.MustWS()
 	b1.C.Close(websocket.StatusNormalClosure, "")
-	time.Sleep(200 * time.Millisecond)
+	d.WaitClients(2) // the daemon has seen b1 go: alice's and bob's other socket are left
 	// bob still has a connection: no offline.
 	marker := bob.Post("c:general", "still here")
 	for _, f := range wsUntil(t, wa, "message.new", wsMsgID(marker.ID)) {
@@ -366,6 +374,7 @@ func TestWS_Presence(t *testing.T) {
 }
 
 func TestWS_ReadReceipts(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, carol := accUsers(t)
 	wa, wb, wc := alice.MustWS(), bob.MustWS(), carol.MustWS()
 	dm := accDM(t, alice, "bob")
@@ -408,6 +417,7 @@ func TestWS_ReadReceipts(t *testing.T) {
 }
 
 func TestWS_EditDeleteReact(t *testing.T) {
+	t.Parallel()
 	_, alice, bob, carol := accUsers(t)
 	clients := map[string]*Client{"alice": alice, "bob": bob, "carol": carol}
 	ws := map[string]*WS{}
@@ -431,26 +441,35 @@ func TestWS_EditDeleteReact(t *testing.T) {
 			c.Must(204, "DELETE", ConvPath("c:general", "/messages/"+m.ID+"/reactions/"+emoji), nil)
 		}
 	}
-	expect := func(want string) {
+	// A reaction event carries the change only (who, which emoji, added or removed); the
+	// message's whole list is what history returns.
+	expect := func(user, emoji string, added bool, want string) {
 		t.Helper()
 		for n, w := range ws {
 			f := w.WaitFor("reaction", 5*time.Second, nil)
-			if f["conversation"] != "c:general" || f["id"] != m.ID {
-				t.Errorf("%s's reaction event = %v", n, f)
+			if f["conversation"] != "c:general" || f["id"] != m.ID || f["user"] != user || f["emoji"] != emoji || f["added"] != added {
+				t.Errorf("%s's reaction event = %v, want %s %s added=%v", n, f, user, emoji, added)
 			}
-			if got := fmt.Sprint(f["reactions"]); got != want {
-				t.Errorf("%s's reactions = %s, want %s", n, got, want)
+			if _, ok := f["reactions"]; ok {
+				t.Errorf("%s's reaction event carries the whole list: %v", n, f)
 			}
+		}
+		var got []Message
+		accHistory(alice, "c:general", func(h []Message) bool { got = h; return len(h) == 1 })
+		rs := got[0].Reactions
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Emoji < rs[j].Emoji }) // order of the same second aside
+		if r := fmt.Sprint(rs); r != want {
+			t.Errorf("reactions in history = %s, want %s", r, want)
 		}
 	}
 	react(bob, "POST", "👍")
-	expect("[map[emoji:👍 users:[bob]]]")
+	expect("bob", "👍", true, "[{👍 [bob]}]")
 	react(carol, "POST", "👍")
-	expect("[map[emoji:👍 users:[bob carol]]]")
+	expect("carol", "👍", true, "[{👍 [bob carol]}]")
 	react(alice, "POST", "🎉")
-	expect("[map[emoji:🎉 users:[alice]] map[emoji:👍 users:[bob carol]]]") // sorted by emoji
+	expect("alice", "🎉", true, "[{🎉 [alice]} {👍 [bob carol]}]")
 	react(bob, "DELETE", "%F0%9F%91%8D")
-	expect("[map[emoji:🎉 users:[alice]] map[emoji:👍 users:[carol]]]")
+	expect("bob", "👍", false, "[{🎉 [alice]} {👍 [carol]}]")
 	apiErr(t, "emoji with a space", bob.Do("POST", ConvPath("c:general", "/messages/"+m.ID+"/reactions"), map[string]string{"emoji": "a b"}), 400, "invalid")
 	apiErr(t, "emoji too long", bob.Do("POST", ConvPath("c:general", "/messages/"+m.ID+"/reactions"), map[string]string{"emoji": strings.Repeat("x", 33)}), 400, "invalid")
 

@@ -1,4 +1,4 @@
-// Command minimost-bench is MiniMost's load generator (SPEC §12). It drives real WebSocket
+// Command minimost-bench is MiniMost's load generator. It drives real WebSocket
 // clients over real HTTPS against a running minimostd on this machine (loopback only) and
 // reports messages per second delivered, copies per second, delivery latency p50/p95/p99
 // (send to receipt of message.new at every member) and the daemon's CPU and resident memory.

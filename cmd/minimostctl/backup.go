@@ -2,14 +2,42 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
 type backupCmd struct {
-	Dir string `arg:"" help:"Target directory: missing or empty. Relative paths are taken from the current directory, not the daemon's."`
+	Dir               string `arg:"" help:"Target directory: missing or empty, not inside the data directory. Relative paths are taken from the current directory, not the daemon's. With --verify: the backup to check."`
+	Verify            bool   `help:"Check the backup in DIR against its manifest.json (sizes, SHA-256, nothing missing or extra) and run integrity_check on every database in it; write nothing."`
+	CancelOnInterrupt bool   `name:"cancel-on-interrupt" help:"Stop the backup in the daemon on Ctrl-C (by default the daemon finishes it)."`
+}
+
+// backupJSON is the --json form of backup.
+type backupJSON struct {
+	Dir       string   `json:"dir"`
+	Manifest  string   `json:"manifest"`
+	Databases []string `json:"databases"`
+	Files     int32    `json:"files"`
+	Bytes     int64    `json:"bytes"`
+	Users     int64    `json:"users"`
+	Messages  int64    `json:"messages"`
+}
+
+// verifyJSON is the --json form of backup --verify.
+type verifyJSON struct {
+	Dir       string         `json:"dir"`
+	OK        bool           `json:"ok"`
+	Files     int32          `json:"files"`
+	Problems  []string       `json:"problems"`
+	Databases []dbResultJSON `json:"databases"`
+	Version   string         `json:"version"`
+	CreatedTS int64          `json:"created_ts"`
+	Users     int64          `json:"users"`
+	Messages  int64          `json:"messages"`
 }
 
 func (c *backupCmd) Run(a *app) error {
@@ -17,15 +45,82 @@ func (c *backupCmd) Run(a *app) error {
 	if err != nil {
 		return fmt.Errorf("backup directory: %w", err)
 	}
+	if c.Verify {
+		return c.verify(a, dir)
+	}
+	if _, tty := terminal(a.stdin); tty && !a.json {
+		hint := "Ctrl-C stops waiting; the daemon still finishes the backup"
+		if c.CancelOnInterrupt {
+			hint = "Ctrl-C cancels it"
+		}
+		fmt.Fprintf(a.stderr, "backing up to %s (written to %s.partial until complete; %s)...\n", dir, dir, hint)
+	}
 	var resp *adminv1.BackupResponse
 	err = a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.Backup(ctx, &adminv1.BackupRequest{Dir: dir})
+		resp, err = cl.Backup(ctx, &adminv1.BackupRequest{Dir: dir, CancelOnInterrupt: c.CancelOnInterrupt})
+		return err
+	})
+	if err != nil && a.ctx.Err() != nil && a.conn != nil {
+		if c.CancelOnInterrupt {
+			return errors.New("interrupted: the backup was cancelled; nothing is left at " + dir)
+		}
+		return fmt.Errorf("interrupted: minimostd goes on with the backup: it writes %s.partial and renames it to %s when complete (see its log, or run minimostctl backup --verify %s later)", dir, dir, dir)
+	}
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(backupJSON{
+			Dir: resp.GetDir(), Manifest: resp.GetManifest(), Databases: append([]string{}, resp.GetDatabases()...),
+			Files: resp.GetFiles(), Bytes: resp.GetBytes(), Users: resp.GetUsers(), Messages: resp.GetMessages(),
+		})
+	}
+	fmt.Fprintf(a.stdout, "backed up %d databases and %d files (%d bytes) to %s\n",
+		len(resp.GetDatabases()), resp.GetFiles(), resp.GetBytes(), resp.GetDir())
+	if resp.GetManifest() != "" {
+		fmt.Fprintf(a.stdout, "%d users, %d messages; manifest %s\n", resp.GetUsers(), resp.GetMessages(), resp.GetManifest())
+	}
+	return nil
+}
+
+func (c *backupCmd) verify(a *app, dir string) error {
+	var resp *adminv1.VerifyBackupResponse
+	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
+		resp, err = cl.VerifyBackup(ctx, &adminv1.VerifyBackupRequest{Dir: dir})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "backed up %d databases and %d files (%d bytes) to %s\n",
-		len(resp.GetDatabases()), resp.GetFiles(), resp.GetBytes(), resp.GetDir())
+	bad := len(resp.GetProblems())
+	for _, r := range resp.GetResults() {
+		if !r.GetOk() {
+			bad++
+		}
+	}
+	if a.json {
+		if err := a.printJSON(verifyJSON{
+			Dir: dir, OK: resp.GetOk(), Files: resp.GetFiles(), Problems: append([]string{}, resp.GetProblems()...),
+			Databases: toResultsJSON(resp.GetResults()), Version: resp.GetVersion(), CreatedTS: resp.GetCreatedTs(),
+			Users: resp.GetUsers(), Messages: resp.GetMessages(),
+		}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "backup %s: written %s by minimostd %s; %d users, %d messages, %d files\n", dir,
+			time.Unix(resp.GetCreatedTs(), 0).Format(time.RFC3339), resp.GetVersion(), resp.GetUsers(), resp.GetMessages(), resp.GetFiles())
+		for _, p := range resp.GetProblems() {
+			fmt.Fprintf(a.stdout, "%s\n", p)
+		}
+		for _, r := range resp.GetResults() {
+			fmt.Fprintf(a.stdout, "%s: %s\n", r.GetPath(), r.GetDetail())
+		}
+	}
+	if !resp.GetOk() {
+		return fmt.Errorf("backup %s does not verify: %d problems", dir, bad)
+	}
+	if !a.json {
+		fmt.Fprintf(a.stdout, "ok: every file matches the manifest and every database passed integrity_check\n")
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/minimost/minimost/pkg/admin"
+	"github.com/minimost/minimost/pkg/backup"
 	"github.com/minimost/minimost/pkg/chat"
 )
 
@@ -28,6 +30,7 @@ type fakeBackend struct {
 	calls     []string
 	err       error
 	integrity []admin.DBResult
+	channels  []string // nil: general and random
 }
 
 func (f *fakeBackend) record(format string, args ...any) error {
@@ -77,11 +80,17 @@ func (f *fakeBackend) ResetPassword(_ context.Context, username string, expires 
 
 func (f *fakeBackend) CleanupFiles(_ context.Context, imageDays, fileDays *int, dryRun bool) (admin.FileCleanupReport, error) {
 	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return admin.FileCleanupReport{DryRun: dryRun, Removed: []admin.RemovedFile{{Name: "a.png", Size: 10, ModTime: mod, Image: true}}, Bytes: 10, ImageDays: 30, FileDays: 90},
-		f.record("CleanupFiles %s %s %t", intp(imageDays), intp(fileDays), dryRun)
+	rep := admin.FileCleanupReport{DryRun: dryRun, Removed: []admin.RemovedFile{{Name: "a.png", Size: 10, ModTime: mod, Image: true}}, Bytes: 10, ImageDays: 30, FileDays: 90}
+	if imageDays != nil && *imageDays == 0 { // off, as the real cleanup reports it
+		rep.ImageDays, rep.Removed, rep.Bytes = 0, nil, 0
+	}
+	return rep, f.record("CleanupFiles %s %s %t", intp(imageDays), intp(fileDays), dryRun)
 }
 
 func (f *fakeBackend) CleanupMessages(_ context.Context, days *int, dryRun bool) (admin.MessageCleanupReport, error) {
+	if days != nil && *days == 0 { // off, as the real cleanup reports it
+		return admin.MessageCleanupReport{DryRun: dryRun, PerUser: map[string]int64{}}, f.record("CleanupMessages 0 %t", dryRun)
+	}
 	return admin.MessageCleanupReport{DryRun: dryRun, Days: 365, PerUser: map[string]int64{"bob": 1, "alice": 3}, Total: 4},
 		f.record("CleanupMessages %s %t", intp(days), dryRun)
 }
@@ -96,6 +105,16 @@ func (f *fakeBackend) IntegrityCheck(context.Context) ([]admin.DBResult, error) 
 
 func (f *fakeBackend) Backup(_ context.Context, dir string) (admin.BackupReport, error) {
 	return admin.BackupReport{Dir: dir, Databases: []string{"auth.db", "presence.db"}, Files: 2, Bytes: 99}, f.record("Backup %s", dir)
+}
+
+func (f *fakeBackend) VerifyBackup(_ context.Context, dir string) (admin.BackupVerifyReport, error) {
+	rep := admin.BackupVerifyReport{Results: okResults("auth.db")}
+	rep.Manifest.Version, rep.Manifest.Users, rep.Manifest.Messages = "v1.2.3", 2, 10
+	rep.Manifest.Files = make([]backup.ManifestFile, 3)
+	if strings.HasSuffix(dir, "bad") {
+		rep.Problems = []string{"users/bob.db: missing"}
+	}
+	return rep, f.record("VerifyBackup %s", dir)
 }
 
 func okResults(paths ...string) []admin.DBResult {
@@ -119,6 +138,9 @@ func (f *fakeBackend) Stats(context.Context) (admin.Stats, error) {
 }
 
 func (f *fakeBackend) ListChannels(context.Context) ([]string, error) {
+	if f.channels != nil {
+		return f.channels, f.record("ListChannels")
+	}
 	return []string{"general", "random"}, f.record("ListChannels")
 }
 
@@ -220,13 +242,23 @@ func TestRun_Commands(t *testing.T) {
 		{name: "backup absolute", args: []string{"backup", "/var/backups/mm"},
 			wantOut: "backed up 2 databases and 2 files (99 bytes) to /var/backups/mm\n", wantCalls: []string{"Backup /var/backups/mm"}},
 		{name: "stats", args: []string{"stats"},
-			wantIn: []string{"users: 2\n", "alice", "7\n", "uploads/", "2000\n"}, wantCalls: []string{"Stats"}},
+			wantIn: []string{"users: 2\n", "alice", "7\n", "uploads/", "2000", "WAL"}, wantCalls: []string{"Stats"}},
 		{name: "channels list", args: []string{"channels", "list"},
 			wantOut: "general\nrandom\n", wantCalls: []string{"ListChannels"}},
 		{name: "channels add", args: []string{"channels", "add", "ops"},
 			wantOut: "added channel ops\n", wantCalls: []string{"AddChannel ops"}},
 		{name: "channels remove", args: []string{"channels", "remove", "ops"},
+			wantOut: "removed channel ops\n", wantCalls: []string{"ListChannels", "RemoveChannel ops"}},
+		{name: "channels remove yes", args: []string{"channels", "remove", "ops", "--yes"},
 			wantOut: "removed channel ops\n", wantCalls: []string{"RemoveChannel ops"}},
+		{name: "cleanup messages days 0 explained", args: []string{"cleanup", "messages", "--days", "0"},
+			wantIn: []string{"note: message cleanup is off (--days 0): a retention of 0 days keeps every message"}, wantCalls: []string{"CleanupMessages 0 false"}},
+		{name: "cleanup files days 0 explained", args: []string{"cleanup", "files", "--image-days", "0"},
+			wantIn: []string{"note: a retention of 0 days turns cleanup off: images are kept"}, wantCalls: []string{"CleanupFiles 0 nil false"}},
+		{name: "backup verify", args: []string{"backup", "--verify", "/var/backups/mm"},
+			wantIn: []string{"minimostd v1.2.3; 2 users, 10 messages, 3 files", "auth.db: ok\n", "ok: every file matches"}, wantCalls: []string{"VerifyBackup /var/backups/mm"}},
+		{name: "backup verify bad", args: []string{"backup", "--verify", "/var/backups/bad"}, wantCode: 1,
+			wantIn: []string{"users/bob.db: missing\n"}, wantErr: "minimostctl: backup /var/backups/bad does not verify: 1 problems\n", wantCalls: []string{"VerifyBackup /var/backups/bad"}},
 		{name: "status", args: []string{"status"},
 			wantIn: []string{"version:       v1.2.3\n", "uptime:        1h30m", "data dir:      /srv/mm\n", "clients:       4\n", "next cleanup:  not scheduled\n"}, wantCalls: []string{"Status"}},
 	}
@@ -293,12 +325,28 @@ func TestRun_JSON(t *testing.T) {
 	}{
 		{[]string{"users", "list", "--json"}, &[]map[string]any{}, "&[map[created_ts:100 messages:7 username:alice] map[created_ts:200 messages:0 username:bob]]"},
 		{[]string{"channels", "list", "--json"}, &[]string{}, "&[general random]"},
-		{[]string{"stats", "--json"}, &map[string]any{}, "&map[disk:map[auth_db:4 avatars:3 presence_db:5 uploads:2000 users:1000] messages_per_user:map[alice:7 bob:0] users:2]"},
+		{[]string{"stats", "--json"}, &map[string]any{}, "&map[disk:map[auth_db:4 avatars:3 presence_db:5 uploads:2000 users:1000] messages_per_user:map[alice:7 bob:0] user_databases:0 users:2 wal:map[auth_db:0 files:0 presence_db:0 users:0]]"},
 		{[]string{"status", "--json"}, &statusJSON{}, ""},
+		// --json is global: before the command too, and on every command that prints.
+		{[]string{"--json", "users", "list"}, &[]map[string]any{}, "&[map[created_ts:100 messages:7 username:alice] map[created_ts:200 messages:0 username:bob]]"},
+		{[]string{"integrity-check", "--json"}, &map[string]any{}, "&map[failed:0 results:[map[detail:ok ok:true path:auth.db] map[detail:ok ok:true path:presence.db] map[detail:ok ok:true path:users/alice.db]]]"},
+		{[]string{"checkpoint", "--json"}, &map[string]any{}, "&map[failed:0 results:[map[detail:ok ok:true path:users/alice.db]]]"},
+		{[]string{"vacuum", "--json"}, &map[string]any{}, ""},
+		{[]string{"cleanup", "files", "--dry-run", "--json"}, &map[string]any{}, ""},
+		{[]string{"cleanup", "messages", "--days", "0", "--json"}, &map[string]any{}, "&map[days:0 dry_run:false off:true per_user:map[] total:0]"},
+		{[]string{"cleanup", "tokens", "--json"}, &map[string]any{}, "&map[removed:5]"},
+		{[]string{"reset-password", "alice", "--json"}, &map[string]any{}, ""},
+		{[]string{"users", "create", "carol", "--json"}, &map[string]any{}, "&map[action:created username:carol]"},
+		{[]string{"users", "delete", "carol", "--mode", "soft", "--yes", "--json"}, &map[string]any{}, "&map[action:deleted mode:soft username:carol]"},
+		{[]string{"channels", "add", "ops", "--json"}, &map[string]any{}, "&map[action:added channel:ops]"},
+		{[]string{"channels", "remove", "ops", "--yes", "--json"}, &map[string]any{}, "&map[action:removed channel:ops]"},
+		{[]string{"backup", "/var/backups/mm", "--json"}, &map[string]any{}, ""},
+		{[]string{"backup", "--verify", "/var/backups/mm", "--json"}, &map[string]any{}, ""},
+		{[]string{"version", "--json"}, &map[string]any{}, "&map[client:dev daemon:v1.2.3]"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			r := run(t, "", append([]string{"--socket", sock}, tt.args...)...)
+			r := run(t, "secret123\n", append([]string{"--socket", sock}, tt.args...)...)
 			if r.code != 0 {
 				t.Fatalf("exit = %d; stderr: %s", r.code, r.stderr)
 			}
@@ -453,4 +501,88 @@ func TestMain(m *testing.M) {
 	// Commands must not depend on the environment the tests happen to run in.
 	os.Unsetenv("MINIMOST_SOCKET")
 	os.Exit(m.Run())
+}
+
+func TestRun_SocketDiscovery(t *testing.T) {
+	t.Run("none found: the paths tried and how to point at one", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		r := run(t, "", "status")
+		if r.code != 1 {
+			t.Errorf("exit = %d, want 1", r.code)
+		}
+		for _, want := range []string{"cannot find minimostd's admin socket; tried:", filepath.Join(dir, "minimost.sock") + ": does not exist", SystemSocket, "--socket PATH", "MINIMOST_SOCKET"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr = %q, want it to mention %q", r.stderr, want)
+			}
+		}
+	})
+	t.Run("found in the current directory", func(t *testing.T) {
+		_, sock := mustServe(t)
+		t.Chdir(filepath.Dir(sock))
+		if r := run(t, "", "channels", "list"); r.code != 0 || r.stdout != "general\nrandom\n" {
+			t.Errorf("exit = %d, stdout %q, stderr %q; want the channels", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("not a socket", func(t *testing.T) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "minimost.sock")
+		os.WriteFile(file, []byte("x"), 0o600)
+		for _, args := range [][]string{{"--socket", file, "status"}, {"status"}} {
+			t.Chdir(dir)
+			r := run(t, "", args...)
+			if want := "minimostctl: " + file + " is not a socket"; r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+				t.Errorf("%v: exit %d, stderr %q; want 1 and %q", args, r.code, r.stderr, want)
+			}
+		}
+	})
+	t.Run("stale socket found by discovery says what to do", func(t *testing.T) {
+		dir := t.TempDir()
+		stale := filepath.Join(dir, "minimost.sock")
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.SetUnlinkOnClose(false)
+		l.Close()
+		t.Chdir(dir)
+		r := run(t, "", "status")
+		if want := "minimostctl: cannot reach minimostd at " + stale + ": is it running?"; r.code != 1 || !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "--socket") {
+			t.Errorf("exit %d, stderr %q; want 1, %q and a hint of --socket", r.code, r.stderr, want)
+		}
+	})
+}
+
+func TestRun_Version(t *testing.T) {
+	r := run(t, "", "--version")
+	if r.code != 0 || r.stdout != "minimostctl "+Version+"\n" {
+		t.Errorf("--version: exit %d, stdout %q", r.code, r.stdout)
+	}
+	_, sock := mustServe(t)
+	r = run(t, "", "--socket", sock, "version")
+	if r.code != 0 || !strings.Contains(r.stdout, "minimostctl "+Version+"\n") || !strings.Contains(r.stdout, "minimostd   v1.2.3") {
+		t.Errorf("version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// The client's version is an answer even without a daemon.
+	r = run(t, "", "--socket", filepath.Join(t.TempDir(), "none.sock"), "version")
+	if r.code != 0 || !strings.Contains(r.stdout, "minimostd   unknown (cannot reach minimostd") {
+		t.Errorf("version without daemon: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+func TestRun_ChannelsRemoveLast(t *testing.T) {
+	fb, sock := mustServe(t)
+	// The fake lists general and random; removing "general" is not the last, so a script may.
+	// A fake that lists one channel needs --yes.
+	fb.channels = []string{"general"}
+	r := run(t, "", "--socket", sock, "channels", "remove", "general")
+	if r.code != 1 || !strings.Contains(r.stderr, "last public channel") || !strings.Contains(r.stderr, "--yes") {
+		t.Errorf("removing the last channel from a script: exit %d, stderr %q; want 1, naming --yes", r.code, r.stderr)
+	}
+	if calls := fb.Calls(); slices.Contains(calls, "RemoveChannel general") {
+		t.Errorf("calls = %q: the channel was removed without confirmation", calls)
+	}
+	if r := run(t, "", "--socket", sock, "channels", "remove", "general", "--yes"); r.code != 0 {
+		t.Errorf("with --yes: exit %d, stderr %q", r.code, r.stderr)
+	}
 }

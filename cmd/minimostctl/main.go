@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -43,10 +45,21 @@ const (
 // connectTimeout bounds the wait for the socket to answer, whatever the command.
 const connectTimeout = 10 * time.Second
 
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// SystemSocket is where the socket is looked for last: the daemon's socket under systemd
+// with RuntimeDirectory=minimost and -socket /run/minimost/minimost.sock (contrib/).
+const SystemSocket = "/run/minimost/minimost.sock"
+
 // cli is the kong grammar: global flags and one field per noun (each in its own file).
 type cli struct {
-	Socket  string        `help:"Path of minimostd's admin socket (the daemon's default is minimost.sock in its data directory)." env:"MINIMOST_SOCKET" default:"minimost.sock" placeholder:"PATH"`
-	Timeout time.Duration `help:"Deadline for quick commands, 0 for none. Backup, vacuum, checkpoint, integrity-check and cleanup files/messages wait until they finish (Ctrl-C stops waiting)." default:"30s"`
+	Socket  string           `help:"Path of minimostd's admin socket. Default: ./minimost.sock if it exists (run in the data directory), else ${system_socket}." env:"MINIMOST_SOCKET" placeholder:"PATH"`
+	Timeout time.Duration    `help:"Deadline for quick commands, 0 for none. Backup, vacuum, checkpoint, integrity-check and cleanup files/messages wait until they finish (Ctrl-C stops waiting)." default:"30s"`
+	JSON    bool             `name:"json" help:"Print the result as one JSON document (every command that prints; see docs/administration.md for the fields)."`
+	Version kong.VersionFlag `help:"Print minimostctl's version and exit."`
+
+	VersionCmd versionCmd `cmd:"" name:"version" help:"Print the versions of minimostctl and of the running minimostd."`
 
 	ResetPassword  resetPasswordCmd  `cmd:"" name:"reset-password" help:"Create a single-use password reset link for a user and print it."`
 	Users          usersCmd          `cmd:"" help:"List, create and delete accounts."`
@@ -74,6 +87,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Description("Administer a running minimostd through its admin socket."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(kongExit(code)) }),
+		kong.Vars{"version": "minimostctl " + Version, "system_socket": SystemSocket},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "minimostctl: %v\n", err)
@@ -94,11 +108,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, timeout: c.Timeout}
-	a.socket, err = filepath.Abs(c.Socket)
-	if err != nil {
-		fmt.Fprintf(stderr, "minimostctl: socket path: %v\n", err)
-		return exitFailure
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, timeout: c.Timeout, json: c.JSON}
+	if c.Socket != "" {
+		a.explicit = true
+		if a.socket, err = filepath.Abs(c.Socket); err != nil {
+			fmt.Fprintf(stderr, "minimostctl: socket path: %v\n", err)
+			return exitFailure
+		}
 	}
 	defer a.close()
 	if err := kctx.Run(a); err != nil {
@@ -114,8 +130,14 @@ type app struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
-	socket  string // absolute
+	socket  string // absolute; found by findSocket when not explicit
 	timeout time.Duration
+	json    bool
+
+	// explicit: the socket came from --socket or MINIMOST_SOCKET, so no other is tried.
+	explicit bool
+	// tried lists the paths findSocket looked at, with why each was not used.
+	tried []string
 
 	conn    *grpc.ClientConn
 	mu      sync.Mutex
@@ -133,7 +155,56 @@ var (
 	errUnreachable = errors.New("unreachable")
 	errRefused     = errors.New("refused")
 	errDenied      = errors.New("permission denied")
+	errNotSocket   = errors.New("not a socket")
+	errNoSocket    = errors.New("no socket found")
 )
+
+// findSocket picks the socket when none was given: ./minimost.sock, then SystemSocket, the
+// first that exists. It records what it tried for the error message.
+func (a *app) findSocket() error {
+	if a.explicit {
+		return a.checkSocket(a.socket)
+	}
+	var candidates []string
+	if p, err := filepath.Abs("minimost.sock"); err == nil {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, SystemSocket)
+	for _, p := range candidates {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			a.tried = append(a.tried, p+": does not exist")
+			continue
+		case errors.Is(err, fs.ErrPermission):
+			// A directory on the way (e.g. /run/minimost, mode 0750) is closed to this user.
+			a.socket = p
+			return errDenied
+		case err != nil:
+			a.tried = append(a.tried, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		a.socket = p
+		if fi.Mode().Type() != fs.ModeSocket {
+			return errNotSocket
+		}
+		return nil
+	}
+	return errNoSocket
+}
+
+// checkSocket tells "not a socket" and "permission denied" apart before dialling, which
+// would report both as a refused connection.
+func (a *app) checkSocket(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return errDenied
+	case err == nil && fi.Mode().Type() != fs.ModeSocket:
+		return errNotSocket
+	}
+	return nil // missing: dialling says "is it running?"
+}
 
 // dial records each attempt's error, which gRPC itself reduces to "Unavailable".
 func (a *app) dial(ctx context.Context, _ string) (net.Conn, error) {
@@ -148,6 +219,9 @@ func (a *app) dial(ctx context.Context, _ string) (net.Conn, error) {
 // connect dials the socket and waits until the daemon has answered.
 func (a *app) connect() error {
 	if a.conn == nil {
+		if err := a.findSocket(); err != nil {
+			return err
+		}
 		conn, err := grpc.NewClient("unix:"+a.socket,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithContextDialer(a.dial),
@@ -217,10 +291,19 @@ func (a *app) call(long bool, fn func(ctx context.Context, c adminv1.AdminServic
 // message turns an error into the one line shown after "minimostctl: ".
 func (a *app) message(err error) string {
 	switch {
+	case errors.Is(err, errNoSocket):
+		return "cannot find minimostd's admin socket; tried:\n  " + strings.Join(a.tried, "\n  ") +
+			"\nRun minimostctl in minimostd's data directory, or give the socket with --socket PATH or MINIMOST_SOCKET=PATH" +
+			" (minimost.sock in the data directory, unless minimostd runs with -socket)."
+	case errors.Is(err, errNotSocket):
+		return fmt.Sprintf("%s is not a socket: is it minimostd's admin socket? (see --socket)", a.socket)
 	case errors.Is(err, errUnreachable):
+		if !a.explicit {
+			return fmt.Sprintf("cannot reach minimostd at %s: is it running? (nothing answers on the socket; a socket left by a killed daemon is replaced when it starts again. Another daemon's socket: --socket PATH)", a.socket)
+		}
 		return fmt.Sprintf("cannot reach minimostd at %s: is it running?", a.socket)
 	case errors.Is(err, errDenied):
-		return fmt.Sprintf("cannot connect to %s: permission denied (run as the user minimostd runs as, or root)", a.socket)
+		return fmt.Sprintf("cannot connect to %s: permission denied (run as the user minimostd runs as, e.g. sudo -u minimost minimostctl …, or as root)", a.socket)
 	case errors.Is(err, errRefused):
 		return fmt.Sprintf("minimostd at %s refused the connection: only its own user and root may use the admin socket", a.socket)
 	case errors.Is(err, context.Canceled):
@@ -243,7 +326,7 @@ func (a *app) message(err error) string {
 	return st.Message()
 }
 
-// printJSON writes v as indented JSON, for --json.
+// printJSON writes v as indented JSON, for --json: one document per command.
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")

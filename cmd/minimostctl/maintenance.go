@@ -9,17 +9,47 @@ import (
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
-// printResults prints "path: detail" per database and fails if any is not ok.
+// dbResultJSON is one database in the --json form of integrity-check, checkpoint, vacuum
+// and backup --verify.
+type dbResultJSON struct {
+	Path   string `json:"path"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// resultsJSON is the --json form of integrity-check, checkpoint and vacuum.
+type resultsJSON struct {
+	Results []dbResultJSON `json:"results"`
+	Failed  int            `json:"failed"`
+}
+
+func toResultsJSON(rs []*adminv1.DBResult) []dbResultJSON {
+	out := make([]dbResultJSON, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, dbResultJSON{r.GetPath(), r.GetOk(), r.GetDetail()})
+	}
+	return out
+}
+
+// printResults prints "path: detail" per database (or JSON) and fails if any is not ok.
 func printResults(a *app, what string, rs []*adminv1.DBResult) error {
 	bad := 0
 	for _, r := range rs {
-		detail := r.GetDetail()
-		if detail == "" {
-			detail = map[bool]string{true: "ok", false: "failed"}[r.GetOk()]
-		}
-		fmt.Fprintf(a.stdout, "%s: %s\n", r.GetPath(), detail)
 		if !r.GetOk() {
 			bad++
+		}
+	}
+	if a.json {
+		if err := a.printJSON(resultsJSON{toResultsJSON(rs), bad}); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range rs {
+			detail := r.GetDetail()
+			if detail == "" {
+				detail = map[bool]string{true: "ok", false: "failed"}[r.GetOk()]
+			}
+			fmt.Fprintf(a.stdout, "%s: %s\n", r.GetPath(), detail)
 		}
 	}
 	if bad > 0 {
@@ -74,21 +104,30 @@ func (c *vacuumCmd) Run(a *app) error {
 	return printResults(a, "vacuum", resp.GetResults())
 }
 
-type statsCmd struct {
-	JSON bool `name:"json" help:"Print JSON."`
-}
+type statsCmd struct{}
 
 // statsJSON is the --json form of stats; sizes are in bytes.
 type statsJSON struct {
 	Users           int32            `json:"users"`
 	MessagesPerUser map[string]int64 `json:"messages_per_user"`
 	Disk            diskJSON         `json:"disk"`
+	WAL             walJSON          `json:"wal"`
+	UserDatabases   int32            `json:"user_databases"`
 }
 
+// diskJSON holds every part's total size, WAL included.
 type diskJSON struct {
 	Users      int64 `json:"users"`
 	Uploads    int64 `json:"uploads"`
 	Avatars    int64 `json:"avatars"`
+	AuthDB     int64 `json:"auth_db"`
+	PresenceDB int64 `json:"presence_db"`
+}
+
+// walJSON holds the part of diskJSON that is WAL (-wal and -shm files).
+type walJSON struct {
+	Users      int64 `json:"users"`
+	Files      int32 `json:"files"` // users/*.db-wal files present
 	AuthDB     int64 `json:"auth_db"`
 	PresenceDB int64 `json:"presence_db"`
 }
@@ -106,7 +145,7 @@ func (c *statsCmd) Run(a *app) error {
 	if per == nil {
 		per = map[string]int64{}
 	}
-	if c.JSON {
+	if a.json {
 		return a.printJSON(statsJSON{
 			Users:           resp.GetUsers(),
 			MessagesPerUser: per,
@@ -117,6 +156,11 @@ func (c *statsCmd) Run(a *app) error {
 				AuthDB:     resp.GetDiskAuthDb(),
 				PresenceDB: resp.GetDiskPresenceDb(),
 			},
+			WAL: walJSON{
+				Users: resp.GetWalUsers(), Files: resp.GetWalFiles(),
+				AuthDB: resp.GetWalAuthDb(), PresenceDB: resp.GetWalPresenceDb(),
+			},
+			UserDatabases: resp.GetUserDatabases(),
 		})
 	}
 	fmt.Fprintf(a.stdout, "users: %d\n", resp.GetUsers())
@@ -124,11 +168,16 @@ func (c *statsCmd) Run(a *app) error {
 	for _, u := range slices.Sorted(maps.Keys(per)) {
 		fmt.Fprintf(a.stdout, "  %-20s %d\n", u, per[u])
 	}
-	fmt.Fprintln(a.stdout, "disk (bytes):")
-	fmt.Fprintf(a.stdout, "  %-20s %d\n", "users/", resp.GetDiskUsers())
-	fmt.Fprintf(a.stdout, "  %-20s %d\n", "uploads/", resp.GetDiskUploads())
-	fmt.Fprintf(a.stdout, "  %-20s %d\n", "avatars/", resp.GetDiskAvatars())
-	fmt.Fprintf(a.stdout, "  %-20s %d\n", "auth.db", resp.GetDiskAuthDb())
-	fmt.Fprintf(a.stdout, "  %-20s %d\n", "presence.db", resp.GetDiskPresenceDb())
+	fmt.Fprintln(a.stdout, "disk (bytes):         total        data         WAL")
+	row := func(name string, total, wal int64) {
+		fmt.Fprintf(a.stdout, "  %-15s %12d %11d %11d\n", name, total, total-wal, wal)
+	}
+	row("users/", resp.GetDiskUsers(), resp.GetWalUsers())
+	row("auth.db", resp.GetDiskAuthDb(), resp.GetWalAuthDb())
+	row("presence.db", resp.GetDiskPresenceDb(), resp.GetWalPresenceDb())
+	row("uploads/", resp.GetDiskUploads(), 0)
+	row("avatars/", resp.GetDiskAvatars(), 0)
+	fmt.Fprintf(a.stdout, "user databases: %d, with a WAL file: %d (an idle database's WAL is truncated after minimostd's -wal-idle)\n",
+		resp.GetUserDatabases(), resp.GetWalFiles())
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 type resetPasswordCmd struct {
 	User    string `arg:"" help:"Username."`
 	Expires int32  `help:"Minutes the link stays valid." default:"60" placeholder:"MIN"`
-	BaseURL string `name:"base-url" help:"Public base of the link (default: the daemon's public base URL, https://127.0.0.1:5000 unless configured)." placeholder:"URL"`
+	BaseURL string `name:"base-url" help:"Public base of the link (default: the daemon's public URL: its -base-url, else the address it listens on; see status)." placeholder:"URL"`
 }
 
 // Run prints the URL alone on stdout, so that it can be captured by a script.
@@ -25,6 +25,9 @@ func (c *resetPasswordCmd) Run(a *app) error {
 	})
 	if err != nil {
 		return err
+	}
+	if a.json {
+		return a.printJSON(map[string]any{"url": resp.GetUrl(), "expires_ts": resp.GetExpiresTs()})
 	}
 	fmt.Fprintln(a.stdout, resp.GetUrl())
 	return nil

@@ -8,9 +8,7 @@ import (
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
-type statusCmd struct {
-	JSON bool `name:"json" help:"Print JSON."`
-}
+type statusCmd struct{}
 
 // statusJSON is the --json form of status.
 type statusJSON struct {
@@ -21,6 +19,10 @@ type statusJSON struct {
 	ListenAddr       string `json:"listen_addr"`
 	ConnectedClients int32  `json:"connected_clients"`
 	NextCleanupTS    int64  `json:"next_cleanup_ts"`
+	PublicURL        string `json:"public_url"`
+	// SettingsError is why settings.json is not in force; "" when it is valid.
+	SettingsError string `json:"settings_error"`
+	ClientVersion string `json:"client_version"`
 }
 
 func (c *statusCmd) Run(a *app) error {
@@ -34,7 +36,7 @@ func (c *statusCmd) Run(a *app) error {
 	}
 	started := time.Unix(resp.GetStartedTs(), 0)
 	uptime := time.Since(started).Truncate(time.Second)
-	if c.JSON {
+	if a.json {
 		return a.printJSON(statusJSON{
 			Version:          resp.GetVersion(),
 			StartedTS:        resp.GetStartedTs(),
@@ -43,6 +45,9 @@ func (c *statusCmd) Run(a *app) error {
 			ListenAddr:       resp.GetListenAddr(),
 			ConnectedClients: resp.GetConnectedClients(),
 			NextCleanupTS:    resp.GetNextCleanupTs(),
+			PublicURL:        resp.GetPublicUrl(),
+			SettingsError:    resp.GetSettingsError(),
+			ClientVersion:    Version,
 		})
 	}
 	next := "not scheduled"
@@ -55,5 +60,11 @@ func (c *statusCmd) Run(a *app) error {
 	fmt.Fprintf(a.stdout, "listen:        %s\n", resp.GetListenAddr())
 	fmt.Fprintf(a.stdout, "clients:       %d\n", resp.GetConnectedClients())
 	fmt.Fprintf(a.stdout, "next cleanup:  %s\n", next)
+	fmt.Fprintf(a.stdout, "public url:    %s\n", resp.GetPublicUrl())
+	if e := resp.GetSettingsError(); e != "" {
+		fmt.Fprintf(a.stdout, "settings:      INVALID, the last valid settings stay in force: %s\n", e)
+	} else {
+		fmt.Fprintf(a.stdout, "settings:      ok\n")
+	}
 	return nil
 }

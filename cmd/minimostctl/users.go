@@ -18,9 +18,7 @@ type usersCmd struct {
 	Delete usersDeleteCmd `cmd:"" help:"Delete an account (the same code path as self-service deletion)."`
 }
 
-type usersListCmd struct {
-	JSON bool `name:"json" help:"Print a JSON array with created time and message count."`
-}
+type usersListCmd struct{}
 
 // userJSON is one element of `users list --json`.
 type userJSON struct {
@@ -38,7 +36,7 @@ func (c *usersListCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if c.JSON {
+	if a.json {
 		out := make([]userJSON, 0, len(resp.GetUsers()))
 		for _, u := range resp.GetUsers() {
 			out = append(out, userJSON{Username: u.GetUsername(), CreatedTS: u.GetCreatedTs(), Messages: u.GetMessageCount()})
@@ -67,6 +65,9 @@ func (c *usersCreateCmd) Run(a *app) error {
 	})
 	if err != nil {
 		return err
+	}
+	if a.json {
+		return a.printJSON(map[string]string{"username": c.User, "action": "created"})
 	}
 	fmt.Fprintf(a.stdout, "created %s\n", c.User)
 	return nil
@@ -147,6 +148,9 @@ func (c *usersDeleteCmd) Run(a *app) error {
 	})
 	if err != nil {
 		return err
+	}
+	if a.json {
+		return a.printJSON(map[string]string{"username": c.User, "action": "deleted", "mode": c.Mode})
 	}
 	fmt.Fprintf(a.stdout, "deleted %s (%s)\n", c.User, c.Mode)
 	return nil

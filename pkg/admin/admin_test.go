@@ -64,6 +64,8 @@ type fakeBackend struct {
 	mu    sync.Mutex
 	calls []string
 	err   error
+	// backup, if set, runs inside Backup with its context (to block, or watch cancellation).
+	backup func(ctx context.Context) error
 }
 
 func (f *fakeBackend) record(format string, args ...any) error {
@@ -130,7 +132,18 @@ func (f *fakeBackend) IntegrityCheck(ctx context.Context) ([]admin.DBResult, err
 }
 
 func (f *fakeBackend) Backup(ctx context.Context, dir string) (admin.BackupReport, error) {
+	if f.backup != nil {
+		if err := f.backup(ctx); err != nil {
+			return admin.BackupReport{}, err
+		}
+	}
 	return admin.BackupReport{Dir: dir, Databases: []string{"auth.db"}, Files: 2, Bytes: 99}, f.record("Backup %s", dir)
+}
+
+func (f *fakeBackend) VerifyBackup(ctx context.Context, dir string) (admin.BackupVerifyReport, error) {
+	rep := admin.BackupVerifyReport{Problems: []string{"users/bob.db: missing"}, Results: []admin.DBResult{{Path: "auth.db", OK: true, Detail: "ok"}}}
+	rep.Manifest.Version = "v1.2.3"
+	return rep, f.record("VerifyBackup %s", dir)
 }
 
 func (f *fakeBackend) Checkpoint(ctx context.Context, users []string) ([]admin.DBResult, error) {
@@ -638,5 +651,93 @@ func mustCopyFile(tb testing.TB, src, dst string, perm os.FileMode) {
 	}
 	if err := os.WriteFile(dst, b, perm); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// A backup goes on when its caller goes away (minimostctl's Ctrl-C), unless the caller asked
+// for cancel_on_interrupt; the daemon's shutdown stops it either way.
+func TestServer_BackupOutlivesItsCaller(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		cancelOnIR bool
+		wantCancel bool
+	}{
+		{"default: the daemon finishes", false, false},
+		{"cancel_on_interrupt: the daemon stops", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := mustServe(t, t.TempDir())
+			started := make(chan struct{})
+			release := make(chan struct{})
+			outcome := make(chan error, 1)
+			ts.backend.backup = func(ctx context.Context) error {
+				close(started)
+				select {
+				case <-ctx.Done():
+					outcome <- ctx.Err()
+					return ctx.Err()
+				case <-release:
+					outcome <- nil
+					return nil
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			callDone := make(chan error, 1)
+			go func() {
+				_, err := ts.client.Backup(ctx, &adminv1.BackupRequest{Dir: "/backups/x", CancelOnInterrupt: tc.cancelOnIR})
+				callDone <- err
+			}()
+			<-started
+			cancel() // the admin's Ctrl-C
+			if err := <-callDone; status.Code(err) != codes.Canceled {
+				t.Fatalf("call after cancel: %v, want Canceled", err)
+			}
+			if !tc.wantCancel {
+				// A later call on the same connection is read after the cancellation
+				// (HTTP/2 frames in order): by its answer the server has seen the cancel.
+				if _, err := ts.client.Status(testContext(t), &adminv1.StatusRequest{}); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case err := <-outcome:
+					t.Fatalf("the backup ended with %v when its caller went away; want it to go on", err)
+				default:
+				}
+				close(release)
+			}
+			err := <-outcome
+			if got := err != nil; got != tc.wantCancel {
+				t.Errorf("backup outcome = %v, want cancelled %v", err, tc.wantCancel)
+			}
+			if !tc.wantCancel {
+				waitCall(t, ts.backend, "Backup /backups/x")
+			}
+		})
+	}
+}
+
+// waitCall waits (at most 10 s) until the backend recorded call.
+func waitCall(t *testing.T, f *fakeBackend, call string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.lastCall() != call {
+		if time.Now().After(deadline) {
+			t.Fatalf("backend's last call = %q, want %q", f.lastCall(), call)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestServer_VerifyBackup(t *testing.T) {
+	ts := mustServe(t, t.TempDir())
+	resp, err := ts.client.VerifyBackup(testContext(t), &adminv1.VerifyBackupRequest{Dir: "/backups/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetOk() || len(resp.GetProblems()) != 1 || resp.GetVersion() != "v1.2.3" || len(resp.GetResults()) != 1 {
+		t.Errorf("VerifyBackup = %v, want not ok with one problem, version v1.2.3 and one result", resp)
+	}
+	if _, err := ts.client.VerifyBackup(testContext(t), &adminv1.VerifyBackupRequest{Dir: "rel"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("relative dir: %v, want InvalidArgument", err)
 	}
 }

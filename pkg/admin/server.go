@@ -30,6 +30,11 @@ type Server struct {
 	backend Backend
 	logger  *slog.Logger
 	health  *health.Server
+
+	// stopping ends when the daemon shuts down: it stops the operations that outlive their
+	// caller (a backup whose minimostctl was interrupted).
+	stopping context.Context
+	stop     context.CancelFunc
 }
 
 var _ adminv1.AdminServiceServer = (*Server)(nil)
@@ -39,7 +44,8 @@ func NewServer(b Backend, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{backend: b, logger: logger, health: health.NewServer()}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{backend: b, logger: logger, health: health.NewServer(), stopping: ctx, stop: cancel}
 }
 
 // Register registers the AdminService, the standard health service (reporting SERVING for
@@ -54,8 +60,12 @@ func (s *Server) Register(g *grpc.Server) {
 }
 
 // Shutdown makes the health service report NOT_SERVING, for the time between the daemon
-// deciding to stop and the gRPC server closing.
-func (s *Server) Shutdown() { s.health.Shutdown() }
+// deciding to stop and the gRPC server closing, and cancels the operations that outlive their
+// caller (see Backup).
+func (s *Server) Shutdown() {
+	s.health.Shutdown()
+	s.stop()
+}
 
 // ToStatus converts an error from a Backend into a gRPC status. The codes of *chat.Error
 // map to gRPC codes; conflict is the code for chat.EConflict (codes.AlreadyExists where
@@ -150,6 +160,8 @@ func (s *Server) Status(ctx context.Context, _ *adminv1.StatusRequest) (*adminv1
 		ListenAddr:       st.ListenAddr,
 		ConnectedClients: int32(st.ConnectedClients),
 		NextCleanupTs:    unixOrZero(st.NextCleanup),
+		SettingsError:    st.SettingsError,
+		PublicUrl:        st.PublicURL,
 	}, nil
 }
 
@@ -269,12 +281,40 @@ func (s *Server) Backup(ctx context.Context, req *adminv1.BackupRequest) (*admin
 	if !filepath.IsAbs(req.GetDir()) {
 		return nil, invalid("backup directory must be an absolute path")
 	}
-	rep, err := s.backend.Backup(ctx, filepath.Clean(req.GetDir()))
+	// An admin's Ctrl-C (or a lost SSH session) ends the call, not the backup: the daemon
+	// finishes it, unless the caller asked for cancel_on_interrupt. Either way a backup
+	// stopped half way leaves only DIR.partial, and the daemon's shutdown stops it.
+	bctx := ctx
+	if !req.GetCancelOnInterrupt() {
+		bctx = context.WithoutCancel(ctx)
+	}
+	bctx, cancel := context.WithCancel(bctx)
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
+	rep, err := s.backend.Backup(bctx, filepath.Clean(req.GetDir()))
 	if err != nil {
 		return nil, s.fail(ctx, "Backup", err, codes.FailedPrecondition)
 	}
 	s.logger.InfoContext(ctx, "admin backup written", "dir", rep.Dir, "databases", len(rep.Databases), "files", rep.Files, "bytes", rep.Bytes)
-	return &adminv1.BackupResponse{Dir: rep.Dir, Databases: rep.Databases, Files: int32(rep.Files), Bytes: rep.Bytes}, nil
+	return &adminv1.BackupResponse{
+		Dir: rep.Dir, Databases: rep.Databases, Files: int32(rep.Files), Bytes: rep.Bytes,
+		Users: rep.Users, Messages: rep.Messages, Manifest: rep.Manifest,
+	}, nil
+}
+
+// VerifyBackup implements adminv1.AdminServiceServer.
+func (s *Server) VerifyBackup(ctx context.Context, req *adminv1.VerifyBackupRequest) (*adminv1.VerifyBackupResponse, error) {
+	if !filepath.IsAbs(req.GetDir()) {
+		return nil, invalid("backup directory must be an absolute path")
+	}
+	rep, err := s.backend.VerifyBackup(ctx, filepath.Clean(req.GetDir()))
+	if err != nil {
+		return nil, s.fail(ctx, "VerifyBackup", err, codes.FailedPrecondition)
+	}
+	return &adminv1.VerifyBackupResponse{
+		Ok: rep.OK(), Files: int32(len(rep.Manifest.Files)), Problems: rep.Problems, Results: dbResults(rep.Results),
+		Version: rep.Manifest.Version, CreatedTs: rep.Manifest.CreatedTS, Users: rep.Manifest.Users, Messages: rep.Manifest.Messages,
+	}, nil
 }
 
 // Checkpoint implements adminv1.AdminServiceServer.
@@ -309,6 +349,11 @@ func (s *Server) Stats(ctx context.Context, _ *adminv1.StatsRequest) (*adminv1.S
 		DiskAvatars:     st.DiskAvatars,
 		DiskAuthDb:      st.DiskAuthDB,
 		DiskPresenceDb:  st.DiskPresenceDB,
+		WalUsers:        st.WALUsers,
+		WalAuthDb:       st.WALAuthDB,
+		WalPresenceDb:   st.WALPresenceDB,
+		UserDatabases:   int32(st.UserDatabases),
+		WalFiles:        int32(st.WALFiles),
 	}, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/minimost/minimost/pkg/fsutil"
 )
 
 // LoadOrCreateKey reads the 32-byte session-signing key at path, creating it with mode 0600
@@ -20,19 +22,10 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		key := make([]byte, 32)
 		rand.Read(key)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
+		if err := fsutil.WriteNew(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("create %s: %w", path, err)
 		}
-		if _, err := f.Write([]byte(hex.EncodeToString(key) + "\n")); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return key, f.Close()
+		return key, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)

@@ -7,15 +7,16 @@ import (
 
 // Error codes. Each edge translates them once: HTTP status in webserver, gRPC code in admin.
 const (
-	EInvalid      = "invalid"      // bad input from the caller
-	ENotFound     = "not_found"    // missing, or not visible to the caller
-	EConflict     = "conflict"     // already exists, or state does not allow it
-	EUnauthorized = "unauthorized" // not logged in, or wrong credentials
-	EForbidden    = "forbidden"    // logged in but not allowed
-	ETooMany      = "too_many"     // rate limited
-	ETooLarge     = "too_large"    // body or file over a limit
-	EUnavailable  = "unavailable"  // temporarily cannot serve (shutting down, disk full)
-	EInternal     = "internal"     // a bug or an I/O failure
+	EInvalid      = "invalid"                // bad input from the caller
+	ENotFound     = "not_found"              // missing, or not visible to the caller
+	EConflict     = "conflict"               // already exists, or state does not allow it
+	EUnauthorized = "unauthorized"           // not logged in, or wrong credentials
+	EForbidden    = "forbidden"              // logged in but not allowed
+	ETooMany      = "too_many"               // rate limited
+	ETooLarge     = "too_large"              // body or file over a limit
+	EMediaType    = "unsupported_media_type" // the body is not of the content type required
+	EUnavailable  = "unavailable"            // temporarily cannot serve (shutting down, disk full)
+	EInternal     = "internal"               // a bug or an I/O failure
 )
 
 // Error is a domain error: a code from the list above and a message safe to show a user.

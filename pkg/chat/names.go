@@ -63,7 +63,7 @@ func ValidateChannelName(name string) error {
 	return nil
 }
 
-// ValidatePassword checks the length rules of SPEC §11: at least 8 characters, at most
+// ValidatePassword checks the length rules: at least 8 characters, at most
 // MaxPasswordBytes bytes (checked before any hashing).
 func ValidatePassword(pw string) error {
 	if len(pw) > MaxPasswordBytes {
@@ -89,7 +89,9 @@ const (
 func ChannelID(name string) string { return "c:" + name }
 
 // DMID returns the conversation id of a direct conversation among members (2 to 8 distinct
-// valid usernames, the caller included). The system user may take part.
+// account IDs, the caller's included). A direct conversation is among accounts, not names:
+// when a name is registered again, the new account is not a member of the old account's
+// conversations. The system user may take part.
 func DMID(members []string) (string, error) {
 	m := slices.Clone(members)
 	slices.Sort(m)
@@ -98,10 +100,7 @@ func DMID(members []string) (string, error) {
 		return "", Errorf(EInvalid, "a direct conversation has 2 to 8 distinct members")
 	}
 	for _, u := range m {
-		if u == SystemUser {
-			continue
-		}
-		if err := ValidateUsername(u); err != nil {
+		if err := ValidateAccountID(u); err != nil {
 			return "", Errorf(EInvalid, "member %q: %s", u, err.Error())
 		}
 	}
@@ -138,4 +137,19 @@ func ParseConversationID(id string) (kind, key string, members []string, err err
 		return KindDM, rest, m, nil
 	}
 	return "", "", nil, bad
+}
+
+// ValidMessageID reports whether s has the form of a message id: 26 characters of Crockford
+// base32 (digits and upper-case letters but I, L, O and U).
+func ValidMessageID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') || c == 'I' || c == 'L' || c == 'O' || c == 'U' {
+			return false
+		}
+	}
+	return true
 }

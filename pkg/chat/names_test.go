@@ -82,3 +82,21 @@ func FuzzValidateUsername(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSplitAccountID(f *testing.F) {
+	for _, s := range []string{"alice", "carol~2", "bob~10", "x~1", "a~02", "~2", "system"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		name, gen, ok := chat.SplitAccountID(id)
+		if !ok {
+			return
+		}
+		if chat.AccountID(name, gen) != id {
+			t.Fatalf("SplitAccountID(%q) = %q, %d, which makes %q", id, name, gen, chat.AccountID(name, gen))
+		}
+		if chat.ValidateAccountID(id) == nil && strings.ContainsAny(id, "/\\\x00 ,") {
+			t.Fatalf("accepted account id with path or list characters: %q", id)
+		}
+	})
+}

@@ -1,5 +1,11 @@
 package chat
 
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
 // User is an account as the API shows it.
 type User struct {
 	Username    string `json:"username"`
@@ -46,17 +52,36 @@ type Reaction struct {
 
 // Conversation is a channel, private channel or direct conversation as one user sees it.
 type Conversation struct {
-	ID       string   `json:"id"`
-	Kind     string   `json:"kind"`
-	Name     string   `json:"name"`
-	Members  []string `json:"members,omitempty"`
-	Creator  string   `json:"creator,omitempty"`
-	Unread   int      `json:"unread"`
-	Mentions int      `json:"mentions"`
-	LastID   string   `json:"last_message_id,omitempty"`
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Name    string   `json:"name"`
+	Members []string `json:"members,omitempty"`
+	// Departed counts members whose account was deleted (shown as "Deleted User").
+	Departed int `json:"departed,omitempty"`
+	// ReadOnly is set on a direct conversation whose other members all deleted their
+	// accounts: nothing can be sent there any more.
+	ReadOnly bool   `json:"read_only,omitempty"`
+	Creator  string `json:"creator,omitempty"`
+	Unread   int    `json:"unread"`
+	Mentions int    `json:"mentions"`
+	LastID   string `json:"last_message_id,omitempty"`
 }
 
-// Settings are the keys of settings.json (SPEC §3).
+// Receipt is one reader's last-read message in a conversation.
+type Receipt struct {
+	Reader    string `json:"reader"`
+	MessageID string `json:"message_id"`
+	ReadTS    int64  `json:"read_ts"`
+}
+
+// DBResult is the outcome of one maintenance operation on one database file.
+type DBResult struct {
+	Path   string // relative to the data directory, e.g. "users/alice.db"
+	OK     bool
+	Detail string // "ok", integrity_check output, or the error
+}
+
+// Settings are the keys of settings.json.
 type Settings struct {
 	Channels             []string `json:"channels"`
 	ImageRetentionDays   int      `json:"image_retention_days"`
@@ -64,6 +89,55 @@ type Settings struct {
 	MessageRetentionDays int      `json:"message_retention_days"`
 	Registration         string   `json:"registration"`
 	MaxUploadMB          int      `json:"max_upload_mb"`
+	Limits
+}
+
+// Limits bound what one account can make the server do. The rates are per account, over HTTP
+// and WebSocket alike; 0 turns a rate limit off.
+type Limits struct {
+	PostsPerMinute         int `json:"posts_per_minute"`          // messages and files sent
+	ReactionsPerMinute     int `json:"reactions_per_minute"`      // reactions added or removed
+	PrivateChannelsPerHour int `json:"private_channels_per_hour"` // private channels created
+	InvitationsPerHour     int `json:"invitations_per_hour"`      // members added to private channels (at creation too)
+	MaxReactionsPerMessage int `json:"max_reactions_per_message"` // distinct emoji on one message
+	MaxSocketsPerUser      int `json:"max_sockets_per_user"`      // WebSocket connections at once
+	UploadsAtOnce          int `json:"uploads_at_once"`           // uploads in progress at once
+	SessionIdleDays        int `json:"session_idle_days"`         // a session unused this long ends
+	ConnectionsPerAddress  int `json:"connections_per_address"`   // HTTP connections open from one client address
+	MaxConnections         int `json:"max_connections"`           // HTTP connections open in all
+}
+
+// DefaultLimits are the limits of a new settings.json.
+func DefaultLimits() Limits {
+	return Limits{
+		PostsPerMinute: 120, ReactionsPerMinute: 120, PrivateChannelsPerHour: 30, InvitationsPerHour: 300,
+		MaxReactionsPerMessage: 50, MaxSocketsPerUser: 20, UploadsAtOnce: 4, SessionIdleDays: 14,
+		ConnectionsPerAddress: 256, MaxConnections: 10000,
+	}
+}
+
+// Validate reports the first limit out of range, as the JSON key and a reason.
+func (l Limits) Validate() (key, reason string) {
+	for _, k := range []struct {
+		key       string
+		v, lo, hi int
+	}{
+		{"posts_per_minute", l.PostsPerMinute, 0, 100000},
+		{"reactions_per_minute", l.ReactionsPerMinute, 0, 100000},
+		{"private_channels_per_hour", l.PrivateChannelsPerHour, 0, 100000},
+		{"invitations_per_hour", l.InvitationsPerHour, 0, 1000000},
+		{"max_reactions_per_message", l.MaxReactionsPerMessage, 1, 1000},
+		{"max_sockets_per_user", l.MaxSocketsPerUser, 1, 1000},
+		{"uploads_at_once", l.UploadsAtOnce, 1, 100},
+		{"session_idle_days", l.SessionIdleDays, 1, 3650},
+		{"connections_per_address", l.ConnectionsPerAddress, 1, 1000000},
+		{"max_connections", l.MaxConnections, 1, 1000000},
+	} {
+		if k.v < k.lo || k.v > k.hi {
+			return k.key, fmt.Sprintf("%q must be between %d and %d, not %d", k.key, k.lo, k.hi, k.v)
+		}
+	}
+	return "", ""
 }
 
 // DefaultSettings returns settings.json's defaults.
@@ -75,5 +149,46 @@ func DefaultSettings() Settings {
 		MessageRetentionDays: 770,
 		Registration:         "open",
 		MaxUploadMB:          50,
+		Limits:               DefaultLimits(),
 	}
+}
+
+// IsImageName reports whether a file name has one of the image extensions: jpg, jpeg, png,
+// gif or webp, in any case. Image retention applies to these files, and only these are ever
+// shown inline (when their sniffed type is a raster image too).
+func IsImageName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".jpg", ".jpeg", ".png", ".gif", ".webp":
+		return true
+	}
+	return false
+}
+
+// UserRecord is an account as stored: auth.db's users row with its user_settings.
+type UserRecord struct {
+	ID           string // the account id (users.id), never reused
+	Username     string
+	PasswordHash string
+	CreatedTS    int64
+	DisplayName  string
+	AvatarFile   string
+	Theme        string
+}
+
+// Account returns the record's account.
+func (u UserRecord) Account() Account { return Account{ID: u.ID, Name: u.Username} }
+
+// PrivateChannel is a private channel as stored.
+type PrivateChannel struct {
+	ID        string // conversation id "p:<key>"
+	Name      string
+	Creator   string
+	CreatedTS int64
+}
+
+// ConversationStat is what the sidebar needs of one conversation in one user's copy.
+type ConversationStat struct {
+	LastID   string
+	Unread   int
+	Mentions int
 }

@@ -1,4 +1,4 @@
-// Package cleanup removes what has outlived its retention (SPEC §8, the guide's "Automatic
+// Package cleanup removes what has outlived its retention (the guide's "Automatic
 // Cleanup"): attachments in uploads/ by mtime, with separate retention for images and other
 // files, and messages in every users/*.db by send time. A dry run reports exactly what a real
 // run would remove. Scheduler runs both in the background, re-reading settings.json each time.
@@ -13,13 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
 	"github.com/minimost/minimost/pkg/settings"
-	"github.com/minimost/minimost/pkg/store"
 )
 
 // RemovedFile is one file that cleanup removed (or would remove).
@@ -28,16 +26,6 @@ type RemovedFile struct {
 	Size    int64
 	ModTime time.Time
 	Image   bool
-}
-
-// IsImage reports whether name is an image for retention: jpg, jpeg, png, gif or webp, in
-// any case.
-func IsImage(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".jpg", ".jpeg", ".png", ".gif", ".webp":
-		return true
-	}
-	return false
 }
 
 // DeleteFilesOlderThan removes regular files under dir whose mtime is more than imageDays
@@ -58,7 +46,7 @@ func DeleteFilesOlderThan(dir string, imageDays, fileDays int, dryRun bool, now 
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		img := IsImage(d.Name())
+		img := chat.IsImageName(d.Name())
 		days := fileDays
 		if img {
 			days = imageDays
@@ -89,10 +77,19 @@ func DeleteFilesOlderThan(dir string, imageDays, fileDays int, dryRun bool, now 
 	return out, err
 }
 
+// MessageStore is what message cleanup needs of the store.
+type MessageStore interface {
+	// Dir is the data directory (uploads/ is inside it).
+	Dir() string
+	// DeleteMessagesOlderThan removes (or with dryRun counts) the messages sent before cutoff
+	// from every users/*.db, per user.
+	DeleteMessagesOlderThan(ctx context.Context, cutoff time.Time, dryRun bool) (map[string]int64, error)
+}
+
 // DeleteMessagesOlderThan removes messages sent more than days before now from every
 // users/*.db (in small batches), or counts them with dryRun. 0 days does nothing. This is the
 // guide's delete_messages_older_than.
-func DeleteMessagesOlderThan(ctx context.Context, st *store.Store, days int, dryRun bool, now time.Time) (map[string]int64, error) {
+func DeleteMessagesOlderThan(ctx context.Context, st MessageStore, days int, dryRun bool, now time.Time) (map[string]int64, error) {
 	if days < 0 {
 		return nil, chat.Errorf(chat.EInvalid, "retention days must be 0 (off) or positive")
 	}
@@ -104,7 +101,7 @@ func DeleteMessagesOlderThan(ctx context.Context, st *store.Store, days int, dry
 
 // Scheduler runs file and message cleanup First after Start and then every Every.
 type Scheduler struct {
-	Store    *store.Store
+	Store    MessageStore
 	Settings *settings.Manager
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -161,6 +158,7 @@ func (s *Scheduler) Stop() {
 	}
 	close(s.stop)
 	<-s.done
+	s.stop = nil // a second Stop does nothing
 }
 
 // RunOnce re-reads settings.json and runs both cleanups. An invalid settings.json skips the

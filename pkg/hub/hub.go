@@ -1,15 +1,17 @@
 // Package hub delivers live events to connected clients. It knows nothing of WebSockets: a
-// subscriber is a channel of frames. Every user has an increasing event sequence and a ring
-// of recent events, so a client that reconnects gets exactly what it missed, or is told to
+// subscriber is a channel of frames. Clients are keyed by account id (never by username, which
+// a later account may reuse). Every account has an increasing event sequence and a ring of
+// recent events, so a client that reconnects gets exactly what it missed, or is told to
 // resync when the ring (or a restart) lost it. Publishing never blocks on a slow client: its
 // subscription is closed instead, and it reconnects and catches up.
 package hub
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"strconv"
 	"sync"
+
+	"github.com/minimost/minimost/pkg/chat"
 )
 
 // Frame is one event for one user: its sequence number and the shared JSON object.
@@ -86,12 +88,18 @@ func (h *Hub) state(user string) *userState {
 	return u
 }
 
-// Publish sends ev (marshalled to a JSON object once) to every connection of users.
-func (h *Hub) Publish(users []string, ev any) {
-	payload, err := json.Marshal(ev)
-	if err != nil || len(payload) < 2 || payload[0] != '{' {
-		return
+// Publish sends ev (marshalled to a JSON object once) to every connection of the accounts
+// with the given ids. An event that cannot be marshalled is an error and reaches no one.
+func (h *Hub) Publish(users []string, ev chat.Event) error {
+	payload, err := chat.MarshalEvent(ev)
+	if err != nil {
+		return err
 	}
+	h.publish(users, payload)
+	return nil
+}
+
+func (h *Hub) publish(users []string, payload []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, user := range users {

@@ -2,9 +2,11 @@ package hub_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/minimost/minimost/pkg/chat"
 	"github.com/minimost/minimost/pkg/hub"
 )
 
@@ -23,14 +25,14 @@ func seqOf(t *testing.T, f hub.Frame) (uint64, string) {
 func TestHub_PublishAndCatchUp(t *testing.T) {
 	h := hub.New()
 	sub, _, _, _ := h.Subscribe("bob", "s1", "", 0)
-	h.Publish([]string{"alice", "bob"}, map[string]string{"type": "a"})
+	h.Publish([]string{"alice", "bob"}, chat.Typing{Conversation: "c:a"})
 	f := <-sub.C
-	if seq, typ := seqOf(t, f); seq != 1 || typ != "a" {
-		t.Errorf("got seq %d type %q, want 1 a", seq, typ)
+	if seq, typ := seqOf(t, f); seq != 1 || typ != "typing" {
+		t.Errorf("got seq %d type %q, want 1 typing", seq, typ)
 	}
 	h.Unsubscribe(sub)
 	for i := 0; i < 3; i++ {
-		h.Publish([]string{"bob"}, map[string]string{"type": "b"})
+		h.Publish([]string{"bob"}, chat.Resync{})
 	}
 	sub2, replay, seq, resync := h.Subscribe("bob", "s1", h.Boot(), 1)
 	defer h.Unsubscribe(sub2)
@@ -51,7 +53,7 @@ func TestHub_RingOverflowAsksResync(t *testing.T) {
 	h := hub.New()
 	h.RingSize = 4
 	for i := 0; i < 10; i++ {
-		h.Publish([]string{"bob"}, map[string]int{"n": i})
+		h.Publish([]string{"bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
 	}
 	_, replay, _, resync := h.Subscribe("bob", "s", h.Boot(), 2)
 	if !resync || replay != nil {
@@ -81,7 +83,7 @@ func TestHub_SlowSubscriberIsClosedNotWaitedFor(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 10; i++ {
-		h.Publish([]string{"alice", "bob"}, map[string]int{"n": i})
+		h.Publish([]string{"alice", "bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
 	}
 	wg.Wait()
 	n := 0
@@ -107,5 +109,41 @@ func TestHub_CloseSession(t *testing.T) {
 	h.CloseUser("bob", "")
 	if _, ok := <-b.C; ok {
 		t.Error("s2 still open after CloseUser")
+	}
+}
+
+// badEvent cannot be marshalled: a channel is not JSON.
+type badEvent struct {
+	C chan int `json:"c"`
+}
+
+func (badEvent) EventType() string { return "bad" }
+
+func TestHub_PublishReturnsMarshalErrors(t *testing.T) {
+	h := hub.New()
+	sub, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	defer h.Unsubscribe(sub)
+	if err := h.Publish([]string{"bob"}, badEvent{C: make(chan int)}); err == nil {
+		t.Fatal("Publish of an unmarshallable event returned nil")
+	}
+	if err := h.Publish([]string{"bob"}, chat.Pong{}); err != nil {
+		t.Fatalf("Publish(Pong) = %v", err)
+	}
+	// The failed event took no sequence number: the next one is 1.
+	if seq, typ := seqOf(t, <-sub.C); seq != 1 || typ != "pong" {
+		t.Errorf("got seq %d type %q, want 1 pong", seq, typ)
+	}
+}
+
+func TestHub_AccountsAreKeyedByID(t *testing.T) {
+	// A later account of the same name has another id: it sees none of the old one's events.
+	h := hub.New()
+	for i := 0; i < 3; i++ {
+		h.Publish([]string{"carol"}, chat.Typing{Conversation: "d:alice,carol", User: "alice"})
+	}
+	sub, replay, seq, resync := h.Subscribe("carol~2", "s", h.Boot(), 0)
+	defer h.Unsubscribe(sub)
+	if len(replay) != 0 || seq != 0 || resync {
+		t.Errorf("new account replayed %d frames (seq %d, resync %v); want none", len(replay), seq, resync)
 	}
 }

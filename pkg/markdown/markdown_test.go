@@ -376,6 +376,40 @@ func TestCheckSafeRejects(t *testing.T) {
 // ---------------------------------------------------------------------------
 // Pathological input.
 
+// The caps of limits.go, as the tests see them.
+const (
+	capNesting      = 16 // maxNesting: block containers honoured at the start of a line
+	capLinksPerLine = 64 // maxLinksPerLine: link destinations honoured on one line
+)
+
+// htmlShape returns the number of elements of out and how deeply they nest.
+func htmlShape(out string) (elements, depth int) {
+	z := html.NewTokenizer(strings.NewReader(out))
+	open := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return elements, depth
+		case html.StartTagToken:
+			elements++
+			if name, _ := z.TagName(); string(name) != "br" && string(name) != "hr" {
+				open++
+				depth = max(depth, open)
+			}
+		case html.SelfClosingTagToken:
+			elements++
+		case html.EndTagToken:
+			open--
+		}
+	}
+}
+
+// TestPathological bounds the work Render does on inputs that made goldmark quadratic (or
+// its output explode) before the caps of limits.go. It measures work, not time: the size of
+// the output, the number and the nesting of the elements built, the links parsed on a line
+// and the heap allocations made, each of which the caps keep linear in the input (without
+// them the nesting inputs build thousands of nested elements, the tables millions of cells,
+// and a line of links thousands of anchors).
 func TestPathological(t *testing.T) {
 	const size = 8 << 10
 	rep := func(s string) string { return strings.Repeat(s, size/len(s)) }
@@ -390,6 +424,7 @@ func TestPathological(t *testing.T) {
 		"images":         rep("!["),
 		"link openers":   rep("[a]("),
 		"link newline":   rep("[a](\n"),
+		"closed links":   rep("[a](https://e.com/) "),
 		"bullets":        rep("- "),
 		"ordered":        rep("1. "),
 		"quote lists":    rep("> - "),
@@ -405,15 +440,30 @@ func TestPathological(t *testing.T) {
 	}
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {
-			start := time.Now()
 			got, _ := render(t, in)
-			// Generous bounds: goldmark's quadratic cases took seconds
-			// (and 30 MiB of output for the wide table) before capping.
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("Render(%s, %d bytes) took %v", name, len(in), d)
-			}
+			lines := strings.Count(in, "\n") + 1
+			// Generous bounds: goldmark's quadratic cases took seconds (and 30 MiB of
+			// output for the wide table) before capping.
 			if len(got) > 16*len(in)+1024 {
 				t.Errorf("Render(%s, %d bytes) produced %d bytes", name, len(in), len(got))
+			}
+			elements, depth := htmlShape(got)
+			if elements > len(in)+64 {
+				t.Errorf("Render(%s, %d bytes) built %d elements, want at most one per input byte", name, len(in), elements)
+			}
+			// A line opens at most capNesting containers (a list item is two elements,
+			// <ul><li>); indentation nests lists one level deeper per line at most.
+			if limit := 2*capNesting + 2*lines + 4; depth > limit {
+				t.Errorf("Render(%s, %d bytes, %d lines) nests elements %d deep, want at most %d", name, len(in), lines, depth, limit)
+			}
+			if n, limit := strings.Count(got, "<a "), capLinksPerLine*lines; n > limit {
+				t.Errorf("Render(%s, %d lines) made %d links, want at most %d per line", name, lines, n, capLinksPerLine)
+			}
+			// The tall table needs about 18 allocations per input byte (goldmark's table
+			// cells); without the padding cap it takes 49, the wide table 1500.
+			allocs := testing.AllocsPerRun(1, func() { markdown.Render(in) })
+			if limit := 32*float64(len(in)) + 1000; allocs > limit {
+				t.Errorf("Render(%s, %d bytes) made %.0f heap allocations, want at most %.0f", name, len(in), allocs, limit)
 			}
 		})
 	}

@@ -1,4 +1,7 @@
-// Package settings reads, validates and atomically rewrites settings.json (SPEC §3).
+// Package settings reads, validates and atomically rewrites settings.json: the public channels,
+// retention days, registration and the upload limit, each with a default. Manager.Watch
+// applies hand edits of the file as soon as they are written (fsnotify), keeping the last
+// valid settings in force while the file is invalid.
 package settings
 
 import (
@@ -7,13 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
+
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/fsutil"
 )
 
 // FileName is the settings file's name inside the data directory.
@@ -170,65 +177,46 @@ func WriteAtomic(path string, s chat.Settings) error {
 	if err := Validate(s); err != nil {
 		return chat.Errorf(chat.EInvalid, "%s", err.Error())
 	}
-	return writeFileAtomic(path, Marshal(s), 0o644)
+	return writeFileAtomic(path, Marshal(s), 0o600)
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".settings-*.tmp")
-	if err != nil {
+	if err := fsutil.WriteAtomic(path, data, mode); err != nil {
 		return fmt.Errorf("write settings: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write settings: %w", err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("write settings: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync settings: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write settings: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace settings: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
 
 // Manager holds the current settings of a data directory. It creates settings.json with
-// every default when it is missing, re-reads the file when it changes on disk (so hand edits
-// apply without a restart), and serialises changes made through it.
+// every default when it is missing, applies hand edits of the file as soon as they are
+// written (Watch), and serialises changes made through it.
 type Manager struct {
 	path string
 
 	mu      sync.Mutex
 	cur     chat.Settings
-	modTime time.Time
-	size    int64
-	checked time.Time
-	// Now is the clock; tests may replace it.
-	Now func() time.Time
+	lastErr error // why the file on disk is not in force; nil when it is
+	logged  string
+
+	watcher *fsnotify.Watcher
+	done    chan struct{}
+
 	// OnChange, if set, is called (without the lock) after the settings changed.
 	OnChange func(chat.Settings)
+	// Logger receives what the watcher has to report: an invalid edit (once per distinct
+	// error) and the file becoming valid again. Nil discards.
+	Logger *slog.Logger
+	// Debounce is how long the watcher waits after the last change event before it reads
+	// the file, so that an editor's several writes are read once (default 50 ms).
+	Debounce time.Duration
 }
 
 // Open returns a Manager for dir/settings.json, creating the file with defaults if missing.
 // An invalid file is an error naming the file, line and reason.
 func Open(dir string) (*Manager, error) {
-	m := &Manager{path: filepath.Join(dir, FileName), Now: time.Now}
+	m := &Manager{path: filepath.Join(dir, FileName)}
 	if _, err := os.Stat(m.path); errors.Is(err, os.ErrNotExist) {
-		if err := writeFileAtomic(m.path, Marshal(chat.DefaultSettings()), 0o644); err != nil {
+		if err := writeFileAtomic(m.path, Marshal(chat.DefaultSettings()), 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -237,58 +225,127 @@ func Open(dir string) (*Manager, error) {
 		return nil, err
 	}
 	m.cur = s
-	m.stamp()
 	return m, nil
 }
 
 // Path returns the settings file's path.
 func (m *Manager) Path() string { return m.path }
 
-func (m *Manager) stamp() {
-	if fi, err := os.Stat(m.path); err == nil {
-		m.modTime, m.size = fi.ModTime(), fi.Size()
-	}
-	m.checked = m.Now()
-}
-
-// Get returns the current settings. At most once a second it notices a changed file and
-// reloads it; an invalid edit keeps the last good settings (and Reload reports the error).
+// Get returns the settings in force: the last valid content of the file.
 func (m *Manager) Get() chat.Settings {
-	m.mu.Lock()
-	if m.Now().Sub(m.checked) < time.Second {
-		s := m.cur
-		m.mu.Unlock()
-		return s
-	}
-	m.checked = m.Now()
-	fi, err := os.Stat(m.path)
-	changed := err == nil && (!fi.ModTime().Equal(m.modTime) || fi.Size() != m.size)
-	m.mu.Unlock()
-	if changed {
-		m.Reload()
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.cur
 }
 
-// Reload re-reads the file. On error the previous settings stay in force.
+// Err returns why the file on disk is not in force (a *ConfigError, or a read error), or
+// nil when it is valid. It is as fresh as the last Reload, which the watcher runs on every
+// change of the file.
+func (m *Manager) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastErr
+}
+
+// Watch starts watching the settings file with fsnotify and reloads it whenever it is
+// written, replaced (an editor's or mv's rename), or removed. The directory is watched, not
+// the file, so that a replaced file keeps being watched. Close stops it.
+func (m *Manager) Watch() error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch settings: %w", err)
+	}
+	if err := w.Add(filepath.Dir(m.path)); err != nil {
+		w.Close()
+		return fmt.Errorf("watch settings: %w", err)
+	}
+	m.watcher, m.done = w, make(chan struct{})
+	go m.watch(w)
+	// A change between Open and Add would otherwise go unnoticed until the next one.
+	m.Reload()
+	return nil
+}
+
+func (m *Manager) watch(w *fsnotify.Watcher) {
+	defer close(m.done)
+	debounce := m.Debounce
+	if debounce <= 0 {
+		debounce = 50 * time.Millisecond
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	name := filepath.Base(m.path)
+	for {
+		select {
+		case ev, ok := <-w.Events:
+			if !ok {
+				timer.Stop()
+				return
+			}
+			if filepath.Base(ev.Name) == name {
+				timer.Reset(debounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				timer.Stop()
+				return
+			}
+			m.logger().Warn("settings watcher", "err", err)
+			// Events may have been lost (queue overflow): read the file to be sure.
+			timer.Reset(debounce)
+		case <-timer.C:
+			m.Reload()
+		}
+	}
+}
+
+// Close stops the watcher, if any.
+func (m *Manager) Close() error {
+	if m.watcher == nil {
+		return nil
+	}
+	err := m.watcher.Close()
+	<-m.done
+	m.watcher = nil
+	return err
+}
+
+func (m *Manager) logger() *slog.Logger {
+	if m.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return m.Logger
+}
+
+// Reload re-reads the file. On error the previous settings stay in force; the error is
+// logged once (until the file changes to another error or becomes valid) and kept for Err.
 func (m *Manager) Reload() (chat.Settings, error) {
 	m.mu.Lock()
 	s, err := Load(m.path)
 	if err != nil {
 		cur := m.cur
-		m.stamp()
+		m.lastErr = err
+		first := err.Error() != m.logged
+		m.logged = err.Error()
 		m.mu.Unlock()
+		if first {
+			m.logger().Error("settings.json is invalid; the last valid settings stay in force", "err", err.Error())
+		}
 		return cur, err
 	}
 	changed := !equal(s, m.cur)
-	m.cur = s
-	m.stamp()
+	wasBad := m.lastErr != nil
+	m.cur, m.lastErr, m.logged = s, nil, ""
 	cb := m.OnChange
 	m.mu.Unlock()
-	if changed && cb != nil {
-		cb(s)
+	if wasBad {
+		m.logger().Info("settings.json is valid again", "path", m.path)
+	}
+	if changed {
+		m.logger().Info("settings.json applied", "channels", s.Channels, "registration", s.Registration)
+		if cb != nil {
+			cb(s)
+		}
 	}
 	return s, nil
 }
@@ -310,11 +367,12 @@ func (m *Manager) Update(fn func(*chat.Settings) error) (chat.Settings, error) {
 		m.mu.Unlock()
 		return m.cur, err
 	}
-	m.cur = s
-	m.stamp()
+	changed := !equal(s, m.cur)
+	m.cur, m.lastErr, m.logged = s, nil, ""
 	cb := m.OnChange
 	m.mu.Unlock()
-	if cb != nil {
+	// The watcher reads the file again after this write and finds nothing new.
+	if changed && cb != nil {
 		cb(s)
 	}
 	return s, nil

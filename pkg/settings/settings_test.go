@@ -1,10 +1,13 @@
 package settings_test
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
 	"github.com/minimost/minimost/pkg/settings"
@@ -111,6 +114,128 @@ func FuzzParse(f *testing.F) {
 			if _, err := settings.Parse("settings.json", settings.Marshal(s)); err != nil {
 				t.Fatalf("round trip: %v", err)
 			}
+		}
+	})
+}
+
+// syncBuf is a log destination the watcher goroutine writes while the test reads.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// handEdit replaces settings.json as an editor or `mv` does: a new file renamed over it.
+func handEdit(t *testing.T, dir, content string) {
+	t.Helper()
+	tmp := filepath.Join(dir, "settings.json.new")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "settings.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitUntil polls cond for at most 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestManager_Watch(t *testing.T) {
+	dir := t.TempDir()
+	m, err := settings.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuf{}
+	m.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	changes := make(chan chat.Settings, 10)
+	m.OnChange = func(s chat.Settings) { changes <- s }
+	if err := m.Watch(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+
+	next := func(what string) chat.Settings {
+		t.Helper()
+		select {
+		case s := <-changes:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no OnChange after %s", what)
+			return chat.Settings{}
+		}
+	}
+
+	t.Run("a hand edit applies without any read", func(t *testing.T) {
+		handEdit(t, dir, `{"channels": ["general", "design"]}`)
+		if got := next("adding design"); strings.Join(got.Channels, ",") != "general,design" {
+			t.Errorf("OnChange channels = %v, want general,design", got.Channels)
+		}
+		// In place, as `echo > settings.json` does.
+		if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"channels": ["design"]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := next("an in-place write"); strings.Join(got.Channels, ",") != "design" {
+			t.Errorf("OnChange channels = %v, want design", got.Channels)
+		}
+	})
+
+	t.Run("an invalid edit keeps the last good settings and is logged once", func(t *testing.T) {
+		handEdit(t, dir, "{\n  \"image_retention_days\": -1\n}")
+		waitUntil(t, "Err to report the invalid file", func() bool { return m.Err() != nil })
+		if got, want := m.Err().Error(), filepath.Join(dir, "settings.json")+":2:"; !strings.HasPrefix(got, want) {
+			t.Errorf("Err = %q, want it to start with %q", got, want)
+		}
+		if got := m.Get().Channels; strings.Join(got, ",") != "design" {
+			t.Errorf("Get after invalid edit = %v, want the last good [design]", got)
+		}
+		// The same mistake written again is not logged again.
+		handEdit(t, dir, "{\n  \"image_retention_days\": -1\n}\n")
+		handEdit(t, dir, `{"channels": ["design", "ops"]}`)
+		if got := next("fixing the file"); strings.Join(got.Channels, ",") != "design,ops" {
+			t.Errorf("OnChange channels = %v, want design,ops", got.Channels)
+		}
+		if m.Err() != nil {
+			t.Errorf("Err after the fix = %v, want nil", m.Err())
+		}
+		if n := strings.Count(logs.String(), "settings.json is invalid"); n != 1 {
+			t.Errorf("invalid edit logged %d times, want once:\n%s", n, logs.String())
+		}
+		if !strings.Contains(logs.String(), "valid again") {
+			t.Errorf("the fix was not logged:\n%s", logs.String())
+		}
+	})
+
+	t.Run("Update does not announce twice", func(t *testing.T) {
+		if err := m.AddChannel("x"); err != nil {
+			t.Fatal(err)
+		}
+		next("AddChannel")
+		// The watcher re-reads the file it wrote; wait for a later edit's change, which
+		// must be the next one.
+		handEdit(t, dir, `{"channels": ["y"]}`)
+		if got := next("a later edit"); strings.Join(got.Channels, ",") != "y" {
+			t.Errorf("after AddChannel the next change = %v, want [y] (AddChannel announced twice?)", got.Channels)
 		}
 	})
 }

@@ -1,8 +1,9 @@
 package store_test
 
-// Benchmarks of the store (SPEC §12), with the raw modernc.org/sqlite ceiling measured in the
-// same run so that the store's fan-out figures can be read against what SQLite itself does on
-// the same machine. docs/performance.md has the commands and the figures.
+// Benchmarks of the store (fan-out to 1, 100 and 1,000 user databases, a history page,
+// cleanup), with the raw modernc.org/sqlite ceiling measured in the same run so that the
+// store's fan-out figures can be read against what SQLite itself does on the same machine.
+// docs/performance.md has the commands and the figures.
 //
 //	go test -run '^$' -bench . -benchtime 3s ./pkg/store/
 
@@ -81,6 +82,10 @@ func postConcurrently(tb testing.TB, s *store.Store, n int, conv string, recipie
 // BenchmarkFanout posts b.N messages (from 64 goroutines) to a channel of 1, 100 and 1,000
 // members and waits until every copy is in every member's database: one op is one message,
 // journaled, acknowledged and fanned out.
+//
+// drain-ms, outside the timer, is the time from then until the journal is empty: the fsync
+// of the user databases written (one per database, however many commits it had) and the
+// removal of the rows.
 func BenchmarkFanout(b *testing.B) {
 	parent := b
 	for _, members := range []int{1, 100, 1000} {
@@ -88,11 +93,14 @@ func BenchmarkFanout(b *testing.B) {
 		// the 1,000 accounts are created once (outside the timer) and messages pile up as
 		// they do in a live server.
 		var s *store.Store
+		var journal *sql.DB
 		names := benchUsers(members)
 		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
 			if s == nil {
-				s = MustOpen(parent, parent.TempDir())
+				dir := parent.TempDir()
+				s = MustOpen(parent, dir)
 				MustCreateUsers(parent, s, names...)
+				journal = openJournal(parent, dir)
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -109,7 +117,41 @@ func BenchmarkFanout(b *testing.B) {
 			b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 			b.ReportMetric(copies/el.Seconds(), "copies/s")
 			b.ReportMetric(float64(el.Nanoseconds())/copies, "ns/copy")
+			b.ReportMetric(float64(waitJournalEmpty(b, journal).Microseconds())/1000, "drain-ms")
 		})
+	}
+}
+
+// openJournal opens dir's presence.db read-only, to watch the journal.
+func openJournal(tb testing.TB, dir string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "presence.db")+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// waitJournalEmpty polls the journal until it has no rows and returns how long that took.
+func waitJournalEmpty(tb testing.TB, journal *sql.DB) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		var n int
+		if err := journal.QueryRow("SELECT COUNT(*) FROM journal").Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		if n == 0 {
+			return time.Since(start)
+		}
+		if time.Since(start) > time.Minute {
+			tb.Fatalf("journal still holds %d rows after a minute", n)
+		}
+		<-tick.C
 	}
 }
 

@@ -5,82 +5,77 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/minimost/minimost/pkg/chat"
 )
 
 // PrivateChannel is a row of private_channels.
-type PrivateChannel struct {
-	ID        string // conversation id "p:<key>"
-	Name      string
-	Creator   string
-	CreatedTS int64
-}
+type PrivateChannel = chat.PrivateChannel
 
 // CreatePrivateChannel creates a private channel with creator and members as its members.
-func (s *Store) CreatePrivateChannel(ctx context.Context, name, creator string, members []string) (PrivateChannel, error) {
+// The caller has checked that every account exists.
+func (s *Store) CreatePrivateChannel(ctx context.Context, name string, creator chat.Account, members []chat.Account) (PrivateChannel, error) {
 	if err := chat.ValidateChannelName(name); err != nil {
 		return PrivateChannel{}, err
 	}
 	key := strings.ToLower(rand.Text())[:16]
-	pc := PrivateChannel{ID: "p:" + key, Name: name, Creator: creator, CreatedTS: s.Now().Unix()}
-	all := append([]string{creator}, members...)
-	for _, m := range all {
-		if ok, err := s.UserExists(ctx, m); err != nil {
-			return pc, err
-		} else if !ok {
-			return pc, chat.Errorf(chat.EInvalid, "no such user %q", m)
-		}
-	}
+	pc := PrivateChannel{ID: "p:" + key, Name: name, Creator: creator.Name, CreatedTS: s.Now().Unix()}
+	all := append([]chat.Account{creator}, members...)
 	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO private_channels(id, name, creator, created_ts) VALUES (?, ?, ?, ?)", key, name, creator, pc.CreatedTS); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO private_channels(id, name, creator, created_ts) VALUES (?, ?, ?, ?)", key, name, creator.Name, pc.CreatedTS); err != nil {
 			return err
 		}
 		for _, m := range all {
-			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO private_channel_members(channel_id, username, added_ts) VALUES (?, ?, ?)", key, m, pc.CreatedTS); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO private_channel_members(channel_id, username, user_id, added_ts) VALUES (?, ?, ?, ?)", key, m.Name, m.ID, pc.CreatedTS); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return pc, err
+		return pc, fmt.Errorf("store: create private channel: %w", err)
 	}
 	for _, m := range all {
-		s.AddUserConversation(ctx, m, pc.ID)
+		if err := s.AddUserConversation(ctx, m.Name, pc.ID); err != nil && chat.ErrorCode(err) != chat.ENotFound {
+			return pc, err
+		}
 	}
 	return pc, nil
 }
 
-// GetPrivateChannel returns the private channel with conversation id, if user is a member.
-// For anyone else it is ENotFound, exactly as if it did not exist.
-func (s *Store) GetPrivateChannel(ctx context.Context, user, id string) (PrivateChannel, error) {
+// GetPrivateChannel returns the private channel with conversation id, if account a is a
+// member. For anyone else it is ENotFound, exactly as if it did not exist.
+func (s *Store) GetPrivateChannel(ctx context.Context, a chat.Account, id string) (PrivateChannel, error) {
 	key := strings.TrimPrefix(id, "p:")
 	var pc PrivateChannel
 	err := s.presence.R.QueryRowContext(ctx, `SELECT c.name, c.creator, c.created_ts FROM private_channels c
-		JOIN private_channel_members m ON m.channel_id = c.id WHERE c.id = ? AND m.username = ?`, key, user).
+		JOIN private_channel_members m ON m.channel_id = c.id WHERE c.id = ? AND m.username = ? AND m.user_id = ?`, key, a.Name, a.ID).
 		Scan(&pc.Name, &pc.Creator, &pc.CreatedTS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pc, chat.Errorf(chat.ENotFound, "conversation not found")
 	}
+	if err != nil {
+		return pc, fmt.Errorf("store: get private channel: %w", err)
+	}
 	pc.ID = "p:" + key
-	return pc, err
+	return pc, nil
 }
 
-// UserPrivateChannels lists the private channels user belongs to.
-func (s *Store) UserPrivateChannels(ctx context.Context, user string) ([]PrivateChannel, error) {
+// UserPrivateChannels lists the private channels account a belongs to.
+func (s *Store) UserPrivateChannels(ctx context.Context, a chat.Account) ([]PrivateChannel, error) {
 	rows, err := s.presence.R.QueryContext(ctx, `SELECT c.id, c.name, c.creator, c.created_ts FROM private_channels c
-		JOIN private_channel_members m ON m.channel_id = c.id WHERE m.username = ? ORDER BY c.name, c.id`, user)
+		JOIN private_channel_members m ON m.channel_id = c.id WHERE m.username = ? AND m.user_id = ? ORDER BY c.name, c.id`, a.Name, a.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: list private channels: %w", err)
 	}
 	defer rows.Close()
 	var out []PrivateChannel
 	for rows.Next() {
 		var pc PrivateChannel
 		if err := rows.Scan(&pc.ID, &pc.Name, &pc.Creator, &pc.CreatedTS); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: list private channels: %w", err)
 		}
 		pc.ID = "p:" + pc.ID
 		out = append(out, pc)
@@ -88,37 +83,56 @@ func (s *Store) UserPrivateChannels(ctx context.Context, user string) ([]Private
 	return out, rows.Err()
 }
 
-// PrivateMembers lists the members of a private channel (conversation id).
-func (s *Store) PrivateMembers(ctx context.Context, id string) ([]string, error) {
-	return queryStrings(ctx, s.presence.R, "SELECT username FROM private_channel_members WHERE channel_id = ? ORDER BY username", strings.TrimPrefix(id, "p:"))
+// PrivateMembers lists the member accounts of a private channel (conversation id), by name.
+func (s *Store) PrivateMembers(ctx context.Context, id string) ([]chat.Account, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT user_id, username FROM private_channel_members WHERE channel_id = ? ORDER BY username", strings.TrimPrefix(id, "p:"))
+	if err != nil {
+		return nil, fmt.Errorf("store: private channel members: %w", err)
+	}
+	defer rows.Close()
+	var out []chat.Account
+	for rows.Next() {
+		var a chat.Account
+		if err := rows.Scan(&a.ID, &a.Name); err != nil {
+			return nil, fmt.Errorf("store: private channel members: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
-// AddPrivateMember adds user to the private channel; by must be a member.
-func (s *Store) AddPrivateMember(ctx context.Context, by, id, user string) error {
+// AddPrivateMember adds account a to the private channel; by must be a member.
+func (s *Store) AddPrivateMember(ctx context.Context, by chat.Account, id string, a chat.Account) error {
 	if _, err := s.GetPrivateChannel(ctx, by, id); err != nil {
 		return err
 	}
-	if ok, err := s.UserExists(ctx, user); err != nil {
+	key := strings.TrimPrefix(id, "p:")
+	var res sql.Result
+	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+		// A row of an earlier account of the same name is replaced: the new account is
+		// added, and inherits nothing of the old one's.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ? AND user_id != ?", key, a.Name, a.ID); err != nil {
+			return err
+		}
+		var err error
+		res, err = tx.ExecContext(ctx, "INSERT OR IGNORE INTO private_channel_members(channel_id, username, user_id, added_ts) VALUES (?, ?, ?, ?)",
+			key, a.Name, a.ID, s.Now().Unix())
 		return err
-	} else if !ok {
-		return chat.Errorf(chat.EInvalid, "no such user %q", user)
-	}
-	res, err := s.presence.W.ExecContext(ctx, "INSERT OR IGNORE INTO private_channel_members(channel_id, username, added_ts) VALUES (?, ?, ?)",
-		strings.TrimPrefix(id, "p:"), user, s.Now().Unix())
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("store: add private channel member: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return chat.Errorf(chat.EConflict, "%s is already a member", user)
+		return chat.Errorf(chat.EConflict, "%s is already a member", a.Name)
 	}
-	return s.AddUserConversation(ctx, user, id)
+	return s.AddUserConversation(ctx, a.Name, id)
 }
 
-// LeavePrivateChannel removes user from the private channel.
-func (s *Store) LeavePrivateChannel(ctx context.Context, user, id string) error {
-	res, err := s.presence.W.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ?", strings.TrimPrefix(id, "p:"), user)
+// LeavePrivateChannel removes account a from the private channel.
+func (s *Store) LeavePrivateChannel(ctx context.Context, a chat.Account, id string) error {
+	res, err := s.presence.W.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ? AND user_id = ?", strings.TrimPrefix(id, "p:"), a.Name, a.ID)
 	if err != nil {
-		return err
+		return fmt.Errorf("store: leave private channel: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return chat.Errorf(chat.ENotFound, "conversation not found")

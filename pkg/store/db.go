@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +19,9 @@ import (
 //go:embed migrations
 var migrationsFS embed.FS
 
+// JournalSizeLimit is every connection's PRAGMA journal_size_limit, in bytes.
+const JournalSizeLimit = 256 << 10
+
 // dsn builds a modernc.org/sqlite DSN. Pragmas go in the DSN so every pooled connection gets
 // them; _txlock=immediate makes BEGIN take the write lock up front, so two writers never
 // deadlock upgrading read locks.
@@ -26,6 +31,9 @@ func dsn(path string, create bool, sync string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	// After a checkpoint resets the WAL, SQLite truncates the -wal file to this size rather
+	// than keeping it at its high-water mark (4 MiB and more) for ever.
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", JournalSizeLimit))
 	q.Set("_txlock", "immediate")
 	if !create {
 		q.Set("mode", "rw")
@@ -127,6 +135,57 @@ func (p *pair) Close() error {
 		return err1
 	}
 	return err2
+}
+
+// opErr prefixes err with the store operation that failed ("store: post message: ..."). It
+// wraps with %w, so errors.Is and errors.As (chat.ErrorCode) still find what is inside, a
+// *chat.Error in particular, whose Message is what a client is shown.
+func opErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// errFsync marks an fsync that failed (as opposed to a file that could not be opened). After
+// a failed fsync the kernel may have dropped the pages it could not write, so a later fsync of
+// the same file can succeed without them: what the failed one covered is not durable.
+var errFsync = errors.New("fsync failed")
+
+// syncWAL makes every transaction committed so far to the WAL-mode database at path durable,
+// whatever its synchronous setting: it fsyncs path-wal, where those commits are. A commit
+// that is no longer there went into the database file with a checkpoint, which SQLite
+// fsyncs itself, as it does before removing the WAL file when the last connection closes;
+// a missing file therefore needs nothing.
+//
+// Only the -wal file is opened. SQLite holds POSIX (fcntl) locks on the database file, and
+// closing any descriptor of that file in this process would drop them.
+func syncWAL(path string) error {
+	f, err := os.OpenFile(path+"-wal", os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("%w: %w", errFsync, err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory, so that files created in it survive a power loss.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // withTx runs fn in a write transaction on db.

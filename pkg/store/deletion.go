@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/fsutil"
 )
 
-// DeleteUser deletes an account (SPEC §9). mode "soft" re-attributes the user's messages to
+// DeleteUser deletes an account. mode "soft" re-attributes the user's messages to
 // chat.DeletedUser in every database; "hard" deletes them from every database. Both remove the
 // credentials, settings, sessions and reset tokens at once (in one transaction that also
 // records the deletion as pending), then the avatar, users/<name>.db and the presence.db rows.
@@ -49,10 +50,10 @@ func (s *Store) DeleteUser(ctx context.Context, name, mode string) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return opErr("delete user", err)
 	}
 	s.invalidateUsers()
-	return s.finishDeletion(ctx, name)
+	return opErr("delete user", s.finishDeletion(ctx, name))
 }
 
 func (s *Store) finishDeletion(ctx context.Context, name string) error {
@@ -65,6 +66,19 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 	if err := s.fanout.flush(ctx); err != nil {
 		return err
 	}
+	// Hard: journal rows of the user's messages that are still kept (until their copies are
+	// synced, or during a backup) must not bring them back at a replay after a crash.
+	if mode == "hard" {
+		if _, err := s.fanout.dropPuts(ctx, "sender = ?", name); err != nil {
+			return fmt.Errorf("drop journal rows of %q: %w", name, err)
+		}
+	}
+	// Nor may a replay deliver anything to the name, which a new account may hold by then.
+	if _, err := s.presence.W.ExecContext(ctx, `UPDATE journal
+		SET recipients = (SELECT json_group_array(value) FROM json_each(journal.recipients) WHERE value != ?1)
+		WHERE EXISTS (SELECT 1 FROM json_each(journal.recipients) WHERE value = ?1)`, name); err != nil {
+		return fmt.Errorf("drop %q from journal recipients: %w", name, err)
+	}
 	// Hard: the reactions on the user's messages go before the messages that identify them,
 	// database by database, so a crash at any step leaves no reaction behind for good. The
 	// user's own copy holds every message they sent; it is handled before it is removed.
@@ -76,11 +90,13 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 	}
 	// users/<name>.db goes first so the loop below does not rewrite it.
 	s.users.forget(name)
-	path := s.userDBPath(name)
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", p, err)
-		}
+	if err := removeDBFiles(s.userDBPath(name)); err != nil {
+		return err
+	}
+	// The removal must survive a power cut: without a sync of users/, the file (with every
+	// message the user sent) can come back while the account and its pending row are gone.
+	if err := fsutil.SyncDir(filepath.Dir(s.userDBPath(name))); err != nil {
+		return err
 	}
 	if s.deletionHook != nil {
 		s.deletionHook("files")
@@ -105,6 +121,12 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
 			return fmt.Errorf("%s messages of %q in users/%s.db: %w", mode, name, u, err)
 		}
+		// The rewrite must survive a power cut like a fanned-out copy does.
+		if err == nil {
+			if err := s.fanout.syncUser(u); err != nil {
+				return fmt.Errorf("sync users/%s.db: %w", u, err)
+			}
+		}
 		if s.deletionHook != nil {
 			s.deletionHook("user:" + u)
 		}
@@ -115,14 +137,7 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 		}
 	}
 	err = withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			"DELETE FROM presence WHERE user = ?",
-			"DELETE FROM typing WHERE user = ?",
-			"DELETE FROM read_receipts WHERE reader = ?",
-			"DELETE FROM message_reactions WHERE reactor = ?",
-			"DELETE FROM private_channel_members WHERE username = ?",
-			"DELETE FROM call_participants WHERE username = ?",
-		} {
+		for _, q := range namedPresenceRows {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-// Package store keeps MiniMost's state in the SQLite files of the data directory (SPEC §2):
+// Package store keeps MiniMost's state in the SQLite files of the data directory, laid out as
 // auth.db (accounts, settings, sessions, reset tokens), presence.db (presence, typing,
 // receipts, reactions, private channels, calls and the fan-out journal) and users/<name>.db
 // (each user's own copy of every message they can see).

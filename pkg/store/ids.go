@@ -2,7 +2,9 @@ package store
 
 import (
 	"crypto/rand"
+
 	"encoding/binary"
+	"github.com/minimost/minimost/pkg/chat"
 	"sync"
 	"time"
 )
@@ -73,15 +75,4 @@ func IDAt(t time.Time) string {
 }
 
 // ValidID reports whether s looks like a message id.
-func ValidID(s string) bool {
-	if len(s) != 26 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') || c == 'I' || c == 'L' || c == 'O' || c == 'U' {
-			return false
-		}
-	}
-	return true
-}
+func ValidID(s string) bool { return chat.ValidMessageID(s) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +14,7 @@ import (
 )
 
 // DBResult is the outcome of a maintenance operation on one database.
-type DBResult struct {
-	Path   string // relative to the data directory
-	OK     bool
-	Detail string
-}
+type DBResult = chat.DBResult
 
 // target is one database a maintenance operation runs on.
 type target struct {
@@ -56,7 +53,8 @@ func (s *Store) targets(users []string) ([]target, error) {
 	return out, nil
 }
 
-func (s *Store) eachDB(ctx context.Context, users []string, fn func(*sql.DB) (string, bool, error)) ([]DBResult, error) {
+// eachDB runs fn on each target database; path is the database file's absolute path.
+func (s *Store) eachDB(ctx context.Context, users []string, fn func(db *sql.DB, path string) (string, bool, error)) ([]DBResult, error) {
 	ts, err := s.targets(users)
 	if err != nil {
 		return nil, err
@@ -66,7 +64,7 @@ func (s *Store) eachDB(ctx context.Context, users []string, fn func(*sql.DB) (st
 		r := DBResult{Path: t.rel}
 		err := t.with(ctx, func(db *sql.DB) error {
 			var err error
-			r.Detail, r.OK, err = fn(db)
+			r.Detail, r.OK, err = fn(db, filepath.Join(s.dir, filepath.FromSlash(t.rel)))
 			return err
 		})
 		if err != nil {
@@ -79,45 +77,134 @@ func (s *Store) eachDB(ctx context.Context, users []string, fn func(*sql.DB) (st
 
 // IntegrityCheck runs PRAGMA integrity_check on every database.
 func (s *Store) IntegrityCheck(ctx context.Context) ([]DBResult, error) {
-	return s.eachDB(ctx, nil, func(db *sql.DB) (string, bool, error) {
-		rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
+	res, err := s.eachDB(ctx, nil, func(db *sql.DB, _ string) (string, bool, error) {
+		d, err := integrityCheck(ctx, db)
+		return d, d == "ok", err
+	})
+	return res, opErr("integrity check", err)
+}
+
+func integrityCheck(ctx context.Context, db *sql.DB) (string, error) {
+	lines, err := queryStrings(ctx, db, "PRAGMA integrity_check")
+	return strings.Join(lines, "; "), err
+}
+
+// IntegrityCheckFile runs PRAGMA integrity_check on a database file that the store does not
+// serve, such as one in a backup. The file is opened read-only and immutable, so nothing is
+// written beside it (no -wal or -shm).
+func IntegrityCheckFile(ctx context.Context, path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("immutable", "1")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return integrityCheck(ctx, db)
+}
+
+// walSize returns the size of path's -wal file, 0 when there is none.
+func walSize(path string) int64 {
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Checkpoint runs PRAGMA wal_checkpoint(TRUNCATE) on the named users' databases, or on all,
+// and reports what it did in terms an admin checks with ls: the -wal file's size before and
+// after, and how many frames the WAL held. (SQLite counts frames since the WAL was last
+// reset; a WAL that an automatic checkpoint had already copied back has frames but nothing
+// left to copy, which a bare "0 frames checkpointed" misreports as nothing done.)
+func (s *Store) Checkpoint(ctx context.Context, users []string) ([]DBResult, error) {
+	res, err := s.eachDB(ctx, users, func(db *sql.DB, path string) (string, bool, error) {
+		before := walSize(path)
+		busy, frames, err := checkpointTruncate(ctx, db)
 		if err != nil {
 			return "", false, err
 		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var l string
-			rows.Scan(&l)
-			lines = append(lines, l)
+		after := walSize(path)
+		if busy {
+			return fmt.Sprintf("busy: a reader kept the checkpoint from finishing (WAL %s); try again", bytesText(after)), false, nil
 		}
-		d := strings.Join(lines, "; ")
-		return d, d == "ok", rows.Err()
+		return fmt.Sprintf("ok (WAL %s -> %s, %d frames)", bytesText(before), bytesText(after), frames), true, nil
 	})
+	return res, opErr("checkpoint", err)
 }
 
-// Checkpoint runs PRAGMA wal_checkpoint(TRUNCATE) on the named users' databases, or on all.
-func (s *Store) Checkpoint(ctx context.Context, users []string) ([]DBResult, error) {
-	return s.eachDB(ctx, users, func(db *sql.DB) (string, bool, error) {
-		var busy, logFrames, ckpt int
-		if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &ckpt); err != nil {
-			return "", false, err
+// checkpointTruncate copies the WAL back into the database and truncates it to 0 bytes.
+func checkpointTruncate(ctx context.Context, db *sql.DB) (busy bool, frames int, err error) {
+	var b, logFrames, ckpt int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&b, &logFrames, &ckpt); err != nil {
+		return false, 0, err
+	}
+	return b != 0, max(logFrames, 0), nil
+}
+
+// bytesText renders a size for people: 0 B, 812 B, 4.0 MiB.
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// CheckpointIdle truncates the WAL of every database that has not been written for quiet:
+// a -wal file that is not empty and whose modification time is older than now-quiet is
+// checkpointed with TRUNCATE, so that thousands of idle users do not each keep megabytes of
+// WAL on disk. It returns how many it truncated and the bytes freed. The daemon runs it
+// periodically; a database in use is simply waited for (it has one connection).
+func (s *Store) CheckpointIdle(ctx context.Context, quiet time.Duration) (n int, freed int64, err error) {
+	ts, err := s.targets(nil)
+	if err != nil {
+		return 0, 0, opErr("checkpoint idle", err)
+	}
+	cutoff := s.Now().Add(-quiet)
+	for _, t := range ts {
+		if err := ctx.Err(); err != nil {
+			return n, freed, err
 		}
-		if busy != 0 {
-			return "busy: a reader kept the checkpoint from finishing; try again", false, nil
+		path := filepath.Join(s.dir, filepath.FromSlash(t.rel))
+		fi, err := os.Stat(path + "-wal")
+		if err != nil || fi.Size() == 0 || fi.ModTime().After(cutoff) {
+			continue
 		}
-		return fmt.Sprintf("ok (%d frames checkpointed)", ckpt), true, nil
-	})
+		werr := t.with(ctx, func(db *sql.DB) error {
+			busy, _, err := checkpointTruncate(ctx, db)
+			if err == nil && !busy {
+				n++
+				freed += fi.Size() - walSize(path)
+			}
+			return err
+		})
+		if werr != nil && chat.ErrorCode(werr) != chat.ENotFound {
+			s.Logger.Warn("idle checkpoint", "db", t.rel, "err", werr)
+		}
+	}
+	return n, freed, nil
 }
 
 // Vacuum runs VACUUM on the named users' databases, or on all.
 func (s *Store) Vacuum(ctx context.Context, users []string) ([]DBResult, error) {
-	return s.eachDB(ctx, users, func(db *sql.DB) (string, bool, error) {
+	res, err := s.eachDB(ctx, users, func(db *sql.DB, _ string) (string, bool, error) {
 		if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
 			return "", false, err
 		}
 		return "ok", true, nil
 	})
+	return res, opErr("vacuum", err)
 }
 
 // Snapshot writes a consistent copy of every database into dir (users/*.db, presence.db,
@@ -126,6 +213,11 @@ func (s *Store) Vacuum(ctx context.Context, users []string) ([]DBResult, error) 
 // databases: every acknowledged message is then either in every recipient's copy or still in
 // the copied journal, and a daemon started on the backup replays it (idempotently).
 func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
+	written, err := s.snapshot(ctx, dir)
+	return written, opErr("snapshot", err)
+}
+
+func (s *Store) snapshot(ctx context.Context, dir string) ([]string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "users"), 0o755); err != nil {
 		return nil, err
 	}
@@ -139,10 +231,10 @@ func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
 			return fmt.Errorf("snapshot %s: %w", rel, err)
 		}
 		if err := syncFile(tmp); err != nil {
-			return err
+			return fmt.Errorf("snapshot %s: %w", rel, err)
 		}
 		if err := os.Rename(tmp, dst); err != nil {
-			return err
+			return fmt.Errorf("snapshot %s: %w", rel, err)
 		}
 		written = append(written, rel)
 		return nil
@@ -165,29 +257,31 @@ func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
 	if err := snap("auth.db", s.auth.R); err != nil {
 		return written, err
 	}
+	// Best effort, as some file systems refuse to fsync a directory.
 	for _, d := range []string{dir, filepath.Join(dir, "users")} {
-		if f, err := os.Open(d); err == nil {
-			f.Sync()
-			f.Close()
-		}
+		syncDir(d)
 	}
 	return written, nil
 }
 
+// syncFile fsyncs a file that no database connection has open (see syncWAL).
 func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return f.Sync()
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // MessageCounts returns the number of visible (deleted=0) messages in each users/*.db.
 func (s *Store) MessageCounts(ctx context.Context) (map[string]int64, error) {
 	names, err := s.UserDBNames()
 	if err != nil {
-		return nil, err
+		return nil, opErr("message counts", err)
 	}
 	out := map[string]int64{}
 	for _, u := range names {
@@ -196,7 +290,7 @@ func (s *Store) MessageCounts(ctx context.Context) (map[string]int64, error) {
 			return db.QueryRowContext(ctx, "SELECT COUNT(*) FROM messages WHERE deleted=0").Scan(&n)
 		})
 		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
-			return nil, err
+			return nil, opErr("message counts", fmt.Errorf("users/%s.db: %w", u, err))
 		}
 		out[u] = n
 	}
@@ -207,15 +301,43 @@ func (s *Store) MessageCounts(ctx context.Context) (map[string]int64, error) {
 // the chat's writes get the database between batches.
 const MessageCleanupBatch = 500
 
+// cleanupFlushWait bounds how long message cleanup waits for the fan-out to apply what is
+// queued before it starts (see DeleteMessagesOlderThan).
+const cleanupFlushWait = 5 * time.Second
+
 // DeleteMessagesOlderThan removes (or, with dryRun, counts) the messages whose sent_ts is
 // before cutoff in every users/*.db, in batches. It returns the rows per user.
+//
+// A removed message must not come back, from the journal or after a power loss: the fan-out
+// first applies what is queued (so no old copy lands after its database was cleaned), then
+// the journal rows of puts older than cutoff are dropped (a crash from then on cannot replay
+// them), and each database is fsynced after its rows are deleted.
 func (s *Store) DeleteMessagesOlderThan(ctx context.Context, cutoff time.Time, dryRun bool) (map[string]int64, error) {
+	out, err := s.deleteMessagesOlderThan(ctx, cutoff, dryRun)
+	return out, opErr("clean up messages", err)
+}
+
+func (s *Store) deleteMessagesOlderThan(ctx context.Context, cutoff time.Time, dryRun bool) (map[string]int64, error) {
+	c := cutoff.Unix()
+	if !dryRun {
+		// Bounded: a user database failing for a while must not stop retention. What is
+		// still queued then was sent after cutoff anyway, unless it has been failing for
+		// the whole retention period.
+		fctx, cancel := context.WithTimeout(ctx, cleanupFlushWait)
+		err := s.fanout.flush(fctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if _, err := s.fanout.dropPuts(ctx, "sent_ts < ?", c); err != nil {
+			return nil, err
+		}
+	}
 	names, err := s.UserDBNames()
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]int64{}
-	c := cutoff.Unix()
 	for _, u := range names {
 		var n int64
 		err := s.withUserDB(ctx, u, func(db *sql.DB) error {
@@ -230,12 +352,17 @@ func (s *Store) DeleteMessagesOlderThan(ctx context.Context, cutoff time.Time, d
 				k, _ := res.RowsAffected()
 				n += k
 				if k < MessageCleanupBatch {
-					return nil
+					break
 				}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
+			if n == 0 {
+				return nil
+			}
+			// User databases are synchronous=NORMAL: make the deletion durable now.
+			return s.fanout.syncUser(u)
 		})
 		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
 			return out, fmt.Errorf("clean users/%s.db: %w", u, err)

@@ -47,13 +47,15 @@ func (s *Store) PostMessage(ctx context.Context, m *chat.Message, recipients []s
 	m.ID = s.ids.New(now)
 	m.SentTS = now.Unix()
 	m.SentMS = now.UnixMilli()
-	return s.fanout.submit(ctx, &entry{op: opPut, msg: *m, recipients: recipients})
+	return opErr("post message", s.fanout.submit(ctx, &entry{op: opPut, msg: *m, recipients: recipients}))
 }
 
 // GetMessage returns message id of conversation from user's own copy, or ENotFound. It sees
 // every write acknowledged before the call.
 func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (chat.Message, error) {
-	s.readYourWrites(ctx, user)
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return chat.Message{}, opErr("get message", err)
+	}
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
@@ -61,10 +63,10 @@ func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (
 		return err
 	})
 	if err != nil {
-		return chat.Message{}, err
+		return chat.Message{}, opErr("get message", err)
 	}
 	if len(out) == 0 {
-		return chat.Message{}, chat.Errorf(chat.ENotFound, "message not found")
+		return chat.Message{}, opErr("get message", chat.Errorf(chat.ENotFound, "message not found"))
 	}
 	return out[0], nil
 }
@@ -72,26 +74,41 @@ func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (
 // EditMessage changes the body of m (already rendered by the caller) in every copy.
 func (s *Store) EditMessage(ctx context.Context, m chat.Message, recipients []string) error {
 	m.EditedTS = s.Now().Unix()
-	return s.fanout.submit(ctx, &entry{op: opEdit, msg: m, recipients: recipients})
+	return opErr("edit message", s.fanout.submit(ctx, &entry{op: opEdit, msg: m, recipients: recipients}))
 }
 
-// DeleteMessage marks message id deleted in every copy.
+// DeleteMessage marks message id deleted, and clears its text, in every copy. Like a post it
+// is journaled before it returns, so a crash cannot undo it; an edit journaled before it and
+// replayed after it changes nothing (edits skip deleted copies).
 func (s *Store) DeleteMessage(ctx context.Context, conversation, id string, recipients []string) error {
-	return s.fanout.submit(ctx, &entry{op: opDelete, msg: chat.Message{ID: id, Conversation: conversation}, recipients: recipients})
+	err := s.fanout.submit(ctx, &entry{op: opDelete, msg: chat.Message{ID: id, Conversation: conversation}, recipients: recipients})
+	return opErr("delete message", err)
 }
 
-// readYourWrites waits (up to 3 s) until every operation acknowledged before the call has
-// reached user's database, so a read after a write sees it.
+// readYourWritesWait bounds how long a read waits for the writes acknowledged before it
+// (a variable for tests).
+var readYourWritesWait = 3 * time.Second
+
+// readYourWrites waits (up to readYourWritesWait) until every operation acknowledged before
+// the call has reached user's database, so a read after a write sees it. If the fan-out is
+// that far behind (a user database failing, say), the read fails with EUnavailable rather
+// than answer without those writes; if ctx ends first, it returns ctx's error.
 func (s *Store) readYourWrites(ctx context.Context, user string) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, readYourWritesWait)
 	defer cancel()
-	return s.fanout.waitUser(ctx, user)
+	err := s.fanout.waitUser(wctx, user)
+	if err != nil && ctx.Err() == nil {
+		return chat.Errorf(chat.EUnavailable, "recent messages are still being delivered; try again in a moment")
+	}
+	return err
 }
 
 // History returns up to limit messages of conversation from user's copy, older than before
 // ("" for the newest), oldest first, and whether older ones exist.
 func (s *Store) History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error) {
-	s.readYourWrites(ctx, user)
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return nil, false, opErr("history", err)
+	}
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
@@ -103,7 +120,7 @@ func (s *Store) History(ctx context.Context, user, conversation, before string, 
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, opErr("history", err)
 	}
 	more := len(out) > limit
 	if more {
@@ -120,7 +137,7 @@ func (s *Store) History(ctx context.Context, user, conversation, before string, 
 func (s *Store) Search(ctx context.Context, user, q string, limit int) ([]chat.Message, error) {
 	words := strings.Fields(q)
 	if len(words) == 0 {
-		return nil, chat.Errorf(chat.EInvalid, "search for at least one word")
+		return nil, opErr("search", chat.Errorf(chat.EInvalid, "search for at least one word"))
 	}
 	if len(words) > 10 {
 		words = words[:10]
@@ -133,28 +150,31 @@ func (s *Store) Search(ctx context.Context, user, q string, limit int) ([]chat.M
 		args = append(args, "%"+w+"%")
 	}
 	args = append(args, limit)
-	s.readYourWrites(ctx, user)
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return nil, opErr("search", err)
+	}
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
 		out, err = queryMessages(ctx, db, where+" ORDER BY id DESC LIMIT ?", args...)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, opErr("search", err)
+	}
+	return out, nil
 }
 
 // ConversationStat is what the sidebar needs of one conversation in one user's copy.
-type ConversationStat struct {
-	LastID   string
-	Unread   int
-	Mentions int
-}
+type ConversationStat = chat.ConversationStat
 
 // ConversationStats computes unread and mention counts of user's conversations, given the
 // last message each has read (from read receipts).
 func (s *Store) ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]ConversationStat, error) {
 	out := make(map[string]ConversationStat, len(convs))
-	s.readYourWrites(ctx, user)
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return nil, opErr("conversation stats", err)
+	}
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		for _, c := range convs {
 			var st ConversationStat
@@ -175,7 +195,10 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, opErr("conversation stats", err)
+	}
+	return out, nil
 }
 
 // UserConversations returns the ids of conversations present in user's copy (DMs among
@@ -187,29 +210,35 @@ func (s *Store) UserConversations(ctx context.Context, user string) ([]string, e
 		out, err = queryStrings(ctx, db, "SELECT id FROM conversations ORDER BY added_ts, id")
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, opErr("user conversations", err)
+	}
+	return out, nil
 }
 
 // AddUserConversation records that user takes part in conversation (a DM opened before any
 // message), so it shows in the sidebar.
 func (s *Store) AddUserConversation(ctx context.Context, user, conversation string) error {
-	return s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		_, err := db.ExecContext(ctx, "INSERT OR IGNORE INTO conversations(id, added_ts) VALUES (?, ?)", conversation, s.Now().Unix())
 		return err
 	})
+	return opErr("add user conversation", err)
 }
 
 // HasAttachment reports whether user's copy of conversation has a message with file stored.
 func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error) {
 	var a chat.Attachment
-	s.readYourWrites(ctx, user)
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return a, opErr("attachment", err)
+	}
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		return db.QueryRowContext(ctx, `SELECT attachment_file, attachment_name, attachment_size, attachment_type
 			FROM messages WHERE conversation = ? AND attachment_file = ? AND deleted = 0 LIMIT 1`, conversation, stored).
 			Scan(&a.StoredName, &a.Name, &a.Size, &a.Type)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, chat.Errorf(chat.ENotFound, "file not found")
+		err = chat.Errorf(chat.ENotFound, "file not found")
 	}
-	return a, err
+	return a, opErr("attachment", err)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -11,45 +12,38 @@ import (
 func (s *Store) SetPresence(ctx context.Context, user, status string) error {
 	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO presence(user, status, updated_ts) VALUES (?, ?, ?)
 		ON CONFLICT(user) DO UPDATE SET status = excluded.status, updated_ts = excluded.updated_ts`, user, status, s.Now().Unix())
-	return err
+	return opErr("set presence", err)
 }
 
 // Presences returns every recorded status.
 func (s *Store) Presences(ctx context.Context) (map[string]string, error) {
 	rows, err := s.presence.R.QueryContext(ctx, "SELECT user, status FROM presence")
 	if err != nil {
-		return nil, err
+		return nil, opErr("presences", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var u, st string
 		if err := rows.Scan(&u, &st); err != nil {
-			return nil, err
+			return nil, opErr("presences", err)
 		}
 		out[u] = st
 	}
-	return out, rows.Err()
+	return out, opErr("presences", rows.Err())
 }
 
 // SetTyping records that user is typing in conversation.
 func (s *Store) SetTyping(ctx context.Context, user, conversation string) error {
 	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
 		ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, s.Now().Unix())
-	return err
+	return opErr("set typing", err)
 }
 
 // ClearTyping removes user's typing rows (when they send, or disconnect).
 func (s *Store) ClearTyping(ctx context.Context, user string) error {
 	_, err := s.presence.W.ExecContext(ctx, "DELETE FROM typing WHERE user = ?", user)
-	return err
-}
-
-// Receipt is one reader's last-read message in a conversation.
-type Receipt struct {
-	Reader    string `json:"reader"`
-	MessageID string `json:"message_id"`
-	ReadTS    int64  `json:"read_ts"`
+	return opErr("clear typing", err)
 }
 
 // MarkRead records that reader has read conversation up to messageID (never moving back).
@@ -57,59 +51,60 @@ func (s *Store) MarkRead(ctx context.Context, reader, conversation, messageID st
 	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
 		ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts
 		WHERE excluded.message_id > read_receipts.message_id`, reader, conversation, messageID, s.Now().Unix())
-	return err
+	return opErr("mark read", err)
 }
 
 // LastRead returns reader's last-read message per conversation.
 func (s *Store) LastRead(ctx context.Context, reader string) (map[string]string, error) {
 	rows, err := s.presence.R.QueryContext(ctx, "SELECT conversation, message_id FROM read_receipts WHERE reader = ?", reader)
 	if err != nil {
-		return nil, err
+		return nil, opErr("last read", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var c, m string
 		if err := rows.Scan(&c, &m); err != nil {
-			return nil, err
+			return nil, opErr("last read", err)
 		}
 		out[c] = m
 	}
-	return out, rows.Err()
+	return out, opErr("last read", rows.Err())
 }
 
 // Receipts returns the read receipts of conversation.
-func (s *Store) Receipts(ctx context.Context, conversation string) ([]Receipt, error) {
+func (s *Store) Receipts(ctx context.Context, conversation string) ([]chat.Receipt, error) {
 	rows, err := s.presence.R.QueryContext(ctx, "SELECT reader, message_id, read_ts FROM read_receipts WHERE conversation = ? ORDER BY reader", conversation)
 	if err != nil {
-		return nil, err
+		return nil, opErr("receipts", err)
 	}
 	defer rows.Close()
-	var out []Receipt
+	var out []chat.Receipt
 	for rows.Next() {
-		var r Receipt
+		var r chat.Receipt
 		if err := rows.Scan(&r.Reader, &r.MessageID, &r.ReadTS); err != nil {
-			return nil, err
+			return nil, opErr("receipts", err)
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, opErr("receipts", rows.Err())
 }
 
-// SetReaction adds (on) or removes a reaction and returns the message's reactions after it.
-func (s *Store) SetReaction(ctx context.Context, conversation, messageID, reactor, emoji string, on bool) ([]chat.Reaction, error) {
+// SetReaction adds (on) or removes a reaction and reports whether anything changed.
+func (s *Store) SetReaction(ctx context.Context, conversation, messageID, reactor, emoji string, on bool) (bool, error) {
+	var res sql.Result
 	var err error
 	if on {
-		_, err = s.presence.W.ExecContext(ctx, `INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
+		res, err = s.presence.W.ExecContext(ctx, `INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
 			VALUES (?, ?, ?, ?, ?)`, messageID, conversation, reactor, emoji, s.Now().Unix())
 	} else {
-		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
+		res, err = s.presence.W.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
 	}
 	if err != nil {
-		return nil, err
+		return false, opErr("set reaction", err)
 	}
-	m, err := s.Reactions(ctx, []string{messageID})
-	return m[messageID], err
+	n, err := res.RowsAffected()
+	return n > 0, opErr("set reaction", err)
 }
 
 // Reactions returns the reactions of the given messages.
@@ -125,13 +120,13 @@ func (s *Store) Reactions(ctx context.Context, ids []string) (map[string][]chat.
 	rows, err := s.presence.R.QueryContext(ctx, `SELECT message_id, emoji, reactor FROM message_reactions
 		WHERE message_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY message_id, created_ts, emoji, reactor`, args...)
 	if err != nil {
-		return nil, err
+		return nil, opErr("reactions", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, emoji, reactor string
 		if err := rows.Scan(&id, &emoji, &reactor); err != nil {
-			return nil, err
+			return nil, opErr("reactions", err)
 		}
 		list := out[id]
 		found := false
@@ -147,13 +142,13 @@ func (s *Store) Reactions(ctx context.Context, ids []string) (map[string][]chat.
 		}
 		out[id] = list
 	}
-	return out, rows.Err()
+	return out, opErr("reactions", rows.Err())
 }
 
 // JoinCall records user as a participant of conversation's call.
 func (s *Store) JoinCall(ctx context.Context, conversation, user string) error {
 	_, err := s.presence.W.ExecContext(ctx, "INSERT OR REPLACE INTO call_participants(conversation, username, joined_ts) VALUES (?, ?, ?)", conversation, user, s.Now().Unix())
-	return err
+	return opErr("join call", err)
 }
 
 // LeaveCall removes user from conversation's call ("" for every call).
@@ -164,7 +159,7 @@ func (s *Store) LeaveCall(ctx context.Context, conversation, user string) error 
 	} else {
 		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE conversation = ? AND username = ?", conversation, user)
 	}
-	return err
+	return opErr("leave call", err)
 }
 
 // CallParticipants lists the participants of conversation's call.

@@ -29,8 +29,8 @@ type Store struct {
 	Logger *slog.Logger
 
 	membersMu   sync.Mutex
-	allUsers    []string
-	allUsersAt  time.Time
+	accounts    *chat.Directory
+	accountsAt  time.Time
 	lifecycleMu sync.Mutex // serialises account creation and deletion
 
 	deletionHook func(step string)
@@ -68,7 +68,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 		opt.Now = time.Now
 	}
 	for _, d := range []string{"users", "uploads", "avatars"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
@@ -127,7 +127,7 @@ func (s *Store) close() error {
 }
 
 // Flush waits until every journaled operation so far is applied to every user database.
-func (s *Store) Flush(ctx context.Context) error { return s.fanout.flush(ctx) }
+func (s *Store) Flush(ctx context.Context) error { return opErr("flush", s.fanout.flush(ctx)) }
 
 // userDBPath returns users/<name>.db for a valid username.
 func (s *Store) userDBPath(name string) string { return filepath.Join(s.dir, "users", name+".db") }

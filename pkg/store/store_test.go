@@ -25,7 +25,7 @@ func MustOpen(tb testing.TB, dir string) *store.Store {
 func MustCreateUsers(tb testing.TB, s *store.Store, names ...string) {
 	tb.Helper()
 	for _, n := range names {
-		if err := s.CreateUser(context.Background(), n, "x", []string{"general"}); err != nil {
+		if _, err := s.CreateUser(context.Background(), n, "x", []string{"general"}); err != nil {
 			tb.Fatalf("create %s: %v", n, err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestStore_DeleteUser(t *testing.T) {
 			if ok, _ := s.UserExists(ctx, "alice"); ok {
 				t.Error("alice still exists")
 			}
-			if err := s.CreateUser(ctx, "alice", "y", nil); err != nil {
+			if _, err := s.CreateUser(ctx, "alice", "y", nil); err != nil {
 				t.Fatalf("re-register: %v", err)
 			}
 		})

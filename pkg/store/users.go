@@ -6,57 +6,67 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/fsutil"
 )
 
 // UserRecord is a row of users joined with user_settings.
-type UserRecord struct {
-	Username     string
-	PasswordHash string
-	CreatedTS    int64
-	DisplayName  string
-	AvatarFile   string
-	Theme        string
-}
+type UserRecord = chat.UserRecord
 
-// ErrUserExists is returned by CreateUser for a taken name.
+// errUserExists is returned by CreateUser for a taken name.
 var errUserExists = chat.Errorf(chat.EConflict, "that username is taken")
 
 // CreateUser makes an account: its users/<name>.db (any stale file of an earlier account of
-// that name is removed first), the users and user_settings rows, and a copy of the recent
-// history of the public channels, so a new user does not open empty channels.
-func (s *Store) CreateUser(ctx context.Context, name, passwordHash string, channels []string) error {
+// that name is removed first), the users and user_settings rows with a new account id, and a
+// copy of the recent history of the public channels, so a new user does not open empty
+// channels. Rows an earlier account of the name left behind in presence.db (a deletion done
+// by hand may skip some) are removed, so the new account inherits nothing.
+func (s *Store) CreateUser(ctx context.Context, name, passwordHash string, channels []string) (chat.Account, error) {
 	if err := chat.ValidateUsername(name); err != nil {
-		return err
+		return chat.Account{}, err
 	}
 	s.lifecycleMu.Lock()
 	defer s.lifecycleMu.Unlock()
 	var n int
 	if err := s.auth.R.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users WHERE username=?) + (SELECT COUNT(*) FROM pending_deletions WHERE username=?)", name, name).Scan(&n); err != nil {
-		return err
+		return chat.Account{}, fmt.Errorf("store: create user: %w", err)
 	}
 	if n > 0 {
-		return errUserExists
+		return chat.Account{}, errUserExists
 	}
 	// A file left by an account deleted by hand must not leak into the new account.
 	s.users.forget(name)
-	path := s.userDBPath(name)
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove stale %s: %w", p, err)
-		}
+	if err := removeDBFiles(s.userDBPath(name)); err != nil {
+		return chat.Account{}, fmt.Errorf("store: create user: %w", err)
+	}
+	if err := s.purgeName(ctx, name); err != nil {
+		return chat.Account{}, fmt.Errorf("store: create user: %w", err)
 	}
 	u, err := s.users.acquire(ctx, name, true)
 	if err != nil {
-		return fmt.Errorf("create user database: %w", err)
+		return chat.Account{}, fmt.Errorf("store: create user database: %w", err)
 	}
 	s.users.release(u)
+	// The new file's name is durable before the account that needs it is.
+	if err := fsutil.SyncDir(filepath.Dir(s.userDBPath(name))); err != nil {
+		return chat.Account{}, fmt.Errorf("store: create user database: %w", err)
+	}
 	now := s.Now().Unix()
+	var acct chat.Account
 	err = withTx(ctx, s.auth.W, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO users(username, password_hash, created_ts) VALUES (?, ?, ?)", name, passwordHash, now); err != nil {
+		var issued int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM account_ids WHERE username = ?", name).Scan(&issued); err != nil {
+			return err
+		}
+		acct = chat.Account{ID: chat.AccountID(name, issued+1), Name: name}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO account_ids(id, username, created_ts) VALUES (?, ?, ?)", acct.ID, name, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO users(username, password_hash, created_ts, id) VALUES (?, ?, ?, ?)", name, passwordHash, now, acct.ID); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return errUserExists
 			}
@@ -67,8 +77,11 @@ func (s *Store) CreateUser(ctx context.Context, name, passwordHash string, chann
 	})
 	if err != nil {
 		s.users.forget(name)
-		os.Remove(path)
-		return err
+		removeDBFiles(s.userDBPath(name))
+		if chat.ErrorCode(err) != chat.EInternal {
+			return chat.Account{}, err
+		}
+		return chat.Account{}, fmt.Errorf("store: create user: %w", err)
 	}
 	s.invalidateUsers()
 	// Messages being fanned out now were addressed before this account existed; wait for them
@@ -78,6 +91,54 @@ func (s *Store) CreateUser(ctx context.Context, name, passwordHash string, chann
 	cancel()
 	if err := s.backfillChannels(ctx, name, channels); err != nil {
 		s.Logger.Warn("copy channel history to new user", "user", name, "err", err)
+	} else if err := s.fanout.syncUser(name); err != nil {
+		// The copy is made durable before the account is acknowledged, like any copy.
+		s.Logger.Warn("sync the new user's database", "user", name, "err", err)
+	}
+	return acct, nil
+}
+
+// purgeName removes the presence.db and auth.db rows that name on its own identifies, left by
+// an earlier account of that name.
+func (s *Store) purgeName(ctx context.Context, name string) error {
+	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+		for _, q := range namedPresenceRows {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return withTx(ctx, s.auth.W, func(tx *sql.Tx) error {
+		for _, q := range []string{"DELETE FROM sessions WHERE username = ?", "DELETE FROM password_reset_tokens WHERE username = ?"} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// namedPresenceRows deletes a username's rows from presence.db: the guide's manual deletion
+// step 4, which account deletion runs too.
+var namedPresenceRows = []string{
+	"DELETE FROM presence WHERE user = ?",
+	"DELETE FROM typing WHERE user = ?",
+	"DELETE FROM read_receipts WHERE reader = ?",
+	"DELETE FROM message_reactions WHERE reactor = ?",
+	"DELETE FROM private_channel_members WHERE username = ?",
+	"DELETE FROM call_participants WHERE username = ?",
+}
+
+// removeDBFiles removes an SQLite database file and its -wal, -shm and -journal companions.
+func removeDBFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
 	}
 	return nil
 }
@@ -124,12 +185,17 @@ func (s *Store) GetUser(ctx context.Context, name string) (UserRecord, error) {
 	var u UserRecord
 	var avatar sql.NullString
 	var dn, theme sql.NullString
-	err := s.auth.R.QueryRowContext(ctx, `SELECT u.username, u.password_hash, u.created_ts, s.display_name, s.avatar_file, s.theme
+	var id sql.NullString
+	err := s.auth.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.password_hash, u.created_ts, s.display_name, s.avatar_file, s.theme
 		FROM users u LEFT JOIN user_settings s ON s.username = u.username WHERE u.username = ?`, name).
-		Scan(&u.Username, &u.PasswordHash, &u.CreatedTS, &dn, &avatar, &theme)
+		Scan(&id, &u.Username, &u.PasswordHash, &u.CreatedTS, &dn, &avatar, &theme)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, chat.Errorf(chat.ENotFound, "no such user %q", name)
 	}
+	if err != nil {
+		return u, fmt.Errorf("store: get user: %w", err)
+	}
+	u.ID = accountID(id, u.Username)
 	u.DisplayName, u.AvatarFile, u.Theme = dn.String, avatar.String, theme.String
 	if u.Theme == "" {
 		u.Theme = "light"
@@ -139,44 +205,80 @@ func (s *Store) GetUser(ctx context.Context, name string) (UserRecord, error) {
 
 // ListUsers returns every account, ordered by name.
 func (s *Store) ListUsers(ctx context.Context) ([]UserRecord, error) {
-	rows, err := s.auth.R.QueryContext(ctx, `SELECT u.username, u.created_ts, s.display_name, s.avatar_file, s.theme
+	rows, err := s.auth.R.QueryContext(ctx, `SELECT u.id, u.username, u.created_ts, s.display_name, s.avatar_file, s.theme
 		FROM users u LEFT JOIN user_settings s ON s.username = u.username ORDER BY u.username`)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: list users: %w", err)
 	}
 	defer rows.Close()
 	var out []UserRecord
 	for rows.Next() {
 		var u UserRecord
-		var dn, avatar, theme sql.NullString
-		if err := rows.Scan(&u.Username, &u.CreatedTS, &dn, &avatar, &theme); err != nil {
-			return nil, err
+		var id, dn, avatar, theme sql.NullString
+		if err := rows.Scan(&id, &u.Username, &u.CreatedTS, &dn, &avatar, &theme); err != nil {
+			return nil, fmt.Errorf("store: list users: %w", err)
 		}
+		u.ID = accountID(id, u.Username)
 		u.DisplayName, u.AvatarFile, u.Theme = dn.String, avatar.String, theme.String
 		out = append(out, u)
 	}
 	return out, rows.Err()
 }
 
-// Usernames returns every account name, from a cache at most a second old (hand edits of
-// auth.db are noticed within that second).
-func (s *Store) Usernames(ctx context.Context) ([]string, error) {
+// accountID is the id of a users row: its id column, or the username for a row added by hand
+// without one (which is what the first account of a name gets).
+func accountID(id sql.NullString, name string) string {
+	if id.Valid && id.String != "" {
+		return id.String
+	}
+	return name
+}
+
+// Accounts returns every account, from a snapshot at most a second old (hand edits of auth.db
+// are noticed within that second; the daemon's own changes at once).
+func (s *Store) Accounts(ctx context.Context) (*chat.Directory, error) {
 	s.membersMu.Lock()
 	defer s.membersMu.Unlock()
-	if s.allUsers != nil && s.Now().Sub(s.allUsersAt) < time.Second {
-		return s.allUsers, nil
+	if s.accounts != nil && s.Now().Sub(s.accountsAt) < time.Second {
+		return s.accounts, nil
 	}
-	out, err := queryStrings(ctx, s.auth.R, "SELECT username FROM users ORDER BY username")
+	rows, err := s.auth.R.QueryContext(ctx, "SELECT id, username FROM users ORDER BY username")
+	if err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	defer rows.Close()
+	var list []chat.Account
+	for rows.Next() {
+		var id sql.NullString
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("store: list accounts: %w", err)
+		}
+		list = append(list, chat.Account{ID: accountID(id, name), Name: name})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	s.accounts, s.accountsAt = chat.NewDirectory(list), s.Now()
+	return s.accounts, nil
+}
+
+// Usernames returns every account name.
+func (s *Store) Usernames(ctx context.Context) ([]string, error) {
+	d, err := s.Accounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.allUsers, s.allUsersAt = out, s.Now()
+	out := make([]string, 0, len(d.All()))
+	for _, a := range d.All() {
+		out = append(out, a.Name)
+	}
 	return out, nil
 }
 
 func (s *Store) invalidateUsers() {
 	s.membersMu.Lock()
-	s.allUsers = nil
+	s.accounts = nil
 	s.membersMu.Unlock()
 }
 
@@ -187,7 +289,8 @@ func (s *Store) UserExists(ctx context.Context, name string) (bool, error) {
 	return n > 0, err
 }
 
-// SetPassword replaces name's password hash and ends every session but keep (an id hash, or "").
+// SetPassword replaces name's password hash, ends every session but keep (an id hash, or "")
+// and invalidates every reset link of the account.
 func (s *Store) SetPassword(ctx context.Context, name, hash, keep string) error {
 	return withTx(ctx, s.auth.W, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE username = ?", hash, name)
@@ -197,7 +300,11 @@ func (s *Store) SetPassword(ctx context.Context, name, hash, keep string) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return chat.Errorf(chat.ENotFound, "no such user %q", name)
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE username = ? AND id_hash != ?", name, keep)
+		if _, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE username = ? AND id_hash != ?", name, keep); err != nil {
+			return err
+		}
+		// Reset links issued before the change are dead too.
+		_, err = tx.ExecContext(ctx, "UPDATE password_reset_tokens SET used = 1 WHERE username = ? AND used = 0", name)
 		return err
 	})
 }

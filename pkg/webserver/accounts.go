@@ -2,27 +2,18 @@ package webserver
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"errors"
-	"image"
-	_ "image/gif"  // decode GIF avatars
-	_ "image/jpeg" // decode JPEG avatars
-	_ "image/png"  // decode PNG avatars
 	"io"
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/minimost/minimost/pkg/auth"
+	"github.com/minimost/minimost/pkg/app"
 	"github.com/minimost/minimost/pkg/chat"
-	"github.com/minimost/minimost/pkg/store"
 )
 
 type credentials struct {
@@ -38,22 +29,10 @@ func tooMany(wait time.Duration) error {
 	return &chat.Error{Code: chat.ETooMany, Message: "too many attempts, try again in " + strconv.Itoa(secs) + " s", RetryAfter: secs}
 }
 
-// userJSON is the API view of an account.
-func (s *Server) userJSON(u store.UserRecord) chat.User {
-	out := chat.User{Username: u.Username, DisplayName: u.DisplayName, Theme: u.Theme, CreatedTS: u.CreatedTS}
-	if out.DisplayName == "" {
-		out.DisplayName = u.Username
-	}
-	if u.AvatarFile != "" {
-		out.AvatarURL = "/api/avatars/" + u.AvatarFile
-	}
-	return out
-}
-
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user string) error {
-	id, hash := auth.NewSessionID()
-	exp := s.Now().Add(s.SessionTTL)
-	if err := s.Store.CreateSession(ctx, hash, user, exp.Unix(), r.UserAgent()); err != nil {
+// startSession starts a session of acct and sets its signed cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, acct chat.Account) error {
+	id, exp, err := s.App.StartSession(r.Context(), acct, r.UserAgent())
+	if err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -68,40 +47,20 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &c); err != nil {
 		return err
 	}
-	if s.Settings.Get().Registration != "open" {
+	if s.App.Settings.Get().Registration != "open" {
 		return chat.Errorf(chat.EForbidden, "registration is closed; ask your administrator for an account")
 	}
 	if ok, wait := s.registerIP.Allow(s.clientAddr(r)); !ok {
 		return tooMany(wait)
 	}
-	if err := chat.ValidateUsername(c.Username); err != nil {
-		return err
-	}
-	if err := chat.ValidatePassword(c.Password); err != nil {
-		return err
-	}
-	if ok, err := s.Store.UserExists(r.Context(), c.Username); err != nil {
-		return err
-	} else if ok {
-		return chat.Errorf(chat.EConflict, "that username is taken")
-	}
-	hash, err := s.Hasher.Hash(r.Context(), c.Password)
+	u, err := s.App.Register(r.Context(), c.Username, c.Password)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.CreateUser(r.Context(), c.Username, hash, s.Settings.Get().Channels); err != nil {
+	if err := s.startSession(w, r, u.Account()); err != nil {
 		return err
 	}
-	if err := s.startSession(r.Context(), w, r, c.Username); err != nil {
-		return err
-	}
-	u, err := s.Store.GetUser(r.Context(), c.Username)
-	if err != nil {
-		return err
-	}
-	s.Logger.Info("account registered", "user", c.Username)
-	s.Hub.Publish(s.allUsers(r.Context()), map[string]any{"type": "user", "user": s.userJSON(u)})
-	writeJSON(w, http.StatusCreated, map[string]any{"user": s.userJSON(u)})
+	writeJSON(w, http.StatusCreated, map[string]any{"user": app.UserView(u)})
 	return nil
 }
 
@@ -113,31 +72,23 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.loginIP.Allow(s.clientAddr(r)); !ok {
 		return tooMany(wait)
 	}
-	if len(c.Username) > 64 || len(c.Password) > chat.MaxPasswordBytes {
-		return chat.Errorf(chat.EUnauthorized, "wrong username or password")
+	// Failed attempts count per (address, username): guesses from elsewhere cannot lock the
+	// real user out, and only failures count, so someone on several devices is not either.
+	key := s.clientAddr(r) + "\x00" + c.Username
+	if len(c.Username) <= 64 {
+		if ok, wait := s.loginUser.Allow(key); !ok {
+			return tooMany(wait)
+		}
 	}
-	if ok, wait := s.loginUser.Allow(c.Username); !ok {
-		return tooMany(wait)
-	}
-	u, err := s.Store.GetUser(r.Context(), c.Username)
-	if err != nil && chat.ErrorCode(err) != chat.ENotFound {
-		return err
-	}
-	// An unknown user is verified against a dummy hash: same answer, same time.
-	ok, err := s.Hasher.Verify(r.Context(), u.PasswordHash, c.Password)
+	u, err := s.App.Login(r.Context(), c.Username, c.Password)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return chat.Errorf(chat.EUnauthorized, "wrong username or password")
-	}
-	// Only failed attempts count against a username: someone logging in from several
-	// devices is not locked out.
-	s.loginUser.Reset(u.Username)
-	if err := s.startSession(r.Context(), w, r, u.Username); err != nil {
+	s.loginUser.Reset(key)
+	if err := s.startSession(w, r, u.Account()); err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"user": s.userJSON(u)})
+	writeJSON(w, 200, map[string]any{"user": app.UserView(u)})
 	return nil
 }
 
@@ -147,38 +98,35 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if _, sess, err := s.authenticate(r); err == nil {
-		if err := s.Store.DeleteSession(r.Context(), sess); err != nil {
+		if err := s.App.Logout(r.Context(), sess); err != nil {
 			return err
 		}
-		s.Hub.CloseSession(sess)
 	}
 	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, user string) error {
-	u, err := s.Store.GetUser(r.Context(), user)
+// handleLogoutAll ends every session of the caller, this one included ("log out everywhere").
+func (s *Server) handleLogoutAll(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	if err := s.App.LogoutEverywhere(r.Context(), me); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	u, err := s.App.Me(r.Context(), me)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"user": s.userJSON(u)})
+	writeJSON(w, 200, map[string]any{"user": u})
 	return nil
 }
 
-func validDisplayName(n string) error {
-	if utf8.RuneCountInString(n) > 64 {
-		return chat.Errorf(chat.EInvalid, "display name must be at most 64 characters")
-	}
-	for _, r := range n {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return chat.Errorf(chat.EInvalid, "display name may not contain control characters")
-		}
-	}
-	return nil
-}
-
-func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, user string) error {
+func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, me chat.Account) error {
 	var req struct {
 		DisplayName *string `json:"display_name"`
 		Theme       *string `json:"theme"`
@@ -186,33 +134,15 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, user str
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.DisplayName != nil {
-		t := strings.TrimSpace(*req.DisplayName)
-		if err := validDisplayName(t); err != nil {
-			return err
-		}
-		req.DisplayName = &t
-	}
-	if req.Theme != nil && *req.Theme != "light" && *req.Theme != "dark" {
-		return chat.Errorf(chat.EInvalid, "theme must be light or dark")
-	}
-	if err := s.Store.UpdateProfile(r.Context(), user, req.DisplayName, req.Theme); err != nil {
-		return err
-	}
-	return s.respondUser(w, r, user)
-}
-
-func (s *Server) respondUser(w http.ResponseWriter, r *http.Request, user string) error {
-	u, err := s.Store.GetUser(r.Context(), user)
+	u, err := s.App.UpdateProfile(r.Context(), me, req.DisplayName, req.Theme)
 	if err != nil {
 		return err
 	}
-	s.Hub.Publish(s.allUsers(r.Context()), map[string]any{"type": "user", "user": s.userJSON(u)})
-	writeJSON(w, 200, map[string]any{"user": s.userJSON(u)})
+	writeJSON(w, 200, map[string]any{"user": u})
 	return nil
 }
 
-func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, user string) error {
+func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, me chat.Account) error {
 	var req struct {
 		Current string `json:"current_password"`
 		New     string `json:"new_password"`
@@ -223,58 +153,30 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, us
 	if err := chat.ValidatePassword(req.New); err != nil {
 		return err
 	}
-	if ok, wait := s.loginUser.Allow(user); !ok {
+	if ok, wait := s.loginUser.Allow(me.Name); !ok {
 		return tooMany(wait)
 	}
-	if err := s.checkPassword(r.Context(), user, req.Current); err != nil {
+	if err := s.App.ChangePassword(r.Context(), me, sessionOf(r), req.Current, req.New); err != nil {
 		return err
 	}
-	s.loginUser.Reset(user)
-	hash, err := s.Hasher.Hash(r.Context(), req.New)
-	if err != nil {
-		return err
-	}
-	sess := sessionOf(r)
-	if err := s.Store.SetPassword(r.Context(), user, hash, sess); err != nil {
-		return err
-	}
-	s.Hub.CloseUser(user, sess)
-	s.Logger.Info("password changed", "user", user)
+	s.loginUser.Reset(me.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) checkPassword(ctx context.Context, user, pw string) error {
-	u, err := s.Store.GetUser(ctx, user)
-	if err != nil {
-		return err
-	}
-	ok, err := s.Hasher.Verify(ctx, u.PasswordHash, pw)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return chat.Errorf(chat.EForbidden, "current password is wrong")
-	}
-	return nil
-}
+func (s *Server) maxUpload() int64 { return int64(s.App.Settings.Get().MaxUploadMB) << 20 }
 
-// rasterTypes are the image types shown inline and accepted as avatars, by sniffed type.
-var rasterTypes = map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
-
-func (s *Server) maxUpload() int64 { return int64(s.Settings.Get().MaxUploadMB) << 20 }
-
-// readUpload reads the multipart file field, up to the size limit, and the small text
-// fields around it.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, field string) (data []byte, filename string, fields map[string]string, err error) {
+// readUpload reads a multipart body: the file field is copied into dst, up to the size limit,
+// and the small text fields around it are returned.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, field string, dst io.Writer) (filename string, fields map[string]string, err error) {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		return nil, "", nil, &chat.Error{Code: "unsupported_media_type", Message: "send the file as multipart/form-data"}
+		return "", nil, chat.Errorf(chat.EMediaType, "send the file as multipart/form-data")
 	}
 	limit := s.maxUpload()
 	r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, "", nil, chat.Errorf(chat.EInvalid, "malformed multipart body")
+		return "", nil, chat.Errorf(chat.EInvalid, "malformed multipart body")
 	}
 	fields = map[string]string{}
 	found := false
@@ -284,33 +186,57 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, field string
 			break
 		}
 		if err != nil {
-			return nil, "", nil, uploadErr(err, limit)
+			return "", nil, uploadErr(err, limit)
 		}
 		if p.FormName() != field || found {
 			b, err := io.ReadAll(io.LimitReader(p, maxJSONBody+1))
 			if err != nil {
-				return nil, "", nil, uploadErr(err, limit)
+				return "", nil, uploadErr(err, limit)
 			}
 			if len(b) > maxJSONBody || !utf8.Valid(b) {
-				return nil, "", nil, chat.Errorf(chat.EInvalid, "form field %q is too long or not UTF-8", p.FormName())
+				return "", nil, chat.Errorf(chat.EInvalid, "form field %q is too long or not UTF-8", p.FormName())
 			}
 			fields[p.FormName()] = string(b)
 			continue
 		}
-		data, err = io.ReadAll(io.LimitReader(p, limit+1))
-		if err != nil {
-			return nil, "", nil, uploadErr(err, limit)
+		src := &readErrs{r: io.LimitReader(p, limit+1)}
+		n, err := io.Copy(dst, src)
+		switch {
+		case src.err != nil:
+			return "", nil, uploadErr(src.err, limit)
+		case errors.Is(err, errTooBig):
+			return "", nil, chat.Errorf(chat.ETooLarge, "the file is larger than %d MB", maxAvatarBytes>>20)
+		case err != nil:
+			return "", nil, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
 		}
-		if int64(len(data)) > limit {
-			return nil, "", nil, chat.Errorf(chat.ETooLarge, "file is larger than %d MB", limit>>20)
+		if n > limit {
+			return "", nil, chat.Errorf(chat.ETooLarge, "file is larger than %d MB", limit>>20)
 		}
 		filename, found = p.FileName(), true
 	}
 	if !found {
-		return nil, "", nil, chat.Errorf(chat.EInvalid, "missing file field %q", field)
+		return "", nil, chat.Errorf(chat.EInvalid, "missing file field %q", field)
 	}
-	return data, filename, fields, nil
+	return filename, fields, nil
 }
+
+// readErrs remembers a read error, to tell the client's fault (a broken or oversized body)
+// from the server's (a full disk).
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// maxAvatarBytes bounds an avatar upload, which is decoded in memory to be re-encoded.
+const maxAvatarBytes = 10 << 20
 
 func uploadErr(err error, limit int64) error {
 	var mbe *http.MaxBytesError
@@ -320,127 +246,76 @@ func uploadErr(err error, limit int64) error {
 	return chat.Errorf(chat.EInvalid, "malformed multipart body")
 }
 
-func randomName(ext string) string {
-	return strings.ToLower(rand.Text()) + ext
+func (s *Server) handleAvatarUpload(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	var buf bytes.Buffer
+	if _, _, err := s.readUpload(w, r, "avatar", &limitedWriter{w: &buf, n: maxAvatarBytes}); err != nil {
+		return err
+	}
+	data := buf.Bytes()
+	u, err := s.App.SetAvatar(r.Context(), me, data)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"user": u})
+	return nil
 }
 
-func (s *Server) handleAvatarUpload(w http.ResponseWriter, r *http.Request, user string) error {
-	data, _, _, err := s.readUpload(w, r, "avatar")
+func (s *Server) handleAvatarDelete(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	u, err := s.App.RemoveAvatar(r.Context(), me)
 	if err != nil {
 		return err
 	}
-	ext, ok := rasterTypes[http.DetectContentType(data)]
-	if !ok {
-		return chat.Errorf(chat.EInvalid, "an avatar must be a PNG, JPEG, GIF or WebP image")
-	}
-	if ext != ".webp" {
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-		if err != nil || cfg.Width < 1 || cfg.Height < 1 || cfg.Width > 8192 || cfg.Height > 8192 {
-			return chat.Errorf(chat.EInvalid, "the avatar is not a readable image (at most 8192×8192)")
-		}
-	}
-	name := randomName(ext)
-	path := filepath.Join(s.Store.Dir(), "avatars", name)
-	if err := writeFileSync(path, data); err != nil {
-		return err
-	}
-	old, err := s.Store.SetAvatar(r.Context(), user, name)
-	if err != nil {
-		os.Remove(path)
-		return err
-	}
-	if old != "" && filepath.Base(old) == old {
-		os.Remove(filepath.Join(s.Store.Dir(), "avatars", old))
-	}
-	return s.respondUser(w, r, user)
+	writeJSON(w, 200, map[string]any{"user": u})
+	return nil
 }
 
-func (s *Server) handleAvatarDelete(w http.ResponseWriter, r *http.Request, user string) error {
-	old, err := s.Store.SetAvatar(r.Context(), user, "")
-	if err != nil {
-		return err
-	}
-	if old != "" && filepath.Base(old) == old {
-		os.Remove(filepath.Join(s.Store.Dir(), "avatars", old))
-	}
-	return s.respondUser(w, r, user)
+var errTooBig = errors.New("too big")
+
+// limitedWriter fails with errTooBig once more than n bytes are written.
+type limitedWriter struct {
+	w io.Writer
+	n int64
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		return 0, errTooBig
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
-	}
-	return f.Close()
+	l.n -= int64(len(p))
+	return l.w.Write(p)
 }
 
 // handleAvatar serves an avatar to a logged-in user.
-func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request, user string) error {
-	file := r.PathValue("file")
-	if filepath.Base(file) != file || strings.HasPrefix(file, ".") {
-		return chat.Errorf(chat.ENotFound, "not found")
-	}
-	if _, err := s.Store.AvatarOwner(r.Context(), file); err != nil {
+func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	path, ctype, err := s.App.Avatar(r.Context(), me, r.PathValue("file"))
+	if err != nil {
 		return err
 	}
-	ext := strings.ToLower(filepath.Ext(file))
-	ctype := ""
-	for t, e := range rasterTypes {
-		if e == ext {
-			ctype = t
-		}
-	}
-	if ctype == "" {
-		return chat.Errorf(chat.ENotFound, "not found")
-	}
-	f, err := os.Open(filepath.Join(s.Store.Dir(), "avatars", file))
+	f, err := os.Open(path)
 	if err != nil {
 		return chat.Errorf(chat.ENotFound, "not found")
 	}
 	defer f.Close()
-	fi, _ := f.Stat()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return chat.Errorf(chat.ENotFound, "not found")
+	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 	return nil
 }
 
-func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, user string) error {
-	us, err := s.Store.ListUsers(r.Context())
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	us, err := s.App.Users(r.Context(), me)
 	if err != nil {
 		return err
 	}
-	pres, err := s.Store.Presences(r.Context())
-	if err != nil {
-		return err
-	}
-	type userPresence struct {
-		chat.User
-		Presence string `json:"presence"`
-	}
-	out := make([]userPresence, 0, len(us))
-	for _, u := range us {
-		p := pres[u.Username]
-		if p == "" || s.Hub.Connections(u.Username) == 0 {
-			p = "offline"
-		}
-		out = append(out, userPresence{s.userJSON(u), p})
-	}
-	writeJSON(w, 200, map[string]any{"users": out})
+	writeJSON(w, 200, map[string]any{"users": us})
 	return nil
 }
 
-func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request, user string) error {
+func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request, me chat.Account) error {
 	var req struct {
 		Password string `json:"password"`
 		Mode     string `json:"mode"`
@@ -451,29 +326,14 @@ func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request, user str
 	if req.Mode != "soft" && req.Mode != "hard" {
 		return chat.Errorf(chat.EInvalid, "mode must be soft or hard")
 	}
-	if ok, wait := s.loginUser.Allow(user); !ok {
+	if ok, wait := s.loginUser.Allow(me.Name); !ok {
 		return tooMany(wait)
 	}
-	if err := s.checkPassword(r.Context(), user, req.Password); err != nil {
-		return err
-	}
-	if err := s.DeleteAccount(r.Context(), user, req.Mode); err != nil {
+	if err := s.App.DeleteOwnAccount(r.Context(), me, req.Password, req.Mode); err != nil {
 		return err
 	}
 	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// DeleteAccount deletes user (mode soft or hard), ends their connections at once and tells
-// everyone else. The admin service uses the same path.
-func (s *Server) DeleteAccount(ctx context.Context, user, mode string) error {
-	if err := s.Store.DeleteUser(ctx, user, mode); err != nil {
-		return err
-	}
-	s.Hub.CloseUser(user, "")
-	s.Hub.Forget(user)
-	s.Hub.Publish(s.allUsers(ctx), map[string]any{"type": "user.deleted", "username": user, "mode": mode})
 	return nil
 }
 
@@ -490,26 +350,9 @@ func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) err
 	if ok, wait := s.resetIP.Allow(s.clientAddr(r)); !ok {
 		return tooMany(wait)
 	}
-	if err := chat.ValidatePassword(req.NewPassword); err != nil {
+	if err := s.App.ResetPassword(r.Context(), req.Token, req.NewPassword); err != nil {
 		return err
 	}
-	if len(req.Token) < 20 || len(req.Token) > 100 {
-		return store.ErrBadToken
-	}
-	th := auth.HashToken(req.Token)
-	if !s.Store.CheckResetToken(r.Context(), th) {
-		return store.ErrBadToken
-	}
-	hash, err := s.Hasher.Hash(r.Context(), req.NewPassword)
-	if err != nil {
-		return err
-	}
-	user, err := s.Store.ConsumeResetToken(r.Context(), th, hash)
-	if err != nil {
-		return err
-	}
-	s.Hub.CloseUser(user, "")
-	s.Logger.Info("password reset with a token", "user", user)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -35,7 +37,7 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case chat.EUnavailable:
 		return http.StatusServiceUnavailable
-	case "unsupported_media_type":
+	case chat.EMediaType:
 		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
@@ -47,7 +49,18 @@ type errorBody struct {
 	RetryAfter int    `json:"retry_after,omitempty"`
 }
 
+// diskFull reports whether err is a full disk (from SQLite or the file system): the server
+// cannot take writes for now, which is a 503, not a bug.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		strings.Contains(err.Error(), "database or disk is full") || strings.Contains(err.Error(), "SQLITE_FULL")
+}
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if chat.ErrorCode(err) == chat.EInternal && diskFull(err) {
+		s.Logger.Error("disk full", "method", r.Method, "path", r.URL.Path, "err", err)
+		err = chat.Errorf(chat.EUnavailable, "the server's disk is full; nothing was saved, try again later")
+	}
 	code := chat.ErrorCode(err)
 	var ce *chat.Error
 	body := errorBody{Code: code, Message: chat.ErrorMessage(err)}
@@ -75,7 +88,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
-		return &chat.Error{Code: "unsupported_media_type", Message: "send the body as application/json"}
+		return chat.Errorf(chat.EMediaType, "send the body as application/json")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {

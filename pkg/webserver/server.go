@@ -9,23 +9,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minimost/minimost/pkg/app"
 	"github.com/minimost/minimost/pkg/auth"
 	"github.com/minimost/minimost/pkg/chat"
 	"github.com/minimost/minimost/pkg/hub"
-	"github.com/minimost/minimost/pkg/settings"
-	"github.com/minimost/minimost/pkg/store"
 )
 
-// Server is the HTTP side of minimostd.
+// Server is the HTTP side of minimostd: it translates requests into calls of App.
 type Server struct {
-	Store    *store.Store
-	Hub      *hub.Hub
-	Hasher   *auth.Hasher
-	Signer   *auth.Signer
-	Settings *settings.Manager
-	Web      fs.FS // the embedded browser app
-	Logger   *slog.Logger
-	Now      func() time.Time
+	App    *app.App
+	Hub    *hub.Hub // live events of the WebSocket
+	Signer *auth.Signer
+	Web    fs.FS // the embedded browser app
+	Logger *slog.Logger
+	Now    func() time.Time
 
 	// Secure is true when serving TLS: cookies get Secure, responses HSTS.
 	Secure bool
@@ -35,17 +32,19 @@ type Server struct {
 	TrustProxy bool
 	// Version is shown by /api/config.
 	Version string
-	// SessionTTL is how long a session lasts without a new login.
-	SessionTTL time.Duration
 	// AuthBurst is how many login/registration/reset attempts a client address may make at
 	// once (then one every AuthEvery); usernames get a fifth of it, at least 3.
 	AuthBurst int
 	AuthEvery time.Duration
+	// JSONBodyDeadline and UploadBodyDeadline bound how long reading a request body may take.
+	JSONBodyDeadline, UploadBodyDeadline time.Duration
 
 	loginIP, loginUser, registerIP, resetIP *auth.Limiter
 
 	wsMu    sync.Mutex
 	wsConns map[*wsConn]struct{}
+
+	conns conns
 }
 
 // Init fills defaults; call it before Handler.
@@ -56,14 +55,17 @@ func (s *Server) Init() {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	if s.SessionTTL == 0 {
-		s.SessionTTL = 30 * 24 * time.Hour
-	}
 	if s.AuthBurst == 0 {
 		s.AuthBurst = 20
 	}
 	if s.AuthEvery == 0 {
 		s.AuthEvery = 3 * time.Second
+	}
+	if s.JSONBodyDeadline == 0 {
+		s.JSONBodyDeadline = DefaultJSONBodyDeadline
+	}
+	if s.UploadBodyDeadline == 0 {
+		s.UploadBodyDeadline = DefaultUploadBodyDeadline
 	}
 	userBurst := max(3, s.AuthBurst/4)
 	s.loginIP = auth.NewLimiter(s.AuthBurst, s.AuthEvery)
@@ -79,7 +81,7 @@ func (s *Server) Handler() http.Handler {
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 		mux.Handle(pattern, s.apiHandler(h))
 	}
-	user := func(pattern string, h func(w http.ResponseWriter, r *http.Request, u string) error) {
+	user := func(pattern string, h func(w http.ResponseWriter, r *http.Request, me chat.Account) error) {
 		mux.Handle(pattern, s.userHandler(h))
 	}
 	api("GET /api/health", func(w http.ResponseWriter, r *http.Request) error {
@@ -98,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	user("POST /api/me/avatar", s.handleAvatarUpload)
 	user("DELETE /api/me/avatar", s.handleAvatarDelete)
 	user("POST /api/me/delete", s.handleDeleteMe)
+	user("POST /api/me/logout-all", s.handleLogoutAll)
 	user("GET /api/users", s.handleUsers)
 	user("GET /api/avatars/{file}", s.handleAvatar)
 	user("GET /api/conversations", s.handleConversations)
@@ -124,8 +127,9 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /reset", s.handleResetPage)
+	s.healthRoutes(mux)
 	mux.HandleFunc("/", s.handleStatic)
-	return s.secure(mux)
+	return s.limitConns(s.secure(mux))
 }
 
 // apiHandler wraps an API handler: state-changing methods need the CSRF token; errors are
@@ -133,6 +137,13 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) apiHandler(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// First: even a refused request's body is read (to keep the connection), and a
+			// client must not hold it open by sending that body slowly.
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				bodyDeadline(w, s.UploadBodyDeadline)
+			} else {
+				bodyDeadline(w, s.JSONBodyDeadline)
+			}
 			if err := s.checkCSRF(r); err != nil {
 				s.writeError(w, r, err)
 				return
@@ -148,34 +159,34 @@ type ctxKey int
 
 const sessionKey ctxKey = 1
 
-// userHandler wraps an API handler that needs a logged-in user.
-func (s *Server) userHandler(h func(w http.ResponseWriter, r *http.Request, u string) error) http.Handler {
+// userHandler wraps an API handler that needs a logged-in account.
+func (s *Server) userHandler(h func(w http.ResponseWriter, r *http.Request, me chat.Account) error) http.Handler {
 	return s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		user, sess, err := s.authenticate(r)
+		me, sess, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey, sess))
-		return h(w, r, user)
+		return h(w, r, me)
 	})
 }
 
-// authenticate returns the user and session id hash of the request's session cookie.
-func (s *Server) authenticate(r *http.Request) (user, sessHash string, err error) {
+// authenticate returns the account and session id hash of the request's session cookie.
+func (s *Server) authenticate(r *http.Request) (me chat.Account, sessHash string, err error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", "", chat.Errorf(chat.EUnauthorized, "not logged in")
+		return me, "", chat.Errorf(chat.EUnauthorized, "not logged in")
 	}
 	id, ok := s.Signer.Verify("session", c.Value)
 	if !ok {
-		return "", "", chat.Errorf(chat.EUnauthorized, "not logged in")
+		return me, "", chat.Errorf(chat.EUnauthorized, "not logged in")
 	}
 	h := auth.HashToken(id)
-	user, err = s.Store.LookupSession(r.Context(), h)
+	me, err = s.App.Authenticate(r.Context(), h)
 	if err != nil {
-		return "", "", err
+		return me, "", err
 	}
-	return user, h, nil
+	return me, h, nil
 }
 
 func sessionOf(r *http.Request) string {
@@ -197,7 +208,7 @@ func (s *Server) handleCSRF(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) error {
-	st := s.Settings.Get()
+	st := s.App.Settings.Get()
 	writeJSON(w, 200, map[string]any{"registration": st.Registration, "max_upload_mb": st.MaxUploadMB, "version": s.Version})
 	return nil
 }

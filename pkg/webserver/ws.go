@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,6 +23,8 @@ const (
 	wsPingInterval = 30 * time.Second
 	wsPingTimeout  = 15 * time.Second
 	wsWriteTimeout = 10 * time.Second
+	// wsAliveInterval is how often a connection checks that its account still exists.
+	wsAliveInterval = 3 * time.Second
 	// CloseSessionEnded is the close code when the session ended (logout, password change,
 	// account deletion): the client goes to the login page.
 	CloseSessionEnded = 4001
@@ -51,9 +54,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chat.Errorf(chat.EForbidden, "cross-origin WebSocket refused"))
 		return
 	}
-	user, sess, err := s.authenticate(r)
+	me, sess, err := s.authenticate(r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if max := s.App.Settings.Get().MaxSocketsPerUser; s.Hub.Connections(me.ID) >= max {
+		s.writeError(w, r, &chat.Error{Code: chat.ETooMany, RetryAfter: 10,
+			Message: fmt.Sprintf("at most %d connections per account (max_sockets_per_user); close another tab", max)})
 		return
 	}
 	q := r.URL.Query()
@@ -75,27 +83,23 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.wsMu.Unlock()
 	}()
 
-	sub, replay, seq, resync := s.Hub.Subscribe(user, sess, q.Get("boot"), since)
-	first := s.Hub.Connections(user) == 1
+	// Live events are keyed by account id: a later account of the same name never gets the
+	// events (nor the replay ring) of an earlier one.
+	sub, replay, seq, resync := s.Hub.Subscribe(me.ID, sess, q.Get("boot"), since)
+	first := s.Hub.Connections(me.ID) == 1
 	defer func() {
 		s.Hub.Unsubscribe(sub)
-		if s.Hub.Connections(user) == 0 {
-			bg := context.Background()
-			if ok, err := s.Store.UserExists(bg, user); err == nil && !ok {
-				// The account was deleted: its presence rows are gone and must stay gone.
-				return
-			}
-			s.Store.ClearTyping(bg, user)
-			s.leaveCalls(bg, user)
-			s.setPresence(bg, user, "offline")
+		if s.Hub.Connections(me.ID) == 0 {
+			s.App.Disconnected(context.Background(), me)
 		}
 	}()
-	hello, _ := json.Marshal(map[string]any{"type": "hello", "boot": s.Hub.Boot(), "seq": seq, "user": user})
-	if err := s.wsWrite(ctx, c, hello); err != nil {
+	if err := s.wsSend(ctx, c, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name}); err != nil {
 		return
 	}
 	if resync {
-		s.wsWrite(ctx, c, []byte(`{"type":"resync"}`))
+		if err := s.wsSend(ctx, c, chat.Resync{}); err != nil {
+			return
+		}
 	}
 	for _, f := range replay {
 		if err := s.wsWrite(ctx, c, f.Bytes()); err != nil {
@@ -103,10 +107,21 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if first {
-		s.setPresence(ctx, user, "online")
+		if err := s.App.SetPresence(ctx, me, "online"); err != nil {
+			s.Logger.Warn("record presence", "user", me.Name, "err", err)
+		}
 	}
-	go s.wsWriter(ctx, cancel, c, sub)
-	s.wsReader(ctx, c, user, sess)
+	go s.wsWriter(ctx, cancel, c, sub, me)
+	s.wsReader(ctx, c, me, sess)
+}
+
+// wsSend writes one event to this connection only.
+func (s *Server) wsSend(ctx context.Context, c *websocket.Conn, ev chat.Event) error {
+	b, err := chat.MarshalEvent(ev)
+	if err != nil {
+		return err
+	}
+	return s.wsWrite(ctx, c, b)
 }
 
 func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error {
@@ -117,10 +132,14 @@ func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error
 
 // wsWriter sends the subscription's frames and pings; it closes the socket when the
 // subscription ends, with a code that tells the client why.
-func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, sub *hub.Sub) {
+func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, sub *hub.Sub, me chat.Account) {
 	defer cancel()
 	ping := time.NewTicker(wsPingInterval)
 	defer ping.Stop()
+	// An account deleted by hand (the guide's sqlite3 procedure) is noticed within seconds,
+	// from the account snapshot, without a query per connection.
+	alive := time.NewTicker(wsAliveInterval)
+	defer alive.Stop()
 	for {
 		select {
 		case f, ok := <-sub.C:
@@ -149,13 +168,18 @@ func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *web
 				c.CloseNow()
 				return
 			}
+		case <-alive.C:
+			if !s.App.Alive(ctx, me) {
+				c.Close(CloseSessionEnded, "session ended")
+				return
+			}
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, user, sess string) {
+func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Account, sess string) {
 	tokens, last := float64(wsRateBurst), time.Now()
 	for {
 		typ, data, err := c.Read(ctx)
@@ -180,7 +204,7 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, user, sess str
 		}
 		// The session may have ended since the handshake (expired, or the account was
 		// deleted by hand): nothing more is done for it.
-		if _, err := s.Store.LookupSession(ctx, sess); chat.ErrorCode(err) == chat.EUnauthorized {
+		if _, err := s.App.Authenticate(ctx, sess); chat.ErrorCode(err) == chat.EUnauthorized {
 			c.Close(CloseSessionEnded, "session ended")
 			return
 		}
@@ -189,7 +213,7 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, user, sess str
 			s.wsError(ctx, c, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
 			continue
 		}
-		if err := s.wsHandle(ctx, c, user, f); err != nil {
+		if err := s.wsHandle(ctx, c, me, f); err != nil {
 			s.wsError(ctx, c, f.ClientID, err)
 		}
 	}
@@ -199,124 +223,47 @@ func (s *Server) wsError(ctx context.Context, c *websocket.Conn, clientID string
 	if chat.ErrorCode(err) == chat.EInternal {
 		s.Logger.Error("websocket frame failed", "err", err)
 	}
-	b, _ := json.Marshal(map[string]any{"type": "error", "client_id": clientID, "code": chat.ErrorCode(err), "message": chat.ErrorMessage(err)})
-	s.wsWrite(ctx, c, b)
+	frame := chat.ErrorFrame{ClientID: clientID, Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)}
+	var ce *chat.Error
+	if errors.As(err, &ce) {
+		frame.RetryAfter = ce.RetryAfter
+	}
+	if err := s.wsSend(ctx, c, frame); err != nil {
+		s.Logger.Debug("websocket write failed", "err", err)
+	}
 }
 
 // wsHandle answers one client frame. Its own answers (ack, pong) go straight to this socket;
 // everything else reaches the other clients through the hub.
-func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, user string, f clientFrame) error {
+func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Account, f clientFrame) error {
 	// A frame must not outlive its socket, but its write must finish once started.
 	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	switch f.Type {
 	case "ping":
-		return s.wsWrite(ctx, c, []byte(`{"type":"pong"}`))
+		return s.wsSend(ctx, c, chat.Pong{})
 	case "send":
 		if len(f.ClientID) > 64 {
 			return chat.Errorf(chat.EInvalid, "client_id must be at most 64 bytes")
 		}
-		m, err := s.Post(opCtx, user, f.Conversation, f.Body, f.ThreadRoot, nil)
+		m, err := s.App.Post(opCtx, me, f.Conversation, f.Body, f.ThreadRoot, nil)
 		if err != nil {
 			return err
 		}
-		b, _ := json.Marshal(map[string]any{"type": "ack", "client_id": f.ClientID, "message": m})
-		return s.wsWrite(ctx, c, b)
+		return s.wsSend(ctx, c, chat.Ack{ClientID: f.ClientID, Message: m})
 	case "typing":
-		return s.Typing(opCtx, user, f.Conversation)
+		return s.App.Typing(opCtx, me, f.Conversation)
 	case "read":
-		return s.MarkRead(opCtx, user, f.Conversation, f.MessageID)
+		return s.App.MarkRead(opCtx, me, f.Conversation, f.MessageID)
 	case "presence":
 		if f.Presence != "online" && f.Presence != "away" {
 			return chat.Errorf(chat.EInvalid, "presence must be online or away")
 		}
-		s.setPresence(opCtx, user, f.Presence)
-		return nil
+		return s.App.SetPresence(opCtx, me, f.Presence)
 	case "call":
-		return s.callSignal(opCtx, user, f)
+		return s.App.CallSignal(opCtx, me, f.Conversation, f.Signal, f.Data, f.To)
 	}
 	return chat.Errorf(chat.EInvalid, "unknown frame type %q", f.Type)
-}
-
-func (s *Server) setPresence(ctx context.Context, user, status string) {
-	if err := s.Store.SetPresence(ctx, user, status); err != nil {
-		s.Logger.Warn("record presence", "user", user, "err", err)
-	}
-	s.Hub.Publish(s.allUsers(ctx), map[string]any{"type": "presence", "user": user, "presence": status})
-}
-
-// callSignal relays WebRTC signalling among a conversation's members and records who is in
-// the call in call_participants.
-func (s *Server) callSignal(ctx context.Context, user string, f clientFrame) error {
-	c, err := s.resolve(ctx, user, f.Conversation)
-	if err != nil {
-		return err
-	}
-	if len(f.Data) > 32<<10 {
-		return chat.Errorf(chat.ETooLarge, "call data too large")
-	}
-	switch f.Signal {
-	case "join":
-		if err := s.Store.JoinCall(ctx, c.ID, user); err != nil {
-			return err
-		}
-	case "leave":
-		if err := s.Store.LeaveCall(ctx, c.ID, user); err != nil {
-			return err
-		}
-	case "offer", "answer", "candidate":
-	default:
-		return chat.Errorf(chat.EInvalid, "unknown call signal %q", f.Signal)
-	}
-	ev := map[string]any{"type": "call", "conversation": c.ID, "from": user, "signal": f.Signal, "data": f.Data, "to": f.To}
-	if f.To != "" {
-		for _, m := range c.recipients {
-			if m == f.To {
-				s.Hub.Publish([]string{f.To}, ev)
-				return nil
-			}
-		}
-		return chat.Errorf(chat.ENotFound, "no such member %q", f.To)
-	}
-	ps, err := s.Store.CallParticipants(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	ev["participants"] = ps
-	var others []string
-	for _, m := range c.recipients {
-		if m != user {
-			others = append(others, m)
-		}
-	}
-	s.Hub.Publish(others, ev)
-	return nil
-}
-
-// leaveCalls removes a disconnected user from every call and tells the other members, as
-// if the user had sent a "leave" signal.
-func (s *Server) leaveCalls(ctx context.Context, user string) {
-	convs, err := s.Store.UserCalls(ctx, user)
-	if err != nil {
-		s.Logger.Warn("list calls", "user", user, "err", err)
-	}
-	if err := s.Store.LeaveCall(ctx, "", user); err != nil {
-		s.Logger.Warn("leave calls", "user", user, "err", err)
-	}
-	for _, id := range convs {
-		c, err := s.resolve(ctx, user, id)
-		if err != nil {
-			continue
-		}
-		ps, _ := s.Store.CallParticipants(ctx, id)
-		var others []string
-		for _, m := range c.recipients {
-			if m != user {
-				others = append(others, m)
-			}
-		}
-		s.Hub.Publish(others, map[string]any{"type": "call", "conversation": id, "from": user, "signal": "leave", "participants": ps})
-	}
 }
 
 // CloseWebSockets tells every client the server is going away.

@@ -2,6 +2,7 @@
 // page and the chat, wires the socket to the state, and holds the actions the views share:
 // open a conversation, send, mark read, log out.
 
+import { EV } from './events.js';
 import { $ } from './dom.js';
 import * as api from './api.js';
 import { enc } from './api.js';
@@ -46,6 +47,7 @@ const ctx = {
   openSettings: () => views.settings.open(),
   logout,
   afterAccountDeleted,
+  afterLogoutEverywhere: () => stopSession('You were logged out everywhere.'),
 };
 
 function uuid() {
@@ -228,24 +230,24 @@ function updateViewing() {
 // ---- live events ----
 
 function onEvent(ev) {
-  if (ev.type === 'call') {
+  if (ev.type === EV.CALL) {
     calls.handle(ev);
     return;
   }
   // An account was deleted (its messages now read "Deleted User", or are gone), or the
   // public channels changed: what is loaded is stale, so load it again.
-  if (ev.type === 'user.deleted' || ev.type === 'channels') {
+  if (ev.type === EV.USER_DELETED || ev.type === EV.CHANNELS) {
     refetchAll();
     return;
   }
-  if ((ev.type === 'ack' || ev.type === 'error') && ev.client_id) {
+  if ((ev.type === EV.ACK || ev.type === EV.ERROR) && ev.client_id) {
     clearTimeout(sendTimers.get(ev.client_id));
     sendTimers.delete(ev.client_id);
   }
-  if (ev.type === 'error' && !ev.client_id) {
+  if (ev.type === EV.ERROR && !ev.client_id) {
     toast(ev.message || 'The server refused a request.', { error: true });
   }
-  if (ev.type === 'message.new' && ev.message && !state.conversation(ev.message.conversation)) {
+  if (ev.type === EV.MESSAGE_NEW && ev.message && !state.conversation(ev.message.conversation)) {
     // A conversation we have not heard of yet (a new DM, a system notice): fetch it, with
     // its unread counts, from the server.
     fetchConversation(ev.message.conversation);

@@ -10,6 +10,7 @@
 //   session-ended()             close code 4001: the session is gone, go to login
 //   retry(attempt)              a reconnect is scheduled (the app checks the session)
 
+import { EV } from './events.js';
 import { Emitter } from './emitter.js';
 
 const MIN_DELAY = 500;
@@ -128,12 +129,12 @@ export class Socket extends Emitter {
   }
 
   _frame(frame) {
-    if (typeof frame.seq === 'number' && frame.type !== 'hello' && frame.type !== 'resync') {
+    if (typeof frame.seq === 'number' && frame.type !== EV.HELLO && frame.type !== EV.RESYNC) {
       if (this.lastSeq !== null && frame.seq <= this.lastSeq) return; // already seen
       this.lastSeq = frame.seq;
     }
     switch (frame.type) {
-      case 'hello': {
+      case EV.HELLO: {
         const again = this.everConnected;
         if (this.lastSeq === null || (this.boot && frame.boot !== this.boot)) {
           // A first connection or a restarted daemon (which also sends resync): count from
@@ -148,11 +149,11 @@ export class Socket extends Emitter {
         if (again) this.emit('reconnected');
         return;
       }
-      case 'resync':
+      case EV.RESYNC:
         this.lastSeq = Math.max(this.helloSeq ?? 0, 0);
         this.emit('resync');
         return;
-      case 'pong':
+      case EV.PONG:
         return;
       default:
         this.emit('event', frame);

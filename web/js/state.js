@@ -5,6 +5,7 @@
 // Events emitted: me, users, conversations, messages(convId), typing(convId),
 // receipts(convId), removed(convId).
 
+import { EV } from './events.js';
 import { Emitter } from './emitter.js';
 
 const TYPING_MS = 5000;
@@ -239,6 +240,23 @@ export class State extends Emitter {
     this.emit('messages', convId, { kind: 'update', id: msgId });
   }
 
+  /** applyReaction applies one reaction change (a `reaction` event) to a loaded message. */
+  applyReaction(convId, msgId, emoji, user, added) {
+    const h = this.histories.get(convId);
+    const m = h && h.items.find((x) => x.id === msgId);
+    if (!m) return;
+    const list = (m.reactions || []).map((r) => ({ emoji: r.emoji, users: [...r.users] }));
+    let r = list.find((x) => x.emoji === emoji);
+    if (added) {
+      if (!r) list.push((r = { emoji, users: [] }));
+      if (!r.users.includes(user)) r.users.push(user);
+    } else if (r) {
+      r.users = r.users.filter((u) => u !== user);
+    }
+    m.reactions = list.filter((x) => x.users.length);
+    this.emit('messages', convId, { kind: 'update', id: msgId });
+  }
+
   /** addPending shows a message being sent; resolvePending replaces it with the real one. */
   addPending(convId, clientId, body) {
     const h = this.history(convId);
@@ -360,7 +378,7 @@ export class State extends Emitter {
    */
   apply(ev) {
     switch (ev.type) {
-      case 'message.new': {
+      case EV.MESSAGE_NEW: {
         const msg = ev.message;
         const c = this.conversations.get(msg.conversation);
         const fromMe = msg.sender === this.myName;
@@ -379,36 +397,36 @@ export class State extends Emitter {
         }
         return { newMessage: isNew && !fromMe ? msg : null };
       }
-      case 'message.edited':
+      case EV.MESSAGE_EDITED:
         this.upsertMessage(ev.message);
         return {};
-      case 'message.deleted':
+      case EV.MESSAGE_DELETED:
         this.removeMessage(ev.conversation, ev.id);
         return {};
-      case 'reaction':
-        this.setReactions(ev.conversation, ev.id, ev.reactions);
+      case EV.REACTION:
+        this.applyReaction(ev.conversation, ev.id, ev.emoji, ev.user, ev.added);
         return {};
-      case 'typing':
+      case EV.TYPING:
         this.setTyping(ev.conversation, ev.user);
         return {};
-      case 'presence': {
+      case EV.PRESENCE: {
         const u = this.users.get(ev.user);
         if (u) u.presence = ev.presence;
         else this.users.set(ev.user, { username: ev.user, display_name: '', presence: ev.presence });
         this.emit('users');
         return {};
       }
-      case 'read':
+      case EV.READ:
         if (ev.reader === this.myName) this.markRead(ev.conversation);
         else this.setRead(ev.conversation, ev.reader, ev.message_id);
         return {};
-      case 'conversation':
+      case EV.CONVERSATION:
         this.upsertConversation(ev.conversation);
         return {};
-      case 'conversation.removed':
+      case EV.CONVERSATION_REMOVED:
         this.removeConversation(ev.id);
         return {};
-      case 'user':
+      case EV.USER:
         this._mergeUser(ev.user);
         if (this.me && ev.user.username === this.me.username) {
           this.me = { ...this.me, ...ev.user };
@@ -418,10 +436,10 @@ export class State extends Emitter {
         this.emit('users');
         this.emit('conversations');
         return {};
-      case 'ack':
+      case EV.ACK:
         this.resolvePending(ev.client_id, ev.message);
         return {};
-      case 'error':
+      case EV.ERROR:
         if (ev.client_id) this.failPending(ev.client_id, ev.message || ev.code);
         return {};
       default:

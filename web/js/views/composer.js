@@ -19,6 +19,7 @@ export class Composer {
     this.lastTyping = 0;
     this.uploading = null;
     this.ta = $('#composer');
+    this.ctx.state.on('conversations', () => this.showWritable());
     $('#attach').prepend(icon('attach', 20));
     $('#send').append(icon('send', 20));
 
@@ -70,7 +71,15 @@ export class Composer {
     this.lastTyping = 0;
     this.error('');
     this.grow();
-    $('#composer-form').hidden = !id;
+    this.showWritable();
+  }
+
+  /** showWritable hides the box where nobody is left to read a reply (read_only). */
+  showWritable() {
+    const c = this.convId && this.ctx.state.conversation(this.convId);
+    const readOnly = !!(c && c.read_only);
+    $('#composer-form').hidden = !this.convId || readOnly;
+    $('#readonly-note').hidden = !readOnly;
   }
 
   focus() {

@@ -191,6 +191,8 @@ export class ConversationView {
     else {
       const others = this.state.others(c);
       sub = others.length === 1 ? presenceWord(this.state.presence(others[0])) : `${others.length + 1} people`;
+      if (c.departed) sub += ` · ${c.departed} left (account deleted)`;
+      if (c.read_only) sub = 'Read-only';
     }
     replace($('#conv-sub'), sub);
     const n = c.kind === 'channel' ? this.state.users.size : members.length;

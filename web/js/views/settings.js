@@ -28,6 +28,7 @@ export class SettingsView {
       r.addEventListener('change', () => { if (r.checked) this.setTheme(r.value); });
     }
     $('#password-form').addEventListener('submit', (e) => { e.preventDefault(); this.changePassword(); });
+    $('#logout-all').addEventListener('click', () => this.logoutAll());
     $('#danger-form').addEventListener('submit', (e) => { e.preventDefault(); this.deleteAccount(); });
     ctx.state.on('me', () => { if (this.dlg.open) this.drawAvatar(); });
   }
@@ -145,6 +146,22 @@ export class SettingsView {
       this.status(err.status === 401 || err.status === 403 ? (err.message || 'The current password is wrong.') : api.errorText(err), false);
     } finally {
       btn.disabled = false;
+    }
+  }
+
+  async logoutAll() {
+    const ok = await confirmAction({
+      title: 'Log out everywhere?',
+      text: 'Every session of your account ends, on every device, this one included.',
+      ok: 'Log out everywhere',
+    });
+    if (!ok) return;
+    try {
+      await api.post('/api/me/logout-all', undefined, { quiet401: true });
+      this.dlg.close();
+      this.ctx.afterLogoutEverywhere();
+    } catch (err) {
+      this.status(api.errorText(err), false);
     }
   }
 

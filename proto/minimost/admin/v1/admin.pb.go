@@ -25,7 +25,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// DeleteMode selects how an account is deleted (SPEC section 9).
+// DeleteMode selects how an account is deleted: soft keeps the messages as "Deleted User"'s, hard removes them.
 type DeleteMode int32
 
 const (
@@ -130,6 +130,11 @@ type StatusResponse struct {
 	ConnectedClients int32 `protobuf:"varint,5,opt,name=connected_clients,json=connectedClients,proto3" json:"connected_clients,omitempty"`
 	// next_cleanup_ts is when the background cleanup runs next; 0 if not scheduled.
 	NextCleanupTs int64 `protobuf:"varint,6,opt,name=next_cleanup_ts,json=nextCleanupTs,proto3" json:"next_cleanup_ts,omitempty"`
+	// settings_error is why the current settings.json is not in force ("file:line: reason"),
+	// empty when it is valid; the last valid settings stay in force meanwhile.
+	SettingsError string `protobuf:"bytes,7,opt,name=settings_error,json=settingsError,proto3" json:"settings_error,omitempty"`
+	// public_url is the base of the links the daemon hands out (reset links).
+	PublicUrl     string `protobuf:"bytes,8,opt,name=public_url,json=publicUrl,proto3" json:"public_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -204,6 +209,20 @@ func (x *StatusResponse) GetNextCleanupTs() int64 {
 		return x.NextCleanupTs
 	}
 	return 0
+}
+
+func (x *StatusResponse) GetSettingsError() string {
+	if x != nil {
+		return x.SettingsError
+	}
+	return ""
+}
+
+func (x *StatusResponse) GetPublicUrl() string {
+	if x != nil {
+		return x.PublicUrl
+	}
+	return ""
 }
 
 // ListUsersRequest has no fields.
@@ -1237,9 +1256,12 @@ func (x *IntegrityCheckResponse) GetResults() []*DBResult {
 type BackupRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// dir is an absolute path, missing or empty.
-	Dir           string `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Dir string `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
+	// cancel_on_interrupt stops the backup (and removes DIR.partial) when the caller cancels
+	// the call; otherwise the daemon finishes it.
+	CancelOnInterrupt bool `protobuf:"varint,2,opt,name=cancel_on_interrupt,json=cancelOnInterrupt,proto3" json:"cancel_on_interrupt,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *BackupRequest) Reset() {
@@ -1279,6 +1301,13 @@ func (x *BackupRequest) GetDir() string {
 	return ""
 }
 
+func (x *BackupRequest) GetCancelOnInterrupt() bool {
+	if x != nil {
+		return x.CancelOnInterrupt
+	}
+	return false
+}
+
 // BackupResponse describes the finished backup.
 type BackupResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1289,7 +1318,13 @@ type BackupResponse struct {
 	// files counts the other files copied.
 	Files int32 `protobuf:"varint,3,opt,name=files,proto3" json:"files,omitempty"`
 	// bytes is the total size written.
-	Bytes         int64 `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Bytes int64 `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// users is the number of accounts in the backup.
+	Users int64 `protobuf:"varint,5,opt,name=users,proto3" json:"users,omitempty"`
+	// messages is the number of message copies (rows of users/*.db) in the backup.
+	Messages int64 `protobuf:"varint,6,opt,name=messages,proto3" json:"messages,omitempty"`
+	// manifest is the manifest's path, DIR/manifest.json.
+	Manifest      string `protobuf:"bytes,7,opt,name=manifest,proto3" json:"manifest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1352,6 +1387,182 @@ func (x *BackupResponse) GetBytes() int64 {
 	return 0
 }
 
+func (x *BackupResponse) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetMessages() int64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetManifest() string {
+	if x != nil {
+		return x.Manifest
+	}
+	return ""
+}
+
+// VerifyBackupRequest names the backup directory to verify.
+type VerifyBackupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// dir is an absolute path to a directory written by Backup.
+	Dir           string `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyBackupRequest) Reset() {
+	*x = VerifyBackupRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyBackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyBackupRequest) ProtoMessage() {}
+
+func (x *VerifyBackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyBackupRequest.ProtoReflect.Descriptor instead.
+func (*VerifyBackupRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *VerifyBackupRequest) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+// VerifyBackupResponse reports each problem found; ok means none.
+type VerifyBackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ok tells whether the backup matches its manifest and every database is intact.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// files counts the files the manifest lists.
+	Files int32 `protobuf:"varint,2,opt,name=files,proto3" json:"files,omitempty"`
+	// problems lists what is wrong, one line each ("users/alice.db: sha256 mismatch").
+	Problems []string `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
+	// results are integrity_check per database.
+	Results []*DBResult `protobuf:"bytes,4,rep,name=results,proto3" json:"results,omitempty"`
+	// version is the daemon version that wrote the backup.
+	Version string `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
+	// created_ts is when the backup was written.
+	CreatedTs int64 `protobuf:"varint,6,opt,name=created_ts,json=createdTs,proto3" json:"created_ts,omitempty"`
+	// users is the manifest's account count.
+	Users int64 `protobuf:"varint,7,opt,name=users,proto3" json:"users,omitempty"`
+	// messages is the manifest's message count.
+	Messages      int64 `protobuf:"varint,8,opt,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyBackupResponse) Reset() {
+	*x = VerifyBackupResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyBackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyBackupResponse) ProtoMessage() {}
+
+func (x *VerifyBackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyBackupResponse.ProtoReflect.Descriptor instead.
+func (*VerifyBackupResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *VerifyBackupResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *VerifyBackupResponse) GetFiles() int32 {
+	if x != nil {
+		return x.Files
+	}
+	return 0
+}
+
+func (x *VerifyBackupResponse) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *VerifyBackupResponse) GetResults() []*DBResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *VerifyBackupResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *VerifyBackupResponse) GetCreatedTs() int64 {
+	if x != nil {
+		return x.CreatedTs
+	}
+	return 0
+}
+
+func (x *VerifyBackupResponse) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
+func (x *VerifyBackupResponse) GetMessages() int64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
 // CheckpointRequest names the users whose databases to checkpoint.
 type CheckpointRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1363,7 +1574,7 @@ type CheckpointRequest struct {
 
 func (x *CheckpointRequest) Reset() {
 	*x = CheckpointRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1586,7 @@ func (x *CheckpointRequest) String() string {
 func (*CheckpointRequest) ProtoMessage() {}
 
 func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1599,7 @@ func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointRequest.ProtoReflect.Descriptor instead.
 func (*CheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{23}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CheckpointRequest) GetUsers() []string {
@@ -1409,7 +1620,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1632,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1645,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{24}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CheckpointResponse) GetResults() []*DBResult {
@@ -1455,7 +1666,7 @@ type VacuumRequest struct {
 
 func (x *VacuumRequest) Reset() {
 	*x = VacuumRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1678,7 @@ func (x *VacuumRequest) String() string {
 func (*VacuumRequest) ProtoMessage() {}
 
 func (x *VacuumRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1691,7 @@ func (x *VacuumRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VacuumRequest.ProtoReflect.Descriptor instead.
 func (*VacuumRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{25}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *VacuumRequest) GetUsers() []string {
@@ -1501,7 +1712,7 @@ type VacuumResponse struct {
 
 func (x *VacuumResponse) Reset() {
 	*x = VacuumResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1724,7 @@ func (x *VacuumResponse) String() string {
 func (*VacuumResponse) ProtoMessage() {}
 
 func (x *VacuumResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1737,7 @@ func (x *VacuumResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VacuumResponse.ProtoReflect.Descriptor instead.
 func (*VacuumResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VacuumResponse) GetResults() []*DBResult {
@@ -1545,7 +1756,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1768,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1781,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{29}
 }
 
 // StatsResponse reports counts and disk use; sizes are in bytes.
@@ -1590,13 +1801,23 @@ type StatsResponse struct {
 	DiskAuthDb int64 `protobuf:"varint,6,opt,name=disk_auth_db,json=diskAuthDb,proto3" json:"disk_auth_db,omitempty"`
 	// disk_presence_db is the size of presence.db with its -wal.
 	DiskPresenceDb int64 `protobuf:"varint,7,opt,name=disk_presence_db,json=diskPresenceDb,proto3" json:"disk_presence_db,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// wal_users is the size of the -wal and -shm files under users/ (included in disk_users).
+	WalUsers int64 `protobuf:"varint,8,opt,name=wal_users,json=walUsers,proto3" json:"wal_users,omitempty"`
+	// wal_auth_db is the size of auth.db-wal and -shm (included in disk_auth_db).
+	WalAuthDb int64 `protobuf:"varint,9,opt,name=wal_auth_db,json=walAuthDb,proto3" json:"wal_auth_db,omitempty"`
+	// wal_presence_db is the size of presence.db-wal and -shm (included in disk_presence_db).
+	WalPresenceDb int64 `protobuf:"varint,10,opt,name=wal_presence_db,json=walPresenceDb,proto3" json:"wal_presence_db,omitempty"`
+	// user_databases counts users/*.db; wal_files counts users/*.db-wal files present.
+	UserDatabases int32 `protobuf:"varint,11,opt,name=user_databases,json=userDatabases,proto3" json:"user_databases,omitempty"`
+	// wal_files counts the users/*.db-wal files present.
+	WalFiles      int32 `protobuf:"varint,12,opt,name=wal_files,json=walFiles,proto3" json:"wal_files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1829,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1842,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StatsResponse) GetUsers() int32 {
@@ -1673,6 +1894,41 @@ func (x *StatsResponse) GetDiskPresenceDb() int64 {
 	return 0
 }
 
+func (x *StatsResponse) GetWalUsers() int64 {
+	if x != nil {
+		return x.WalUsers
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetWalAuthDb() int64 {
+	if x != nil {
+		return x.WalAuthDb
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetWalPresenceDb() int64 {
+	if x != nil {
+		return x.WalPresenceDb
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetUserDatabases() int32 {
+	if x != nil {
+		return x.UserDatabases
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetWalFiles() int32 {
+	if x != nil {
+		return x.WalFiles
+	}
+	return 0
+}
+
 // ListChannelsRequest has no fields.
 type ListChannelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1682,7 +1938,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1950,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1963,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{31}
 }
 
 // ListChannelsResponse holds the public channels in settings.json order.
@@ -1721,7 +1977,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1989,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +2002,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListChannelsResponse) GetChannels() []string {
@@ -1767,7 +2023,7 @@ type AddChannelRequest struct {
 
 func (x *AddChannelRequest) Reset() {
 	*x = AddChannelRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +2035,7 @@ func (x *AddChannelRequest) String() string {
 func (*AddChannelRequest) ProtoMessage() {}
 
 func (x *AddChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +2048,7 @@ func (x *AddChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddChannelRequest.ProtoReflect.Descriptor instead.
 func (*AddChannelRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AddChannelRequest) GetName() string {
@@ -1811,7 +2067,7 @@ type AddChannelResponse struct {
 
 func (x *AddChannelResponse) Reset() {
 	*x = AddChannelResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +2079,7 @@ func (x *AddChannelResponse) String() string {
 func (*AddChannelResponse) ProtoMessage() {}
 
 func (x *AddChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +2092,7 @@ func (x *AddChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddChannelResponse.ProtoReflect.Descriptor instead.
 func (*AddChannelResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
 // RemoveChannelRequest names the channel to remove.
@@ -1850,7 +2106,7 @@ type RemoveChannelRequest struct {
 
 func (x *RemoveChannelRequest) Reset() {
 	*x = RemoveChannelRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +2118,7 @@ func (x *RemoveChannelRequest) String() string {
 func (*RemoveChannelRequest) ProtoMessage() {}
 
 func (x *RemoveChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +2131,7 @@ func (x *RemoveChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveChannelRequest.ProtoReflect.Descriptor instead.
 func (*RemoveChannelRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RemoveChannelRequest) GetName() string {
@@ -1894,7 +2150,7 @@ type RemoveChannelResponse struct {
 
 func (x *RemoveChannelResponse) Reset() {
 	*x = RemoveChannelResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2162,7 @@ func (x *RemoveChannelResponse) String() string {
 func (*RemoveChannelResponse) ProtoMessage() {}
 
 func (x *RemoveChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2175,7 @@ func (x *RemoveChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveChannelResponse.ProtoReflect.Descriptor instead.
 func (*RemoveChannelResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{36}
 }
 
 var File_minimost_admin_v1_admin_proto protoreflect.FileDescriptor
@@ -1927,7 +2183,7 @@ var File_minimost_admin_v1_admin_proto protoreflect.FileDescriptor
 const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"\x1dminimost/admin/v1/admin.proto\x12\x11minimost.admin.v1\"\x0f\n" +
-	"\rStatusRequest\"\xda\x01\n" +
+	"\rStatusRequest\"\xa0\x02\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
@@ -1936,7 +2192,10 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\vlisten_addr\x18\x04 \x01(\tR\n" +
 	"listenAddr\x12+\n" +
 	"\x11connected_clients\x18\x05 \x01(\x05R\x10connectedClients\x12&\n" +
-	"\x0fnext_cleanup_ts\x18\x06 \x01(\x03R\rnextCleanupTs\"\x12\n" +
+	"\x0fnext_cleanup_ts\x18\x06 \x01(\x03R\rnextCleanupTs\x12%\n" +
+	"\x0esettings_error\x18\a \x01(\tR\rsettingsError\x12\x1d\n" +
+	"\n" +
+	"public_url\x18\b \x01(\tR\tpublicUrl\"\x12\n" +
 	"\x10ListUsersRequest\"B\n" +
 	"\x11ListUsersResponse\x12-\n" +
 	"\x05users\x18\x01 \x03(\v2\x17.minimost.admin.v1.UserR\x05users\"f\n" +
@@ -2003,14 +2262,30 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x17\n" +
 	"\x15IntegrityCheckRequest\"O\n" +
 	"\x16IntegrityCheckResponse\x125\n" +
-	"\aresults\x18\x01 \x03(\v2\x1b.minimost.admin.v1.DBResultR\aresults\"!\n" +
+	"\aresults\x18\x01 \x03(\v2\x1b.minimost.admin.v1.DBResultR\aresults\"Q\n" +
 	"\rBackupRequest\x12\x10\n" +
-	"\x03dir\x18\x01 \x01(\tR\x03dir\"l\n" +
+	"\x03dir\x18\x01 \x01(\tR\x03dir\x12.\n" +
+	"\x13cancel_on_interrupt\x18\x02 \x01(\bR\x11cancelOnInterrupt\"\xba\x01\n" +
 	"\x0eBackupResponse\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x14\n" +
 	"\x05files\x18\x03 \x01(\x05R\x05files\x12\x14\n" +
-	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\")\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\x12\x14\n" +
+	"\x05users\x18\x05 \x01(\x03R\x05users\x12\x1a\n" +
+	"\bmessages\x18\x06 \x01(\x03R\bmessages\x12\x1a\n" +
+	"\bmanifest\x18\a \x01(\tR\bmanifest\"'\n" +
+	"\x13VerifyBackupRequest\x12\x10\n" +
+	"\x03dir\x18\x01 \x01(\tR\x03dir\"\xfa\x01\n" +
+	"\x14VerifyBackupResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05files\x18\x02 \x01(\x05R\x05files\x12\x1a\n" +
+	"\bproblems\x18\x03 \x03(\tR\bproblems\x125\n" +
+	"\aresults\x18\x04 \x03(\v2\x1b.minimost.admin.v1.DBResultR\aresults\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\tR\aversion\x12\x1d\n" +
+	"\n" +
+	"created_ts\x18\x06 \x01(\x03R\tcreatedTs\x12\x14\n" +
+	"\x05users\x18\a \x01(\x03R\x05users\x12\x1a\n" +
+	"\bmessages\x18\b \x01(\x03R\bmessages\")\n" +
 	"\x11CheckpointRequest\x12\x14\n" +
 	"\x05users\x18\x01 \x03(\tR\x05users\"K\n" +
 	"\x12CheckpointResponse\x125\n" +
@@ -2019,7 +2294,7 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x05users\x18\x01 \x03(\tR\x05users\"G\n" +
 	"\x0eVacuumResponse\x125\n" +
 	"\aresults\x18\x01 \x03(\v2\x1b.minimost.admin.v1.DBResultR\aresults\"\x0e\n" +
-	"\fStatsRequest\"\xfd\x02\n" +
+	"\fStatsRequest\"\xa6\x04\n" +
 	"\rStatsResponse\x12\x14\n" +
 	"\x05users\x18\x01 \x01(\x05R\x05users\x12a\n" +
 	"\x11messages_per_user\x18\x02 \x03(\v25.minimost.admin.v1.StatsResponse.MessagesPerUserEntryR\x0fmessagesPerUser\x12\x1d\n" +
@@ -2029,7 +2304,13 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\fdisk_avatars\x18\x05 \x01(\x03R\vdiskAvatars\x12 \n" +
 	"\fdisk_auth_db\x18\x06 \x01(\x03R\n" +
 	"diskAuthDb\x12(\n" +
-	"\x10disk_presence_db\x18\a \x01(\x03R\x0ediskPresenceDb\x1aB\n" +
+	"\x10disk_presence_db\x18\a \x01(\x03R\x0ediskPresenceDb\x12\x1b\n" +
+	"\twal_users\x18\b \x01(\x03R\bwalUsers\x12\x1e\n" +
+	"\vwal_auth_db\x18\t \x01(\x03R\twalAuthDb\x12&\n" +
+	"\x0fwal_presence_db\x18\n" +
+	" \x01(\x03R\rwalPresenceDb\x12%\n" +
+	"\x0euser_databases\x18\v \x01(\x05R\ruserDatabases\x12\x1b\n" +
+	"\twal_files\x18\f \x01(\x05R\bwalFiles\x1aB\n" +
 	"\x14MessagesPerUserEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x15\n" +
@@ -2046,7 +2327,7 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"DeleteMode\x12\x1b\n" +
 	"\x17DELETE_MODE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DELETE_MODE_SOFT\x10\x01\x12\x14\n" +
-	"\x10DELETE_MODE_HARD\x10\x022\xca\v\n" +
+	"\x10DELETE_MODE_HARD\x10\x022\xab\f\n" +
 	"\fAdminService\x12M\n" +
 	"\x06Status\x12 .minimost.admin.v1.StatusRequest\x1a!.minimost.admin.v1.StatusResponse\x12V\n" +
 	"\tListUsers\x12#.minimost.admin.v1.ListUsersRequest\x1a$.minimost.admin.v1.ListUsersResponse\x12Y\n" +
@@ -2059,7 +2340,8 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x0fCleanupMessages\x12).minimost.admin.v1.CleanupMessagesRequest\x1a*.minimost.admin.v1.CleanupMessagesResponse\x12b\n" +
 	"\rCleanupTokens\x12'.minimost.admin.v1.CleanupTokensRequest\x1a(.minimost.admin.v1.CleanupTokensResponse\x12e\n" +
 	"\x0eIntegrityCheck\x12(.minimost.admin.v1.IntegrityCheckRequest\x1a).minimost.admin.v1.IntegrityCheckResponse\x12M\n" +
-	"\x06Backup\x12 .minimost.admin.v1.BackupRequest\x1a!.minimost.admin.v1.BackupResponse\x12Y\n" +
+	"\x06Backup\x12 .minimost.admin.v1.BackupRequest\x1a!.minimost.admin.v1.BackupResponse\x12_\n" +
+	"\fVerifyBackup\x12&.minimost.admin.v1.VerifyBackupRequest\x1a'.minimost.admin.v1.VerifyBackupResponse\x12Y\n" +
 	"\n" +
 	"Checkpoint\x12$.minimost.admin.v1.CheckpointRequest\x1a%.minimost.admin.v1.CheckpointResponse\x12M\n" +
 	"\x06Vacuum\x12 .minimost.admin.v1.VacuumRequest\x1a!.minimost.admin.v1.VacuumResponse\x12J\n" +
@@ -2082,7 +2364,7 @@ func file_minimost_admin_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_minimost_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_minimost_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_minimost_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_minimost_admin_v1_admin_proto_goTypes = []any{
 	(DeleteMode)(0),                 // 0: minimost.admin.v1.DeleteMode
 	(*StatusRequest)(nil),           // 1: minimost.admin.v1.StatusRequest
@@ -2108,67 +2390,72 @@ var file_minimost_admin_v1_admin_proto_goTypes = []any{
 	(*IntegrityCheckResponse)(nil),  // 21: minimost.admin.v1.IntegrityCheckResponse
 	(*BackupRequest)(nil),           // 22: minimost.admin.v1.BackupRequest
 	(*BackupResponse)(nil),          // 23: minimost.admin.v1.BackupResponse
-	(*CheckpointRequest)(nil),       // 24: minimost.admin.v1.CheckpointRequest
-	(*CheckpointResponse)(nil),      // 25: minimost.admin.v1.CheckpointResponse
-	(*VacuumRequest)(nil),           // 26: minimost.admin.v1.VacuumRequest
-	(*VacuumResponse)(nil),          // 27: minimost.admin.v1.VacuumResponse
-	(*StatsRequest)(nil),            // 28: minimost.admin.v1.StatsRequest
-	(*StatsResponse)(nil),           // 29: minimost.admin.v1.StatsResponse
-	(*ListChannelsRequest)(nil),     // 30: minimost.admin.v1.ListChannelsRequest
-	(*ListChannelsResponse)(nil),    // 31: minimost.admin.v1.ListChannelsResponse
-	(*AddChannelRequest)(nil),       // 32: minimost.admin.v1.AddChannelRequest
-	(*AddChannelResponse)(nil),      // 33: minimost.admin.v1.AddChannelResponse
-	(*RemoveChannelRequest)(nil),    // 34: minimost.admin.v1.RemoveChannelRequest
-	(*RemoveChannelResponse)(nil),   // 35: minimost.admin.v1.RemoveChannelResponse
-	nil,                             // 36: minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
-	nil,                             // 37: minimost.admin.v1.StatsResponse.MessagesPerUserEntry
+	(*VerifyBackupRequest)(nil),     // 24: minimost.admin.v1.VerifyBackupRequest
+	(*VerifyBackupResponse)(nil),    // 25: minimost.admin.v1.VerifyBackupResponse
+	(*CheckpointRequest)(nil),       // 26: minimost.admin.v1.CheckpointRequest
+	(*CheckpointResponse)(nil),      // 27: minimost.admin.v1.CheckpointResponse
+	(*VacuumRequest)(nil),           // 28: minimost.admin.v1.VacuumRequest
+	(*VacuumResponse)(nil),          // 29: minimost.admin.v1.VacuumResponse
+	(*StatsRequest)(nil),            // 30: minimost.admin.v1.StatsRequest
+	(*StatsResponse)(nil),           // 31: minimost.admin.v1.StatsResponse
+	(*ListChannelsRequest)(nil),     // 32: minimost.admin.v1.ListChannelsRequest
+	(*ListChannelsResponse)(nil),    // 33: minimost.admin.v1.ListChannelsResponse
+	(*AddChannelRequest)(nil),       // 34: minimost.admin.v1.AddChannelRequest
+	(*AddChannelResponse)(nil),      // 35: minimost.admin.v1.AddChannelResponse
+	(*RemoveChannelRequest)(nil),    // 36: minimost.admin.v1.RemoveChannelRequest
+	(*RemoveChannelResponse)(nil),   // 37: minimost.admin.v1.RemoveChannelResponse
+	nil,                             // 38: minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
+	nil,                             // 39: minimost.admin.v1.StatsResponse.MessagesPerUserEntry
 }
 var file_minimost_admin_v1_admin_proto_depIdxs = []int32{
 	5,  // 0: minimost.admin.v1.ListUsersResponse.users:type_name -> minimost.admin.v1.User
 	0,  // 1: minimost.admin.v1.DeleteUserRequest.mode:type_name -> minimost.admin.v1.DeleteMode
 	14, // 2: minimost.admin.v1.CleanupFilesResponse.removed:type_name -> minimost.admin.v1.RemovedFile
-	36, // 3: minimost.admin.v1.CleanupMessagesResponse.per_user:type_name -> minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
+	38, // 3: minimost.admin.v1.CleanupMessagesResponse.per_user:type_name -> minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
 	19, // 4: minimost.admin.v1.IntegrityCheckResponse.results:type_name -> minimost.admin.v1.DBResult
-	19, // 5: minimost.admin.v1.CheckpointResponse.results:type_name -> minimost.admin.v1.DBResult
-	19, // 6: minimost.admin.v1.VacuumResponse.results:type_name -> minimost.admin.v1.DBResult
-	37, // 7: minimost.admin.v1.StatsResponse.messages_per_user:type_name -> minimost.admin.v1.StatsResponse.MessagesPerUserEntry
-	1,  // 8: minimost.admin.v1.AdminService.Status:input_type -> minimost.admin.v1.StatusRequest
-	3,  // 9: minimost.admin.v1.AdminService.ListUsers:input_type -> minimost.admin.v1.ListUsersRequest
-	6,  // 10: minimost.admin.v1.AdminService.CreateUser:input_type -> minimost.admin.v1.CreateUserRequest
-	8,  // 11: minimost.admin.v1.AdminService.DeleteUser:input_type -> minimost.admin.v1.DeleteUserRequest
-	10, // 12: minimost.admin.v1.AdminService.ResetPassword:input_type -> minimost.admin.v1.ResetPasswordRequest
-	12, // 13: minimost.admin.v1.AdminService.CleanupFiles:input_type -> minimost.admin.v1.CleanupFilesRequest
-	15, // 14: minimost.admin.v1.AdminService.CleanupMessages:input_type -> minimost.admin.v1.CleanupMessagesRequest
-	17, // 15: minimost.admin.v1.AdminService.CleanupTokens:input_type -> minimost.admin.v1.CleanupTokensRequest
-	20, // 16: minimost.admin.v1.AdminService.IntegrityCheck:input_type -> minimost.admin.v1.IntegrityCheckRequest
-	22, // 17: minimost.admin.v1.AdminService.Backup:input_type -> minimost.admin.v1.BackupRequest
-	24, // 18: minimost.admin.v1.AdminService.Checkpoint:input_type -> minimost.admin.v1.CheckpointRequest
-	26, // 19: minimost.admin.v1.AdminService.Vacuum:input_type -> minimost.admin.v1.VacuumRequest
-	28, // 20: minimost.admin.v1.AdminService.Stats:input_type -> minimost.admin.v1.StatsRequest
-	30, // 21: minimost.admin.v1.AdminService.ListChannels:input_type -> minimost.admin.v1.ListChannelsRequest
-	32, // 22: minimost.admin.v1.AdminService.AddChannel:input_type -> minimost.admin.v1.AddChannelRequest
-	34, // 23: minimost.admin.v1.AdminService.RemoveChannel:input_type -> minimost.admin.v1.RemoveChannelRequest
-	2,  // 24: minimost.admin.v1.AdminService.Status:output_type -> minimost.admin.v1.StatusResponse
-	4,  // 25: minimost.admin.v1.AdminService.ListUsers:output_type -> minimost.admin.v1.ListUsersResponse
-	7,  // 26: minimost.admin.v1.AdminService.CreateUser:output_type -> minimost.admin.v1.CreateUserResponse
-	9,  // 27: minimost.admin.v1.AdminService.DeleteUser:output_type -> minimost.admin.v1.DeleteUserResponse
-	11, // 28: minimost.admin.v1.AdminService.ResetPassword:output_type -> minimost.admin.v1.ResetPasswordResponse
-	13, // 29: minimost.admin.v1.AdminService.CleanupFiles:output_type -> minimost.admin.v1.CleanupFilesResponse
-	16, // 30: minimost.admin.v1.AdminService.CleanupMessages:output_type -> minimost.admin.v1.CleanupMessagesResponse
-	18, // 31: minimost.admin.v1.AdminService.CleanupTokens:output_type -> minimost.admin.v1.CleanupTokensResponse
-	21, // 32: minimost.admin.v1.AdminService.IntegrityCheck:output_type -> minimost.admin.v1.IntegrityCheckResponse
-	23, // 33: minimost.admin.v1.AdminService.Backup:output_type -> minimost.admin.v1.BackupResponse
-	25, // 34: minimost.admin.v1.AdminService.Checkpoint:output_type -> minimost.admin.v1.CheckpointResponse
-	27, // 35: minimost.admin.v1.AdminService.Vacuum:output_type -> minimost.admin.v1.VacuumResponse
-	29, // 36: minimost.admin.v1.AdminService.Stats:output_type -> minimost.admin.v1.StatsResponse
-	31, // 37: minimost.admin.v1.AdminService.ListChannels:output_type -> minimost.admin.v1.ListChannelsResponse
-	33, // 38: minimost.admin.v1.AdminService.AddChannel:output_type -> minimost.admin.v1.AddChannelResponse
-	35, // 39: minimost.admin.v1.AdminService.RemoveChannel:output_type -> minimost.admin.v1.RemoveChannelResponse
-	24, // [24:40] is the sub-list for method output_type
-	8,  // [8:24] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	19, // 5: minimost.admin.v1.VerifyBackupResponse.results:type_name -> minimost.admin.v1.DBResult
+	19, // 6: minimost.admin.v1.CheckpointResponse.results:type_name -> minimost.admin.v1.DBResult
+	19, // 7: minimost.admin.v1.VacuumResponse.results:type_name -> minimost.admin.v1.DBResult
+	39, // 8: minimost.admin.v1.StatsResponse.messages_per_user:type_name -> minimost.admin.v1.StatsResponse.MessagesPerUserEntry
+	1,  // 9: minimost.admin.v1.AdminService.Status:input_type -> minimost.admin.v1.StatusRequest
+	3,  // 10: minimost.admin.v1.AdminService.ListUsers:input_type -> minimost.admin.v1.ListUsersRequest
+	6,  // 11: minimost.admin.v1.AdminService.CreateUser:input_type -> minimost.admin.v1.CreateUserRequest
+	8,  // 12: minimost.admin.v1.AdminService.DeleteUser:input_type -> minimost.admin.v1.DeleteUserRequest
+	10, // 13: minimost.admin.v1.AdminService.ResetPassword:input_type -> minimost.admin.v1.ResetPasswordRequest
+	12, // 14: minimost.admin.v1.AdminService.CleanupFiles:input_type -> minimost.admin.v1.CleanupFilesRequest
+	15, // 15: minimost.admin.v1.AdminService.CleanupMessages:input_type -> minimost.admin.v1.CleanupMessagesRequest
+	17, // 16: minimost.admin.v1.AdminService.CleanupTokens:input_type -> minimost.admin.v1.CleanupTokensRequest
+	20, // 17: minimost.admin.v1.AdminService.IntegrityCheck:input_type -> minimost.admin.v1.IntegrityCheckRequest
+	22, // 18: minimost.admin.v1.AdminService.Backup:input_type -> minimost.admin.v1.BackupRequest
+	24, // 19: minimost.admin.v1.AdminService.VerifyBackup:input_type -> minimost.admin.v1.VerifyBackupRequest
+	26, // 20: minimost.admin.v1.AdminService.Checkpoint:input_type -> minimost.admin.v1.CheckpointRequest
+	28, // 21: minimost.admin.v1.AdminService.Vacuum:input_type -> minimost.admin.v1.VacuumRequest
+	30, // 22: minimost.admin.v1.AdminService.Stats:input_type -> minimost.admin.v1.StatsRequest
+	32, // 23: minimost.admin.v1.AdminService.ListChannels:input_type -> minimost.admin.v1.ListChannelsRequest
+	34, // 24: minimost.admin.v1.AdminService.AddChannel:input_type -> minimost.admin.v1.AddChannelRequest
+	36, // 25: minimost.admin.v1.AdminService.RemoveChannel:input_type -> minimost.admin.v1.RemoveChannelRequest
+	2,  // 26: minimost.admin.v1.AdminService.Status:output_type -> minimost.admin.v1.StatusResponse
+	4,  // 27: minimost.admin.v1.AdminService.ListUsers:output_type -> minimost.admin.v1.ListUsersResponse
+	7,  // 28: minimost.admin.v1.AdminService.CreateUser:output_type -> minimost.admin.v1.CreateUserResponse
+	9,  // 29: minimost.admin.v1.AdminService.DeleteUser:output_type -> minimost.admin.v1.DeleteUserResponse
+	11, // 30: minimost.admin.v1.AdminService.ResetPassword:output_type -> minimost.admin.v1.ResetPasswordResponse
+	13, // 31: minimost.admin.v1.AdminService.CleanupFiles:output_type -> minimost.admin.v1.CleanupFilesResponse
+	16, // 32: minimost.admin.v1.AdminService.CleanupMessages:output_type -> minimost.admin.v1.CleanupMessagesResponse
+	18, // 33: minimost.admin.v1.AdminService.CleanupTokens:output_type -> minimost.admin.v1.CleanupTokensResponse
+	21, // 34: minimost.admin.v1.AdminService.IntegrityCheck:output_type -> minimost.admin.v1.IntegrityCheckResponse
+	23, // 35: minimost.admin.v1.AdminService.Backup:output_type -> minimost.admin.v1.BackupResponse
+	25, // 36: minimost.admin.v1.AdminService.VerifyBackup:output_type -> minimost.admin.v1.VerifyBackupResponse
+	27, // 37: minimost.admin.v1.AdminService.Checkpoint:output_type -> minimost.admin.v1.CheckpointResponse
+	29, // 38: minimost.admin.v1.AdminService.Vacuum:output_type -> minimost.admin.v1.VacuumResponse
+	31, // 39: minimost.admin.v1.AdminService.Stats:output_type -> minimost.admin.v1.StatsResponse
+	33, // 40: minimost.admin.v1.AdminService.ListChannels:output_type -> minimost.admin.v1.ListChannelsResponse
+	35, // 41: minimost.admin.v1.AdminService.AddChannel:output_type -> minimost.admin.v1.AddChannelResponse
+	37, // 42: minimost.admin.v1.AdminService.RemoveChannel:output_type -> minimost.admin.v1.RemoveChannelResponse
+	26, // [26:43] is the sub-list for method output_type
+	9,  // [9:26] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_minimost_admin_v1_admin_proto_init() }
@@ -2185,7 +2472,7 @@ func file_minimost_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_minimost_admin_v1_admin_proto_rawDesc), len(file_minimost_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

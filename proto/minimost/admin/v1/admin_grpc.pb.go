@@ -33,6 +33,7 @@ const (
 	AdminService_CleanupTokens_FullMethodName   = "/minimost.admin.v1.AdminService/CleanupTokens"
 	AdminService_IntegrityCheck_FullMethodName  = "/minimost.admin.v1.AdminService/IntegrityCheck"
 	AdminService_Backup_FullMethodName          = "/minimost.admin.v1.AdminService/Backup"
+	AdminService_VerifyBackup_FullMethodName    = "/minimost.admin.v1.AdminService/VerifyBackup"
 	AdminService_Checkpoint_FullMethodName      = "/minimost.admin.v1.AdminService/Checkpoint"
 	AdminService_Vacuum_FullMethodName          = "/minimost.admin.v1.AdminService/Vacuum"
 	AdminService_Stats_FullMethodName           = "/minimost.admin.v1.AdminService/Stats"
@@ -69,9 +70,15 @@ type AdminServiceClient interface {
 	CleanupTokens(ctx context.Context, in *CleanupTokensRequest, opts ...grpc.CallOption) (*CleanupTokensResponse, error)
 	// IntegrityCheck runs PRAGMA integrity_check on auth.db, presence.db and every users/*.db.
 	IntegrityCheck(ctx context.Context, in *IntegrityCheckRequest, opts ...grpc.CallOption) (*IntegrityCheckResponse, error)
-	// Backup writes a hot backup of all state into a directory while the daemon serves.
+	// Backup writes a hot backup of all state into a directory while the daemon serves: first
+	// into DIR.partial, renamed to DIR with its manifest.json only when complete. Unless
+	// cancel_on_interrupt is set, the backup runs to the end even if the caller goes away.
 	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (*BackupResponse, error)
-	// Checkpoint runs a WAL checkpoint on the named users' databases, or on all of them.
+	// VerifyBackup checks a backup directory against its manifest.json (every file present with
+	// its size and SHA-256, no file missing) and runs integrity_check on every database in it.
+	VerifyBackup(ctx context.Context, in *VerifyBackupRequest, opts ...grpc.CallOption) (*VerifyBackupResponse, error)
+	// Checkpoint runs a WAL checkpoint (TRUNCATE) on the named users' databases, or on all of
+	// them, and reports each WAL's size before and after.
 	Checkpoint(ctx context.Context, in *CheckpointRequest, opts ...grpc.CallOption) (*CheckpointResponse, error)
 	// Vacuum runs VACUUM on the named users' databases, or on all of them.
 	Vacuum(ctx context.Context, in *VacuumRequest, opts ...grpc.CallOption) (*VacuumResponse, error)
@@ -193,6 +200,16 @@ func (c *adminServiceClient) Backup(ctx context.Context, in *BackupRequest, opts
 	return out, nil
 }
 
+func (c *adminServiceClient) VerifyBackup(ctx context.Context, in *VerifyBackupRequest, opts ...grpc.CallOption) (*VerifyBackupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyBackupResponse)
+	err := c.cc.Invoke(ctx, AdminService_VerifyBackup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) Checkpoint(ctx context.Context, in *CheckpointRequest, opts ...grpc.CallOption) (*CheckpointResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CheckpointResponse)
@@ -281,9 +298,15 @@ type AdminServiceServer interface {
 	CleanupTokens(context.Context, *CleanupTokensRequest) (*CleanupTokensResponse, error)
 	// IntegrityCheck runs PRAGMA integrity_check on auth.db, presence.db and every users/*.db.
 	IntegrityCheck(context.Context, *IntegrityCheckRequest) (*IntegrityCheckResponse, error)
-	// Backup writes a hot backup of all state into a directory while the daemon serves.
+	// Backup writes a hot backup of all state into a directory while the daemon serves: first
+	// into DIR.partial, renamed to DIR with its manifest.json only when complete. Unless
+	// cancel_on_interrupt is set, the backup runs to the end even if the caller goes away.
 	Backup(context.Context, *BackupRequest) (*BackupResponse, error)
-	// Checkpoint runs a WAL checkpoint on the named users' databases, or on all of them.
+	// VerifyBackup checks a backup directory against its manifest.json (every file present with
+	// its size and SHA-256, no file missing) and runs integrity_check on every database in it.
+	VerifyBackup(context.Context, *VerifyBackupRequest) (*VerifyBackupResponse, error)
+	// Checkpoint runs a WAL checkpoint (TRUNCATE) on the named users' databases, or on all of
+	// them, and reports each WAL's size before and after.
 	Checkpoint(context.Context, *CheckpointRequest) (*CheckpointResponse, error)
 	// Vacuum runs VACUUM on the named users' databases, or on all of them.
 	Vacuum(context.Context, *VacuumRequest) (*VacuumResponse, error)
@@ -334,6 +357,9 @@ func (UnimplementedAdminServiceServer) IntegrityCheck(context.Context, *Integrit
 }
 func (UnimplementedAdminServiceServer) Backup(context.Context, *BackupRequest) (*BackupResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Backup not implemented")
+}
+func (UnimplementedAdminServiceServer) VerifyBackup(context.Context, *VerifyBackupRequest) (*VerifyBackupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyBackup not implemented")
 }
 func (UnimplementedAdminServiceServer) Checkpoint(context.Context, *CheckpointRequest) (*CheckpointResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Checkpoint not implemented")
@@ -554,6 +580,24 @@ func _AdminService_Backup_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_VerifyBackup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyBackupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).VerifyBackup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_VerifyBackup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).VerifyBackup(ctx, req.(*VerifyBackupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_Checkpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CheckpointRequest)
 	if err := dec(in); err != nil {
@@ -708,6 +752,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Backup",
 			Handler:    _AdminService_Backup_Handler,
+		},
+		{
+			MethodName: "VerifyBackup",
+			Handler:    _AdminService_VerifyBackup_Handler,
 		},
 		{
 			MethodName: "Checkpoint",

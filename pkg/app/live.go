@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// SetPresence records and announces me's presence ("online", "away" or "offline").
+func (a *App) SetPresence(ctx context.Context, me chat.Account, status string) error {
+	switch status {
+	case "online", "away", "offline":
+	default:
+		return chat.Errorf(chat.EInvalid, "presence must be online or away")
+	}
+	d, err := a.caller(ctx, me)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.SetPresence(ctx, me.Name, status); err != nil {
+		return err
+	}
+	a.publish(d.All(), chat.PresenceChanged{User: me.Name, Presence: status})
+	return nil
+}
+
+// Disconnected is called when me's last connection closed: me stops typing, leaves every
+// call and goes offline. A deleted account's rows are gone and stay gone.
+func (a *App) Disconnected(ctx context.Context, me chat.Account) {
+	d, err := a.Store.Accounts(ctx)
+	if err != nil || !d.Exists(me) {
+		return
+	}
+	if err := a.Store.ClearTyping(ctx, me.Name); err != nil {
+		a.Logger.Warn("clear typing", "user", me.Name, "err", err)
+	}
+	a.leaveCalls(ctx, d, me)
+	if err := a.SetPresence(ctx, me, "offline"); err != nil {
+		a.Logger.Warn("record presence", "user", me.Name, "err", err)
+	}
+}
+
+// MaxCallData is the largest signalling payload relayed in a call.
+const MaxCallData = 32 << 10
+
+// CallSignal relays WebRTC signalling among a conversation's members and records who is in
+// the call in call_participants. With to set, the signal goes to that member only.
+func (a *App) CallSignal(ctx context.Context, me chat.Account, id, signal string, data json.RawMessage, to string) error {
+	c, err := a.Resolve(ctx, me, id)
+	if err != nil {
+		return err
+	}
+	if len(data) > MaxCallData {
+		return chat.Errorf(chat.ETooLarge, "call data too large")
+	}
+	switch signal {
+	case "join":
+		if err := a.Store.JoinCall(ctx, c.ID, me.Name); err != nil {
+			return err
+		}
+	case "leave":
+		if err := a.Store.LeaveCall(ctx, c.ID, me.Name); err != nil {
+			return err
+		}
+	case "offer", "answer", "candidate":
+	default:
+		return chat.Errorf(chat.EInvalid, "unknown call signal %q", signal)
+	}
+	ev := chat.CallSignal{Conversation: c.ID, From: me.Name, Signal: signal, Data: data, To: to}
+	if to != "" {
+		i := slices.IndexFunc(c.Recipients, func(x chat.Account) bool { return x.Name == to })
+		if i < 0 {
+			return chat.Errorf(chat.ENotFound, "no such member %q", to)
+		}
+		a.publish([]chat.Account{c.Recipients[i]}, ev)
+		return nil
+	}
+	ps, err := a.Store.CallParticipants(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	ev.Participants = nonNil(ps)
+	a.publish(without(c.Recipients, me), ev)
+	return nil
+}
+
+// leaveCalls removes me from every call and tells the other members, as if me had sent a
+// "leave" signal.
+func (a *App) leaveCalls(ctx context.Context, d *chat.Directory, me chat.Account) {
+	convs, err := a.Store.UserCalls(ctx, me.Name)
+	if err != nil {
+		a.Logger.Warn("list calls", "user", me.Name, "err", err)
+	}
+	if err := a.Store.LeaveCall(ctx, "", me.Name); err != nil {
+		a.Logger.Warn("leave calls", "user", me.Name, "err", err)
+	}
+	for _, id := range convs {
+		c, err := a.resolve(ctx, d, me, id)
+		if err != nil {
+			continue
+		}
+		ps, err := a.Store.CallParticipants(ctx, id)
+		if err != nil {
+			a.Logger.Warn("list call participants", "conversation", id, "err", err)
+		}
+		a.publish(without(c.Recipients, me), chat.CallSignal{Conversation: id, From: me.Name, Signal: "leave", Participants: nonNil(ps)})
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,155 @@
+// Package metrics is MiniMost's Prometheus instrumentation: the registry, the HTTP
+// middleware that times requests by route, and the handler of the separate metrics listener
+// (/metrics, and /debug/pprof/ when asked for). It knows nothing of the chat; pkg/daemon
+// registers what it measures.
+package metrics
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every MiniMost metric.
+const Namespace = "minimost"
+
+// Metrics holds the registry and the metrics the daemon updates directly.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// HTTPDuration times HTTP requests by route pattern, method and status code.
+	HTTPDuration *prometheus.HistogramVec
+	// LoginFailures counts refused logins (wrong password, unknown user, rate limited).
+	LoginFailures prometheus.Counter
+	// MessagesPosted counts messages acknowledged to their sender.
+	MessagesPosted prometheus.Counter
+	// JournalCommit times a post from the call to its acknowledgement: the durable journal
+	// commit (group commit) of presence.db.
+	JournalCommit prometheus.Histogram
+}
+
+// New returns Metrics with the Go runtime and process collectors registered.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "http_request_duration_seconds",
+			Help:    "HTTP requests by route pattern, method and status code (WebSocket upgrades excluded).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "code"}),
+		LoginFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "login_failures_total",
+			Help: "Refused logins: wrong password, unknown user or rate limited.",
+		}),
+		MessagesPosted: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "messages_posted_total",
+			Help: "Messages acknowledged to their sender (committed to the journal).",
+		}),
+		JournalCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "journal_commit_seconds",
+			Help:    "Time from posting a message to its durable journal commit (the acknowledgement).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+	}
+	r.MustRegister(m.HTTPDuration, m.LoginFailures, m.MessagesPosted, m.JournalCommit,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// GaugeFunc registers a gauge whose value fn returns at each scrape.
+func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, fn))
+}
+
+// LabeledGaugeFunc registers a gauge with one label, one series per value of it.
+func (m *Metrics) LabeledGaugeFunc(name, help, label string, values map[string]func() float64) {
+	for v, fn := range values {
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: name, Help: help, ConstLabels: prometheus.Labels{label: v},
+		}, fn))
+	}
+}
+
+// Handler serves /metrics and, with pprof, the runtime profiles under /debug/pprof/.
+func (m *Metrics) Handler(withPprof bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// Instrument times every request that next serves, labelled by the route pattern that
+// http.ServeMux matched (so /api/conversations/{id} is one series, not one per id), and
+// counts refused logins. WebSocket connections (hijacked) are not timed: they last as long as
+// the session.
+func (m *Metrics) Instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rw, r)
+		if rw.hijacked {
+			return
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.HTTPDuration.WithLabelValues(route, r.Method, strconv.Itoa(rw.code)).Observe(time.Since(start).Seconds())
+		if route == "POST /api/login" && rw.code >= 400 {
+			m.LoginFailures.Inc()
+		}
+	})
+}
+
+// statusWriter records the status code; it keeps Flush and Hijack working.
+type statusWriter struct {
+	http.ResponseWriter
+	code     int
+	wrote    bool
+	hijacked bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijack not supported")
+	}
+	w.hijacked = true
+	return h.Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

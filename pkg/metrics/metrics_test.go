@@ -1,0 +1,64 @@
+package metrics_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/minimost/minimost/pkg/metrics"
+)
+
+func TestMetrics_Instrument(t *testing.T) {
+	m := metrics.New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/conversations/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })
+	mux.HandleFunc("POST /api/login", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", 401) })
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack through the instrumented writer: %v", err)
+			return
+		}
+		c.Close()
+	})
+	chat := httptest.NewServer(m.Instrument(mux))
+	defer chat.Close()
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/api/conversations/c:general"}, {"GET", "/api/conversations/c:random"},
+		{"POST", "/api/login"}, {"GET", "/ws"}, {"GET", "/nowhere"},
+	} {
+		r, _ := http.NewRequest(req.method, chat.URL+req.path, nil)
+		if resp, err := http.DefaultClient.Do(r); err == nil {
+			resp.Body.Close()
+		}
+	}
+
+	srv := httptest.NewServer(m.Handler(false))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	for _, want := range []string{
+		`minimost_http_request_duration_seconds_count{code="200",method="GET",route="GET /api/conversations/{id}"} 2`,
+		`minimost_http_request_duration_seconds_count{code="401",method="POST",route="POST /api/login"} 1`,
+		`minimost_http_request_duration_seconds_count{code="404",method="GET",route="unmatched"} 1`,
+		"minimost_login_failures_total 1",
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `route="GET /ws"`) {
+		t.Errorf("a hijacked (WebSocket) request was timed")
+	}
+	if r, _ := http.Get(srv.URL + "/debug/pprof/"); r != nil && r.StatusCode == 200 {
+		t.Errorf("pprof served without being asked for")
+	}
+}
