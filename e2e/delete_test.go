@@ -570,8 +570,8 @@ sqlite3 presence.db "DELETE FROM call_participants WHERE username = 'alice';"
 	if got := d.MustCtl("users", "list"); strings.Contains(got, "alice") {
 		t.Errorf("users list shows alice after manual deletion: %q", got)
 	}
-	// Her open WebSocket can do nothing any more either (SPEC §9: the account is gone;
-	// §11: the socket is closed when its session ends).
+	// Her open WebSocket can do nothing any more either: the account is gone, and a socket
+	// is closed when its session ends.
 	t.Run("old websocket", func(t *testing.T) {
 		func() {
 			defer func() { recover() }()

@@ -1,8 +1,8 @@
 package e2e_test
 
-// End-to-end tests of the "Foundation" issue: the data directory contract (SPEC §2, §3), the
-// daemon's lifecycle (§4), every minimostctl command (§7) and the hot backup, all against the
-// daemon (in-process, or the real minimostd binary where the test is about the process: the
+// End-to-end tests of the "Foundation" issue: the data directory contract (its files, modes,
+// schema and settings.json), the daemon's lifecycle, every minimostctl command and the hot
+// backup, all against the daemon (in-process, or the real minimostd binary where the test is about the process: the
 // fresh data directory's modes, the lifecycle, the peer check), the real minimostctl binary,
 // real HTTPS clients and the real sqlite3 shell.
 
@@ -885,7 +885,7 @@ func TestFoundation_Backup(t *testing.T) {
 				t.Errorf("restored users/%s.db lacks %d of %d messages acknowledged before the backup", u, missing, len(ackedBefore))
 			}
 		}
-		// Consistent (SPEC §10, §2): a message of c:general is in every member's copy or in
+		// Consistent (a hot backup under load): a message of c:general is in every member's copy or in
 		// none; one acknowledged while the backup ran may be in it or not, but not half
 		// fanned out. Fails until pkg/store's Snapshot is fixed (see the report).
 		t.Run("consistent under load", func(t *testing.T) {

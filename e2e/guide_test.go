@@ -1,7 +1,7 @@
 package e2e_test
 
 // The original administration guide's sqlite3 and shell procedures, run verbatim with the
-// real sqlite3 shell against a LIVE daemon's files (SPEC §2: they must not break it), each
+// real sqlite3 shell against a LIVE daemon's files (which must not break it), each
 // followed by a check that the daemon still serves.
 
 import (

@@ -82,7 +82,7 @@ func poll(timeout time.Duration, cond func() bool) bool {
 		if left <= 0 {
 			return false
 		}
-		time.Sleep(min(interval, left))
+		<-time.After(min(interval, left)) // the polling interval, not a wait for an outcome
 		interval = min(2*interval, 100*time.Millisecond)
 	}
 }

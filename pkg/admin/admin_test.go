@@ -719,12 +719,15 @@ func TestServer_BackupOutlivesItsCaller(t *testing.T) {
 // waitCall waits (at most 10 s) until the backend recorded call.
 func waitCall(t *testing.T, f *fakeBackend, call string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for f.lastCall() != call {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatalf("backend's last call = %q, want %q", f.lastCall(), call)
+		case <-tick.C:
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
