@@ -16,7 +16,7 @@ import (
 
 // UserView is the public profile of an account as the API shows it.
 func UserView(u chat.UserRecord) chat.User {
-	out := chat.User{Username: u.Username, DisplayName: u.DisplayName, Theme: u.Theme, CreatedTS: u.CreatedTS}
+	out := chat.User{Username: u.Username, DisplayName: u.DisplayName, Theme: u.Theme, CreatedTS: u.CreatedTS, Bot: u.Bot}
 	if out.DisplayName == "" {
 		out.DisplayName = u.Username
 	}

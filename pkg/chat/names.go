@@ -16,7 +16,7 @@ const DeletedUser = "Deleted User"
 // collide with routes and files.
 var reservedNames = []string{
 	SystemUser, "admin", "administrator", "root", "minimost", "deleted", "deleted-user",
-	"deleted_user", "everyone", "channel", "here", "all", "nobody", "support", "api", "ws",
+	"deleted_user", "everyone", "channel", "here", "all", "nobody", "support", "api", "ws", WebhookUser, "hooks",
 }
 
 // ValidateUsername reports whether name can be an account name. A username becomes the file

@@ -13,6 +13,7 @@ type User struct {
 	AvatarURL   string `json:"avatar_url,omitempty"`
 	Theme       string `json:"theme"`
 	CreatedTS   int64  `json:"created_ts"`
+	Bot         bool   `json:"bot,omitempty"`
 }
 
 // Attachment describes a file sent with a message. StoredName is the random name in uploads/.
@@ -42,6 +43,8 @@ type Message struct {
 	ThreadRoot   string      `json:"thread_root,omitempty"`
 	Attachment   *Attachment `json:"attachment,omitempty"`
 	Reactions    []Reaction  `json:"reactions,omitempty"`
+	// Props says where an integration's message came from (nil for a person's message).
+	Props *MessageProps `json:"props,omitempty"`
 }
 
 // Reaction is one emoji on a message with the users who chose it.
@@ -89,6 +92,10 @@ type Settings struct {
 	MessageRetentionDays int      `json:"message_retention_days"`
 	Registration         string   `json:"registration"`
 	MaxUploadMB          int      `json:"max_upload_mb"`
+	// IntegrationAllowedHosts are the hosts, IP addresses and CIDR blocks that outgoing
+	// webhooks and slash commands may reach although they are loopback, private or link-local
+	// (every public address may be reached). Empty: none.
+	IntegrationAllowedHosts []string `json:"integration_allowed_hosts"`
 	Limits
 }
 
@@ -105,6 +112,8 @@ type Limits struct {
 	SessionIdleDays        int `json:"session_idle_days"`         // a session unused this long ends
 	ConnectionsPerAddress  int `json:"connections_per_address"`   // HTTP connections open from one client address
 	MaxConnections         int `json:"max_connections"`           // HTTP connections open in all
+	HookPostsPerMinute     int `json:"hook_posts_per_minute"`     // messages one incoming webhook may post
+	TokenRequestsPerMinute int `json:"token_requests_per_minute"` // API requests made with one access token
 }
 
 // DefaultLimits are the limits of a new settings.json.
@@ -112,7 +121,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		PostsPerMinute: 120, ReactionsPerMinute: 120, PrivateChannelsPerHour: 30, InvitationsPerHour: 300,
 		MaxReactionsPerMessage: 50, MaxSocketsPerUser: 20, UploadsAtOnce: 4, SessionIdleDays: 14,
-		ConnectionsPerAddress: 256, MaxConnections: 10000,
+		ConnectionsPerAddress: 256, MaxConnections: 10000, HookPostsPerMinute: 60, TokenRequestsPerMinute: 600,
 	}
 }
 
@@ -132,6 +141,8 @@ func (l Limits) Validate() (key, reason string) {
 		{"session_idle_days", l.SessionIdleDays, 1, 3650},
 		{"connections_per_address", l.ConnectionsPerAddress, 1, 1000000},
 		{"max_connections", l.MaxConnections, 1, 1000000},
+		{"hook_posts_per_minute", l.HookPostsPerMinute, 0, 100000},
+		{"token_requests_per_minute", l.TokenRequestsPerMinute, 0, 1000000},
 	} {
 		if k.v < k.lo || k.v > k.hi {
 			return k.key, fmt.Sprintf("%q must be between %d and %d, not %d", k.key, k.lo, k.hi, k.v)
@@ -173,6 +184,7 @@ type UserRecord struct {
 	DisplayName  string
 	AvatarFile   string
 	Theme        string
+	Bot          bool // a bot account: tokens only, never a password
 }
 
 // Account returns the record's account.

@@ -42,6 +42,8 @@ func (s *Store) DeleteUser(ctx context.Context, name, mode string) error {
 			"DELETE FROM user_settings WHERE username = ?",
 			"DELETE FROM password_reset_tokens WHERE username = ?",
 			"DELETE FROM sessions WHERE username = ?",
+			"DELETE FROM access_tokens WHERE username = ?",
+			"DELETE FROM incoming_webhooks WHERE creator = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err

@@ -559,7 +559,7 @@ func (f *fanout) syncUsers(users map[string]struct{}, syncDB func(string) error)
 // putMessageSQL inserts one copy of a message; OR IGNORE makes a replay idempotent.
 const putMessageSQL = `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
 	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
-	attachment_name, attachment_size, attachment_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	attachment_name, attachment_size, attachment_type, props) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // apply writes ops into user's database in one transaction.
 func (f *fanout) apply(user string, ops []*entry) error {
@@ -594,7 +594,7 @@ func (f *fanout) apply(user string, ops []*entry) error {
 					af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
 				}
 				if _, err := put.Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
-					m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at); err != nil {
+					m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)); err != nil {
 					return fmt.Errorf("insert message: %w", err)
 				}
 				u.mu.Lock()

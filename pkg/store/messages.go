@@ -11,7 +11,7 @@ import (
 )
 
 const messageCols = `id, conversation, sender, body, html, sent_ts, sent_ms, edited_ts, deleted, mentions,
-	thread_root, attachment_file, attachment_name, attachment_size, attachment_type`
+	thread_root, attachment_file, attachment_name, attachment_size, attachment_type, props`
 
 func queryMessages(ctx context.Context, db *sql.DB, where string, args ...any) ([]chat.Message, error) {
 	rows, err := db.QueryContext(ctx, "SELECT "+messageCols+" FROM messages "+where, args...)
@@ -26,12 +26,14 @@ func queryMessages(ctx context.Context, db *sql.DB, where string, args ...any) (
 		var mentions string
 		var af, an, at sql.NullString
 		var as sql.NullInt64
+		var props string
 		if err := rows.Scan(&m.ID, &m.Conversation, &m.Sender, &m.Body, &m.HTML, &m.SentTS, &m.SentMS, &m.EditedTS,
-			&deleted, &mentions, &m.ThreadRoot, &af, &an, &as, &at); err != nil {
+			&deleted, &mentions, &m.ThreadRoot, &af, &an, &as, &at, &props); err != nil {
 			return nil, err
 		}
 		m.Deleted = deleted == 1
 		m.Mentions = mentionsList(mentions)
+		m.Props = chat.DecodeProps(props)
 		if af.Valid && af.String != "" {
 			m.Attachment = &chat.Attachment{StoredName: af.String, Name: an.String, Size: as.Int64, Type: at.String}
 		}

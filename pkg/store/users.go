@@ -113,7 +113,8 @@ func (s *Store) purgeName(ctx context.Context, name string) error {
 		return err
 	}
 	return withTx(ctx, s.auth.W, func(tx *sql.Tx) error {
-		for _, q := range []string{"DELETE FROM sessions WHERE username = ?", "DELETE FROM password_reset_tokens WHERE username = ?"} {
+		for _, q := range []string{"DELETE FROM sessions WHERE username = ?", "DELETE FROM password_reset_tokens WHERE username = ?",
+			"DELETE FROM access_tokens WHERE username = ?", "DELETE FROM incoming_webhooks WHERE creator = ?"} {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err
 			}
@@ -186,9 +187,9 @@ func (s *Store) GetUser(ctx context.Context, name string) (UserRecord, error) {
 	var avatar sql.NullString
 	var dn, theme sql.NullString
 	var id sql.NullString
-	err := s.auth.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.password_hash, u.created_ts, s.display_name, s.avatar_file, s.theme
+	err := s.auth.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.password_hash, u.created_ts, s.display_name, s.avatar_file, s.theme, u.bot
 		FROM users u LEFT JOIN user_settings s ON s.username = u.username WHERE u.username = ?`, name).
-		Scan(&id, &u.Username, &u.PasswordHash, &u.CreatedTS, &dn, &avatar, &theme)
+		Scan(&id, &u.Username, &u.PasswordHash, &u.CreatedTS, &dn, &avatar, &theme, &u.Bot)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, chat.Errorf(chat.ENotFound, "no such user %q", name)
 	}
@@ -205,7 +206,7 @@ func (s *Store) GetUser(ctx context.Context, name string) (UserRecord, error) {
 
 // ListUsers returns every account, ordered by name.
 func (s *Store) ListUsers(ctx context.Context) ([]UserRecord, error) {
-	rows, err := s.auth.R.QueryContext(ctx, `SELECT u.id, u.username, u.created_ts, s.display_name, s.avatar_file, s.theme
+	rows, err := s.auth.R.QueryContext(ctx, `SELECT u.id, u.username, u.created_ts, s.display_name, s.avatar_file, s.theme, u.bot
 		FROM users u LEFT JOIN user_settings s ON s.username = u.username ORDER BY u.username`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
@@ -215,7 +216,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]UserRecord, error) {
 	for rows.Next() {
 		var u UserRecord
 		var id, dn, avatar, theme sql.NullString
-		if err := rows.Scan(&id, &u.Username, &u.CreatedTS, &dn, &avatar, &theme); err != nil {
+		if err := rows.Scan(&id, &u.Username, &u.CreatedTS, &dn, &avatar, &theme, &u.Bot); err != nil {
 			return nil, fmt.Errorf("store: list users: %w", err)
 		}
 		u.ID = accountID(id, u.Username)

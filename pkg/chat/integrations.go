@@ -1,0 +1,131 @@
+package chat
+
+import (
+	"encoding/json"
+	"net"
+	"strings"
+)
+
+// WebhookUser is the sender of messages posted through incoming webhooks and the answers of
+// outgoing webhooks and slash commands. It is reserved, so no account can hold it: a webhook
+// may choose the name shown (MessageProps.Username) but never speak as a real account.
+const WebhookUser = "webhook"
+
+// MessageProps is what a message says about where it came from, beyond its sender.
+type MessageProps struct {
+	// FromWebhook marks a message posted by an integration; the UI shows Username with a
+	// "webhook" tag instead of an account.
+	FromWebhook bool `json:"from_webhook,omitempty"`
+	// Username and IconURL are the names and icon an integration asked to be shown with.
+	Username string `json:"username,omitempty"`
+	IconURL  string `json:"icon_url,omitempty"`
+	// Emote marks a "/me" message.
+	Emote bool `json:"emote,omitempty"`
+}
+
+// IsZero reports whether p says nothing.
+func (p *MessageProps) IsZero() bool { return p == nil || *p == MessageProps{} }
+
+// EncodeProps returns the stored form of p: JSON, or "" for none.
+func EncodeProps(p *MessageProps) string {
+	if p.IsZero() {
+		return ""
+	}
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// DecodeProps reads the stored form of message props; anything unreadable is no props.
+func DecodeProps(s string) *MessageProps {
+	if s == "" {
+		return nil
+	}
+	var p MessageProps
+	if json.Unmarshal([]byte(s), &p) != nil || p.IsZero() {
+		return nil
+	}
+	return &p
+}
+
+// Token is a personal access token as listed: never the secret itself, only its public id.
+type Token struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	UserID     string `json:"user_id"`
+	Username   string `json:"username"`
+	CreatedTS  int64  `json:"created_ts"`
+	ExpiresTS  int64  `json:"expires_ts,omitempty"` // 0: never
+	LastUsedTS int64  `json:"last_used_ts,omitempty"`
+}
+
+// IncomingWebhook is a secret URL that posts into public or private channels.
+type IncomingWebhook struct {
+	ID string `json:"id"`
+	// Channels are the conversation ids the hook may post to; the first is its default.
+	Channels []string `json:"channels"`
+	// Username and IconURL are shown when a payload does not set its own.
+	Username    string `json:"username"`
+	IconURL     string `json:"icon_url,omitempty"`
+	CreatorID   string `json:"creator_id,omitempty"` // "" when the administrator made it
+	CreatorName string `json:"creator,omitempty"`
+	CreatedTS   int64  `json:"created_ts"`
+}
+
+// OutgoingWebhook calls URL when a message in Channel starts with one of TriggerWords.
+type OutgoingWebhook struct {
+	ID           string   `json:"id"`
+	Channel      string   `json:"channel"` // conversation id
+	TriggerWords []string `json:"trigger_words"`
+	URL          string   `json:"url"`
+	// Token is sent with every request so the receiver can tell it is us.
+	Token     string `json:"token"`
+	Username  string `json:"username"`
+	CreatedTS int64  `json:"created_ts"`
+}
+
+// SlashCommand is a server-wide "/trigger" that calls URL.
+type SlashCommand struct {
+	Trigger     string `json:"trigger"`
+	URL         string `json:"url"`
+	Token       string `json:"token"`
+	Description string `json:"description"`
+	Hint        string `json:"hint,omitempty"`
+	Username    string `json:"username"`
+	CreatedTS   int64  `json:"created_ts"`
+}
+
+// ValidateTrigger reports whether t can be a slash command's trigger: the rules of a channel
+// name, without the slash.
+func ValidateTrigger(t string) error {
+	if len(t) < 1 || len(t) > 32 {
+		return Errorf(EInvalid, "a command's trigger must be 1 to 32 characters")
+	}
+	for i, r := range t {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case (r == '-' || r == '_') && i > 0:
+		default:
+			return Errorf(EInvalid, "command trigger %q: use lowercase letters, digits, '-' and '_'", t)
+		}
+	}
+	return nil
+}
+
+// ValidateAllowedHost checks one entry of integration_allowed_hosts: a host name
+// ("ci.example.com"), a wildcard ("*.corp.example"), an IP address or a CIDR block.
+func ValidateAllowedHost(h string) error {
+	switch {
+	case strings.Contains(h, "/"):
+		if _, _, err := net.ParseCIDR(h); err != nil {
+			return Errorf(EInvalid, "%q is not a CIDR block", h)
+		}
+		return nil
+	case net.ParseIP(h) != nil:
+		return nil
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if name == "" || strings.ContainsAny(name, "*:@ \t") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
+		return Errorf(EInvalid, "%q is not a host name, IP address or CIDR block", h)
+	}
+	return nil
+}
