@@ -82,7 +82,7 @@ func (a *App) Login(ctx context.Context, name, password string) (chat.UserRecord
 	if err != nil {
 		return chat.UserRecord{}, err
 	}
-	if !ok || u.ID == "" {
+	if !ok || u.ID == "" || u.Bot {
 		return chat.UserRecord{}, wrong
 	}
 	return u, nil
@@ -208,6 +208,9 @@ func (a *App) IssueResetLink(ctx context.Context, user string, expires time.Dura
 	}
 	if !strings.HasPrefix(baseURL, "https://") && !strings.HasPrefix(baseURL, "http://") {
 		return "", 0, chat.Errorf(chat.EInvalid, "base URL must start with https:// or http://")
+	}
+	if u, err := a.Store.GetUser(ctx, user); err == nil && u.Bot {
+		return "", 0, chat.Errorf(chat.EInvalid, "%s is a bot account: it has no password; give it an access token (minimostctl tokens create)", user)
 	}
 	token, hash := auth.NewResetToken()
 	exp := a.Now().Add(expires).Unix()

@@ -104,6 +104,7 @@ type Store interface {
 	Conversations
 	Messages
 	Presence
+	Integrations
 }
 
 // Hasher hashes and verifies passwords; *auth.Hasher satisfies it.
@@ -151,14 +152,19 @@ type App struct {
 	Now    func() time.Time
 	// SessionTTL is how long a session lasts without a new login (default 30 days).
 	SessionTTL time.Duration
-	// PublicURL is the base of links the server hands out (password reset).
+	// PublicURL is the base of links the server hands out (password reset, webhook URLs).
 	PublicURL func() string
+	// Poster sends the requests of outgoing webhooks and slash commands (nil: none are sent).
+	Poster Poster
 
 	chanMu   sync.Mutex
 	channels []string // public channels as last announced
 
 	rates   rates // per-account rate limits
 	uploads slots // per-account uploads in progress
+
+	responses responses      // response URLs of recent slash commands
+	bg        sync.WaitGroup // integrations' background calls
 }
 
 // New returns an App on its required parts, with defaults for the rest.

@@ -41,7 +41,7 @@ func TestDeps_Layers(t *testing.T) {
 	}
 	for _, dep := range imports(t, "pkg/app") {
 		switch dep {
-		case "pkg/webserver", "pkg/admin", "pkg/store", "pkg/hub", "pkg/daemon":
+		case "pkg/webserver", "pkg/admin", "pkg/store", "pkg/hub", "pkg/daemon", "pkg/outbound":
 			t.Errorf("pkg/app imports %s: the application layer depends on interfaces only", dep)
 		}
 	}

@@ -151,6 +151,7 @@ func (a *App) Post(ctx context.Context, me chat.Account, id, body, threadRoot st
 	}
 	a.decorateAttachment(&m)
 	a.publish(c.Recipients, chat.MessageNew{Message: m})
+	a.triggerOutgoing(c, me, m)
 	return m, nil
 }
 

@@ -140,6 +140,13 @@ type Ack struct {
 	Message  Message `json:"message"`
 }
 
+// Ephemeral is an answer only its addressee sees, in one conversation, and nothing stores:
+// the delayed answer of a slash command.
+type Ephemeral struct {
+	Conversation string `json:"conversation"`
+	HTML         string `json:"html"`
+}
+
 // ErrorFrame answers a client frame that failed.
 type ErrorFrame struct {
 	ClientID   string `json:"client_id,omitempty"`
@@ -149,6 +156,7 @@ type ErrorFrame struct {
 }
 
 func (MessageNew) EventType() string          { return "message.new" }
+func (Ephemeral) EventType() string           { return "ephemeral" }
 func (MessageEdited) EventType() string       { return "message.edited" }
 func (MessageDeleted) EventType() string      { return "message.deleted" }
 func (ReactionChanged) EventType() string     { return "reaction" }
@@ -172,7 +180,7 @@ func AllEvents() []Event {
 	return []Event{
 		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{},
 		Typing{}, PresenceChanged{}, CallSignal{}, ConversationChanged{}, ConversationRemoved{},
-		ChannelsChanged{}, UserChanged{}, UserDeleted{},
+		ChannelsChanged{}, UserChanged{}, UserDeleted{}, Ephemeral{},
 		Hello{}, Resync{}, Pong{}, Ack{}, ErrorFrame{},
 	}
 }

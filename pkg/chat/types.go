@@ -161,6 +161,8 @@ func DefaultSettings() Settings {
 		Registration:         "open",
 		MaxUploadMB:          50,
 		Limits:               DefaultLimits(),
+		// An empty list, not null, in a new settings.json.
+		IntegrationAllowedHosts: []string{},
 	}
 }
 

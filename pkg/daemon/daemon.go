@@ -30,6 +30,7 @@ import (
 	"github.com/minimost/minimost/pkg/fsutil"
 	"github.com/minimost/minimost/pkg/hub"
 	"github.com/minimost/minimost/pkg/metrics"
+	"github.com/minimost/minimost/pkg/outbound"
 	"github.com/minimost/minimost/pkg/settings"
 	"github.com/minimost/minimost/pkg/store"
 	"github.com/minimost/minimost/pkg/webserver"
@@ -297,6 +298,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.app = app.New(&metrics.Store{Store: m.store, M: m.metrics}, auth.NewHasher(auth.DefaultParams, 0), m.settings, m.hub, m.hub, m.hub, dir)
 	m.app.Logger = m.Logger
 	m.app.PublicURL = m.PublicURL
+	m.app.Poster = &outbound.Client{Policy: outbound.SettingsPolicy(func() []string { return m.settings.Get().IntegrationAllowedHosts })}
 	m.settings.OnChange = m.app.SettingsChanged
 	// Hand edits of settings.json apply at once, and reach the browsers through OnChange.
 	if err := m.settings.Watch(); err != nil {

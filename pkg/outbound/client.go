@@ -184,3 +184,21 @@ func (c *Client) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	return nil, errors.Join(errs...)
 }
+
+// PostForm sends form, URL-encoded, to rawURL and returns the answer's status and body.
+func (c *Client) PostForm(ctx context.Context, rawURL string, form url.Values) (int, []byte, error) {
+	resp, err := c.Post(ctx, rawURL, "application/x-www-form-urlencoded", []byte(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.Status, resp.Body, nil
+}
+
+// SettingsPolicy returns a Policy function that follows allowed (settings.json's
+// integration_allowed_hosts, read at each request); entries that do not parse allow nothing.
+func SettingsPolicy(allowed func() []string) func() Policy {
+	return func() Policy {
+		p, _ := NewPolicy(allowed())
+		return p
+	}
+}

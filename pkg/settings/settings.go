@@ -103,6 +103,14 @@ func Validate(s chat.Settings) error {
 		}
 		seen[c] = true
 	}
+	if key, reason := s.Limits.Validate(); key != "" {
+		return &keyError{key, reason}
+	}
+	for _, h := range s.IntegrationAllowedHosts {
+		if err := chat.ValidateAllowedHost(h); err != nil {
+			return &keyError{"integration_allowed_hosts", fmt.Sprintf(`"integration_allowed_hosts": %v`, chat.ErrorMessage(err))}
+		}
+	}
 	return nil
 }
 
@@ -409,5 +417,6 @@ func (m *Manager) RemoveChannel(name string) error {
 func equal(a, b chat.Settings) bool {
 	return slices.Equal(a.Channels, b.Channels) && a.ImageRetentionDays == b.ImageRetentionDays &&
 		a.FileRetentionDays == b.FileRetentionDays && a.MessageRetentionDays == b.MessageRetentionDays &&
-		a.Registration == b.Registration && a.MaxUploadMB == b.MaxUploadMB
+		a.Registration == b.Registration && a.MaxUploadMB == b.MaxUploadMB && a.Limits == b.Limits &&
+		slices.Equal(a.IntegrationAllowedHosts, b.IntegrationAllowedHosts)
 }

@@ -122,6 +122,7 @@ func (s *Server) Handler() http.Handler {
 	user("POST /api/conversations/{id}/typing", s.handleTyping)
 	user("GET /api/files/{id}/{file}", s.handleFile)
 	user("GET /api/search", s.handleSearch)
+	s.integrationRoutes(mux, user)
 	mux.Handle("/api/", s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		return chat.Errorf(chat.ENotFound, "no such API endpoint")
 	}))
@@ -144,9 +145,14 @@ func (s *Server) apiHandler(h func(w http.ResponseWriter, r *http.Request) error
 			} else {
 				bodyDeadline(w, s.JSONBodyDeadline)
 			}
-			if err := s.checkCSRF(r); err != nil {
-				s.writeError(w, r, err)
-				return
+			// A request with a bearer token is not a browser's (a page cannot add the header
+			// to a cross-site request without a CORS preflight, which is never granted): it
+			// needs no CSRF token, and userHandler accepts only the token then.
+			if _, bearer := bearerToken(r); !bearer {
+				if err := s.checkCSRF(r); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
 			}
 		}
 		if err := h(w, r); err != nil {
@@ -171,8 +177,13 @@ func (s *Server) userHandler(h func(w http.ResponseWriter, r *http.Request, me c
 	})
 }
 
-// authenticate returns the account and session id hash of the request's session cookie.
+// authenticate returns the account of the request and the hash that names its connections:
+// with an "Authorization: Bearer" header, the access token's (and never the cookie's);
+// otherwise the session cookie's.
 func (s *Server) authenticate(r *http.Request) (me chat.Account, sessHash string, err error) {
+	if tok, ok := bearerToken(r); ok {
+		return s.App.AuthenticateToken(r.Context(), tok)
+	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return me, "", chat.Errorf(chat.EUnauthorized, "not logged in")

@@ -18,6 +18,7 @@ export const EV = Object.freeze({
   CHANNELS: 'channels',
   USER: 'user',
   USER_DELETED: 'user.deleted',
+  EPHEMERAL: 'ephemeral',
   // sent to one connection only
   HELLO: 'hello',
   RESYNC: 'resync',
