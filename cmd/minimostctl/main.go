@@ -71,6 +71,10 @@ type cli struct {
 	Stats          statsCmd          `cmd:"" help:"Show users, messages per user and disk use."`
 	Channels       channelsCmd       `cmd:"" help:"List, add and remove public channels (settings.json)."`
 	Status         statusCmd         `cmd:"" help:"Show the daemon's version, uptime, data directory and activity."`
+	Bots           botsCmd           `cmd:"" help:"Create bot accounts."`
+	Tokens         tokensCmd         `cmd:"" help:"Create, list and revoke personal access tokens."`
+	Webhooks       webhooksCmd       `cmd:"" help:"Create, list, rotate and revoke incoming webhooks; outgoing webhooks."`
+	Commands       commandsCmd       `cmd:"" help:"Create, list and delete slash commands."`
 }
 
 // kongExit carries kong's exit code (after --help, say) out of Parse via panic, so that Run

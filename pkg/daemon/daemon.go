@@ -323,6 +323,7 @@ func (m *Main) Run(ctx context.Context) error {
 		CheckDB: store.IntegrityCheckFile,
 	}, m.Logger)
 	m.adminSrv.Register(m.grpc)
+	(&admin.IntegrationServer{B: m.app}).Register(m.grpc)
 	go m.grpc.Serve(ln)
 
 	m.httpLn, err = net.Listen("tcp", c.Listen)
