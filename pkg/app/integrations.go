@@ -689,6 +689,10 @@ func (a *App) Command(ctx context.Context, me chat.Account, id, text string) (Co
 	}
 	for _, cmd := range cmds {
 		if cmd.Trigger == trigger {
+			// Each call makes the server send a request: it counts as a message sent.
+			if err := a.allow("messages", a.Settings.Get().PostsPerMinute, time.Minute, me); err != nil {
+				return CommandResult{}, err
+			}
 			return a.runCommand(ctx, me, c, cmd, args)
 		}
 	}
