@@ -236,7 +236,7 @@ export class ConversationView {
         prevDay = day;
         prev = null;
       }
-      const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system';
+      const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system' && !(m.props && m.props.from_webhook);
       const user = this.state.user(m.sender);
       const name = m.sender === 'Deleted User' ? 'Deleted User' : this.state.name(m.sender);
       const sig = signature(m, continued, name, user.avatar_url || '');

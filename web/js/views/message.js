@@ -12,6 +12,15 @@ import { avatar } from './ui.js';
  */
 export function renderMessage(msg, { continued, me, user, name, nameOf }) {
   const mine = msg.sender === me;
+  // An integration's message shows the name it chose, always with a "webhook" tag: it is
+  // never shown as an account. A bot account's messages carry a "bot" tag.
+  const hook = !!(msg.props && msg.props.from_webhook);
+  if (hook) {
+    name = msg.props.username || 'webhook';
+    user = { username: name, display_name: name };
+  }
+  const tag = hook ? h('span', { class: 'tag tag-webhook', title: 'Posted by an integration' }, 'webhook')
+    : (user && user.bot ? h('span', { class: 'tag tag-bot', title: 'A bot account' }, 'bot') : null);
   const ms = messageTime(msg);
   const mentionsMe = !mine && (msg.mentions || []).includes(me);
   const time = h('time', { class: 'message-time', datetime: new Date(ms).toISOString(), title: formatFull(ms) }, formatTime(ms));
@@ -27,7 +36,8 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
 
   const main = h('div', { class: 'message-main' },
     h('div', { class: ['message-head', continued && 'visually-hidden'] },
-      h('span', { class: ['message-sender', msg.sender === 'system' && 'system'], title: msg.sender }, name),
+      h('span', { class: ['message-sender', msg.sender === 'system' && 'system'], title: hook ? name : msg.sender }, name),
+      tag,
       time),
     body,
     msg.edited_ts ? h('span', { class: 'edited', title: `Edited ${formatFull(msg.edited_ts * 1000)}` }, '(edited)') : null,
@@ -46,7 +56,7 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
     mine ? h('button', { type: 'button', class: 'icon-btn message-delete-btn', dataset: { action: 'delete' }, 'aria-label': 'Delete message', title: 'Delete' }, icon('trash', 16)) : null);
 
   return h('article', {
-    class: ['message', continued && 'continued', mine && 'mine', mentionsMe && 'mentions-me', msg.pending && 'pending', msg.failed && 'failed'],
+    class: ['message', continued && 'continued', mine && 'mine', hook && 'from-webhook', msg.props && msg.props.emote && 'emote', mentionsMe && 'mentions-me', msg.pending && 'pending', msg.failed && 'failed'],
     dataset: { id: msg.id, sender: msg.sender },
     'aria-label': `${name}, ${formatFull(ms)}`,
   }, gutter, main, actions);
@@ -92,5 +102,5 @@ function reactions(msg, me, nameOf) {
 
 /** signature changes whenever what renderMessage draws for msg changes. */
 export function signature(msg, continued, name, avatarUrl) {
-  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, continued, name, avatarUrl]);
+  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, msg.props, continued, name, avatarUrl]);
 }
