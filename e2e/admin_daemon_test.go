@@ -568,8 +568,8 @@ func TestAdmin_MetricsAndHealth(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, "settings.json"), []byte("{\n  \"colour\": 1\n}\n"), 0o644)
 		out, err = exec.Command(filepath.Join(binDir, "minimostd"), "-check-config", "-data", dir).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "settings.json:2: unknown key \"colour\"") {
-			t.Errorf("check-config on an invalid file: %v %s", err, out)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "settings.json:2: unknown key \"colour\"") {
+			t.Errorf("check-config on an invalid file: %v %s, want exit status 1 with file:line: reason", err, out)
 		}
 	})
 }
