@@ -638,3 +638,56 @@ func TestProgressOut_Plain(t *testing.T) {
 		t.Errorf("lines:\n%s", b.String())
 	}
 }
+
+// TestRun_Completion: the scripts are made without a daemon and list the subcommands; the
+// bash one, sourced in bash, completes commands, subcommands and flags.
+func TestRun_Completion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		r := run(t, "", "--socket", "/nonexistent", "completion", sh)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("completion %s: exit %d, stderr %q", sh, r.code, r.stderr)
+		}
+		for _, want := range []string{"backup", "integrity-check", "cleanup messages", "--since", "--json"} {
+			if !strings.Contains(r.stdout, strings.TrimPrefix(want, "--")) {
+				t.Errorf("completion %s does not mention %q", sh, want)
+			}
+		}
+	}
+	if r := run(t, "", "completion", "tcsh"); r.code != exitUsage {
+		t.Errorf("completion tcsh: exit %d, want %d", r.code, exitUsage)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		return // the script's text is checked above; running it needs bash
+	}
+	script := filepath.Join(t.TempDir(), "minimostctl.bash")
+	if err := os.WriteFile(script, []byte(run(t, "", "completion", "bash").stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		line string // the command line; the last word is being completed
+		want string
+	}{
+		{"minimostctl us", "users"},
+		{"minimostctl users ", "list create delete"},
+		{"minimostctl --json cleanup m", "messages"},
+		{"minimostctl backup --s", "--socket --since"},
+		{"minimostctl completion ", "bash zsh fish"},
+		{"minimostctl users delete --y", "--yes"},
+	} {
+		words := strings.Split(tc.line, " ")
+		var quoted []string
+		for _, w := range words {
+			quoted = append(quoted, fmt.Sprintf("%q", w))
+		}
+		sh := fmt.Sprintf(`source %q; COMP_WORDS=(%s); COMP_CWORD=%d; _minimostctl; echo "${COMPREPLY[*]}"`,
+			script, strings.Join(quoted, " "), len(words)-1)
+		out, err := exec.Command(bash, "-c", sh).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("complete %q = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}

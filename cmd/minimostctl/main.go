@@ -72,6 +72,7 @@ type cli struct {
 	Stats          statsCmd          `cmd:"" help:"Show users, messages per user and disk use."`
 	Channels       channelsCmd       `cmd:"" help:"List, add and remove public channels (settings.json)."`
 	Status         statusCmd         `cmd:"" help:"Show the daemon's version, uptime, data directory and activity."`
+	Completion     completionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh or fish); see docs/administration.md."`
 }
 
 // kongExit carries kong's exit code (after --help, say) out of Parse via panic, so that Run
