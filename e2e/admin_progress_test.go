@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,6 +118,49 @@ func TestAdmin_ProgressAndIncrementalBackup(t *testing.T) {
 	if out := d.MustCtl("backup", "--verify", bk1); !strings.Contains(out, "ok: every file matches") {
 		t.Errorf("the first backup after restoring the second: %q", out)
 	}
+
+	t.Run("the guide's nightly script and the systemd unit's", func(t *testing.T) {
+		RequireTool(t, "bash")
+		b := t.TempDir()
+		env := append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"), "MINIMOST_SOCKET="+d.Socket)
+		runScript := func(name, script string) string {
+			t.Helper()
+			script = strings.ReplaceAll(script, "/var/backups/minimost", b)
+			script = strings.ReplaceAll(script, "$(date +%Y%m%d-%H%M)", name)
+			if !strings.Contains(script, name) {
+				t.Fatalf("the script names its backup differently now:\n%s", script)
+			}
+			cmd := exec.Command("bash", "-ec", script)
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", name, err, out)
+			}
+			return string(out)
+		}
+		doc := docBlock(t, "#### Incremental backups", 0)
+		if out := runScript("20260101-0315", doc); strings.Contains(out, "incremental:") || !strings.Contains(out, "ok: every file matches") {
+			t.Errorf("first run: want a full, verified backup:\n%s", out)
+		}
+		alice.Post("d:alice,bob", "between the nightly backups")
+		unit := string(mustRead(t, filepath.Join("..", "contrib", "minimost-backup.service")))
+		i := strings.Index(unit, "ExecStart=/bin/sh -ec '")
+		if i < 0 {
+			t.Fatalf("contrib/minimost-backup.service has no ExecStart=/bin/sh -ec '…'")
+		}
+		script := unit[i+len("ExecStart=/bin/sh -ec '"):]
+		script = script[:strings.Index(script, "'\n")]
+		script = strings.NewReplacer("$$", "$", "%%", "%", "/usr/local/bin/minimostctl", "minimostctl").Replace(script)
+		out := runScript("20260102-0315", script)
+		if !strings.Contains(out, "incremental: ") || !strings.Contains(out, filepath.Join(b, "20260101-0315")) || !strings.Contains(out, "ok: every file matches") {
+			t.Errorf("second run (the unit's script): want an incremental backup since the first, verified:\n%s", out)
+		}
+		a, _ := os.Stat(filepath.Join(b, "20260101-0315", "users", "carol.db"))
+		c, _ := os.Stat(filepath.Join(b, "20260102-0315", "users", "carol.db"))
+		if a == nil || c == nil || !os.SameFile(a, c) {
+			t.Errorf("carol's unchanged database is not shared by the nightly backups")
+		}
+	})
 
 	t.Run("a previous backup that does not verify is refused", func(t *testing.T) {
 		os.Remove(filepath.Join(bk1, "users", "alice.db"))
