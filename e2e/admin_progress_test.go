@@ -61,6 +61,13 @@ func TestAdmin_ProgressAndIncrementalBackup(t *testing.T) {
 		if r.Code != 0 || !strings.Contains(r.Stderr, "cleanup messages: databases 3/3 (100%)") {
 			t.Errorf("cleanup messages: exit %d, stderr %q", r.Code, r.Stderr)
 		}
+		if err := os.WriteFile(d.Path("uploads", "new.bin"), []byte("abc"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r = d.Ctl("cleanup", "files", "--image-days", "30", "--file-days", "30", "--dry-run", "--json")
+		if r.Code != 0 || !strings.Contains(r.Stderr, "cleanup files: files 1, 3 B") || !json.Valid([]byte(r.Stdout)) {
+			t.Errorf("cleanup files: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+		}
 		if r := d.Ctl("--no-progress", "integrity-check"); r.Stderr != "" {
 			t.Errorf("--no-progress: stderr %q, want nothing", r.Stderr)
 		}

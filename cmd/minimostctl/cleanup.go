@@ -44,11 +44,23 @@ type cleanupFilesJSON struct {
 	Bytes     int64      `json:"bytes"`
 }
 
-func (c *cleanupFilesCmd) call(a *app, dryRun bool) (*adminv1.CleanupFilesResponse, error) {
+// call runs the cleanup (or its dry run), with progress on stderr when shown is set.
+func (c *cleanupFilesCmd) call(a *app, dryRun, shown bool) (*adminv1.CleanupFilesResponse, error) {
 	var resp *adminv1.CleanupFilesResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.CleanupFiles(ctx, &adminv1.CleanupFilesRequest{ImageDays: c.ImageDays, FileDays: c.FileDays, DryRun: dryRun})
-		return err
+	req := &adminv1.CleanupFilesRequest{ImageDays: c.ImageDays, FileDays: c.FileDays, DryRun: dryRun}
+	if !shown {
+		err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
+			resp, err = cl.CleanupFiles(ctx, req)
+			return err
+		})
+		return resp, err
+	}
+	err := follow(a, "cleanup files", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.CleanupFilesStreamResponse], error) {
+		return cl.CleanupFilesStream(ctx, &adminv1.CleanupFilesStreamRequest{Request: req})
+	}, func(m *adminv1.CleanupFilesStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	return resp, err
 }
@@ -56,7 +68,7 @@ func (c *cleanupFilesCmd) call(a *app, dryRun bool) (*adminv1.CleanupFilesRespon
 func (c *cleanupFilesCmd) Run(a *app) error {
 	if !c.DryRun && !c.Yes && (c.ImageDays != nil || c.FileDays != nil) {
 		if _, ok := terminal(a.stdin); ok {
-			preview, err := c.call(a, true)
+			preview, err := c.call(a, true, false)
 			if err != nil {
 				return err
 			}
@@ -66,7 +78,7 @@ func (c *cleanupFilesCmd) Run(a *app) error {
 			}
 		}
 	}
-	resp, err := c.call(a, c.DryRun)
+	resp, err := c.call(a, c.DryRun, true)
 	if err != nil {
 		return err
 	}

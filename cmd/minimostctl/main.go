@@ -57,7 +57,7 @@ type cli struct {
 	Socket     string           `help:"Path of minimostd's admin socket. Default: ./minimost.sock if it exists (run in the data directory), else ${system_socket}." env:"MINIMOST_SOCKET" placeholder:"PATH"`
 	Timeout    time.Duration    `help:"Deadline for quick commands, 0 for none. Backup, vacuum, checkpoint, integrity-check and cleanup files/messages wait until they finish (Ctrl-C stops waiting)." default:"30s"`
 	JSON       bool             `name:"json" help:"Print the result as one JSON document (every command that prints; see docs/administration.md for the fields)."`
-	NoProgress bool             `name:"no-progress" help:"Do not show the progress of backup, vacuum, checkpoint, integrity-check and cleanup messages on stderr (a bar on a terminal, plain lines otherwise)."`
+	NoProgress bool             `name:"no-progress" help:"Do not show the progress of backup, vacuum, checkpoint, integrity-check and cleanup files/messages on stderr (a bar on a terminal, plain lines otherwise)."`
 	Version    kong.VersionFlag `help:"Print minimostctl's version and exit."`
 
 	VersionCmd versionCmd `cmd:"" name:"version" help:"Print the versions of minimostctl and of the running minimostd."`

@@ -527,3 +527,17 @@ func (s *Server) CleanupMessagesStream(req *adminv1.CleanupMessagesStreamRequest
 	}
 	return stream.Send(&adminv1.CleanupMessagesStreamResponse{Event: &adminv1.CleanupMessagesStreamResponse_Result{Result: resp}})
 }
+
+// CleanupFilesStream implements adminv1.AdminServiceServer.
+func (s *Server) CleanupFilesStream(req *adminv1.CleanupFilesStreamRequest, stream adminv1.AdminService_CleanupFilesStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.CleanupFilesStreamResponse{Event: &adminv1.CleanupFilesStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.CleanupFilesResponse, error) {
+		return s.CleanupFiles(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.CleanupFilesStreamResponse{Event: &adminv1.CleanupFilesStreamResponse_Result{Result: resp}})
+}

@@ -179,7 +179,7 @@ func (ad *Admin) CleanupFiles(ctx context.Context, imageDays, fileDays *int, dry
 	if fileDays != nil {
 		rep.FileDays = *fileDays
 	}
-	files, err := cleanup.DeleteFilesOlderThan(filepath.Join(ad.App.DataDir, "uploads"), rep.ImageDays, rep.FileDays, dryRun, ad.App.Now())
+	files, err := cleanup.DeleteFilesOlderThan(ctx, filepath.Join(ad.App.DataDir, "uploads"), rep.ImageDays, rep.FileDays, dryRun, ad.App.Now())
 	rep.Removed = files
 	for _, f := range files {
 		rep.Bytes += f.Size

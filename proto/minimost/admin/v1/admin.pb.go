@@ -3088,6 +3088,139 @@ func (*RemoveChannelResponse) Descriptor() ([]byte, []int) {
 	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{49}
 }
 
+// CleanupFilesStreamRequest wraps a CleanupFilesRequest.
+type CleanupFilesStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the cleanup to run.
+	Request       *CleanupFilesRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupFilesStreamRequest) Reset() {
+	*x = CleanupFilesStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupFilesStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupFilesStreamRequest) ProtoMessage() {}
+
+func (x *CleanupFilesStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupFilesStreamRequest.ProtoReflect.Descriptor instead.
+func (*CleanupFilesStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CleanupFilesStreamRequest) GetRequest() *CleanupFilesRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// CleanupFilesStreamResponse is one message of CleanupFilesStream: progress, then the result last.
+type CleanupFilesStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*CleanupFilesStreamResponse_Progress
+	//	*CleanupFilesStreamResponse_Result
+	Event         isCleanupFilesStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupFilesStreamResponse) Reset() {
+	*x = CleanupFilesStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupFilesStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupFilesStreamResponse) ProtoMessage() {}
+
+func (x *CleanupFilesStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupFilesStreamResponse.ProtoReflect.Descriptor instead.
+func (*CleanupFilesStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *CleanupFilesStreamResponse) GetEvent() isCleanupFilesStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CleanupFilesStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*CleanupFilesStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *CleanupFilesStreamResponse) GetResult() *CleanupFilesResponse {
+	if x != nil {
+		if x, ok := x.Event.(*CleanupFilesStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isCleanupFilesStreamResponse_Event interface {
+	isCleanupFilesStreamResponse_Event()
+}
+
+type CleanupFilesStreamResponse_Progress struct {
+	// progress is how far the cleanup is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type CleanupFilesStreamResponse_Result struct {
+	// result is what the cleanup removed or would remove.
+	Result *CleanupFilesResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*CleanupFilesStreamResponse_Progress) isCleanupFilesStreamResponse_Event() {}
+
+func (*CleanupFilesStreamResponse_Result) isCleanupFilesStreamResponse_Event() {}
+
 var File_minimost_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_minimost_admin_v1_admin_proto_rawDesc = "" +
@@ -3277,12 +3410,18 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x12AddChannelResponse\"*\n" +
 	"\x14RemoveChannelRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x17\n" +
-	"\x15RemoveChannelResponse*U\n" +
+	"\x15RemoveChannelResponse\"]\n" +
+	"\x19CleanupFilesStreamRequest\x12@\n" +
+	"\arequest\x18\x01 \x01(\v2&.minimost.admin.v1.CleanupFilesRequestR\arequest\"\xa3\x01\n" +
+	"\x1aCleanupFilesStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12A\n" +
+	"\x06result\x18\x02 \x01(\v2'.minimost.admin.v1.CleanupFilesResponseH\x00R\x06resultB\a\n" +
+	"\x05event*U\n" +
 	"\n" +
 	"DeleteMode\x12\x1b\n" +
 	"\x17DELETE_MODE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DELETE_MODE_SOFT\x10\x01\x12\x14\n" +
-	"\x10DELETE_MODE_HARD\x10\x022\xce\x11\n" +
+	"\x10DELETE_MODE_HARD\x10\x022\xc3\x12\n" +
 	"\fAdminService\x12M\n" +
 	"\x06Status\x12 .minimost.admin.v1.StatusRequest\x1a!.minimost.admin.v1.StatusResponse\x12V\n" +
 	"\tListUsers\x12#.minimost.admin.v1.ListUsersRequest\x1a$.minimost.admin.v1.ListUsersResponse\x12Y\n" +
@@ -3310,7 +3449,8 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x14IntegrityCheckStream\x12..minimost.admin.v1.IntegrityCheckStreamRequest\x1a/.minimost.admin.v1.IntegrityCheckStreamResponse0\x01\x12m\n" +
 	"\x10CheckpointStream\x12*.minimost.admin.v1.CheckpointStreamRequest\x1a+.minimost.admin.v1.CheckpointStreamResponse0\x01\x12a\n" +
 	"\fVacuumStream\x12&.minimost.admin.v1.VacuumStreamRequest\x1a'.minimost.admin.v1.VacuumStreamResponse0\x01\x12|\n" +
-	"\x15CleanupMessagesStream\x12/.minimost.admin.v1.CleanupMessagesStreamRequest\x1a0.minimost.admin.v1.CleanupMessagesStreamResponse0\x01B>Z<github.com/minimost/minimost/proto/minimost/admin/v1;adminv1b\x06proto3"
+	"\x15CleanupMessagesStream\x12/.minimost.admin.v1.CleanupMessagesStreamRequest\x1a0.minimost.admin.v1.CleanupMessagesStreamResponse0\x01\x12s\n" +
+	"\x12CleanupFilesStream\x12,.minimost.admin.v1.CleanupFilesStreamRequest\x1a-.minimost.admin.v1.CleanupFilesStreamResponse0\x01B>Z<github.com/minimost/minimost/proto/minimost/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_minimost_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -3325,7 +3465,7 @@ func file_minimost_admin_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_minimost_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_minimost_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_minimost_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_minimost_admin_v1_admin_proto_goTypes = []any{
 	(DeleteMode)(0),                       // 0: minimost.admin.v1.DeleteMode
 	(*Progress)(nil),                      // 1: minimost.admin.v1.Progress
@@ -3378,8 +3518,10 @@ var file_minimost_admin_v1_admin_proto_goTypes = []any{
 	(*AddChannelResponse)(nil),            // 48: minimost.admin.v1.AddChannelResponse
 	(*RemoveChannelRequest)(nil),          // 49: minimost.admin.v1.RemoveChannelRequest
 	(*RemoveChannelResponse)(nil),         // 50: minimost.admin.v1.RemoveChannelResponse
-	nil,                                   // 51: minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
-	nil,                                   // 52: minimost.admin.v1.StatsResponse.MessagesPerUserEntry
+	(*CleanupFilesStreamRequest)(nil),     // 51: minimost.admin.v1.CleanupFilesStreamRequest
+	(*CleanupFilesStreamResponse)(nil),    // 52: minimost.admin.v1.CleanupFilesStreamResponse
+	nil,                                   // 53: minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
+	nil,                                   // 54: minimost.admin.v1.StatsResponse.MessagesPerUserEntry
 }
 var file_minimost_admin_v1_admin_proto_depIdxs = []int32{
 	35, // 0: minimost.admin.v1.BackupStreamRequest.request:type_name -> minimost.admin.v1.BackupRequest
@@ -3403,63 +3545,68 @@ var file_minimost_admin_v1_admin_proto_depIdxs = []int32{
 	18, // 18: minimost.admin.v1.ListUsersResponse.users:type_name -> minimost.admin.v1.User
 	0,  // 19: minimost.admin.v1.DeleteUserRequest.mode:type_name -> minimost.admin.v1.DeleteMode
 	27, // 20: minimost.admin.v1.CleanupFilesResponse.removed:type_name -> minimost.admin.v1.RemovedFile
-	51, // 21: minimost.admin.v1.CleanupMessagesResponse.per_user:type_name -> minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
+	53, // 21: minimost.admin.v1.CleanupMessagesResponse.per_user:type_name -> minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
 	32, // 22: minimost.admin.v1.IntegrityCheckResponse.results:type_name -> minimost.admin.v1.DBResult
 	32, // 23: minimost.admin.v1.VerifyBackupResponse.results:type_name -> minimost.admin.v1.DBResult
 	32, // 24: minimost.admin.v1.CheckpointResponse.results:type_name -> minimost.admin.v1.DBResult
 	32, // 25: minimost.admin.v1.VacuumResponse.results:type_name -> minimost.admin.v1.DBResult
-	52, // 26: minimost.admin.v1.StatsResponse.messages_per_user:type_name -> minimost.admin.v1.StatsResponse.MessagesPerUserEntry
-	14, // 27: minimost.admin.v1.AdminService.Status:input_type -> minimost.admin.v1.StatusRequest
-	16, // 28: minimost.admin.v1.AdminService.ListUsers:input_type -> minimost.admin.v1.ListUsersRequest
-	19, // 29: minimost.admin.v1.AdminService.CreateUser:input_type -> minimost.admin.v1.CreateUserRequest
-	21, // 30: minimost.admin.v1.AdminService.DeleteUser:input_type -> minimost.admin.v1.DeleteUserRequest
-	23, // 31: minimost.admin.v1.AdminService.ResetPassword:input_type -> minimost.admin.v1.ResetPasswordRequest
-	25, // 32: minimost.admin.v1.AdminService.CleanupFiles:input_type -> minimost.admin.v1.CleanupFilesRequest
-	28, // 33: minimost.admin.v1.AdminService.CleanupMessages:input_type -> minimost.admin.v1.CleanupMessagesRequest
-	30, // 34: minimost.admin.v1.AdminService.CleanupTokens:input_type -> minimost.admin.v1.CleanupTokensRequest
-	33, // 35: minimost.admin.v1.AdminService.IntegrityCheck:input_type -> minimost.admin.v1.IntegrityCheckRequest
-	35, // 36: minimost.admin.v1.AdminService.Backup:input_type -> minimost.admin.v1.BackupRequest
-	37, // 37: minimost.admin.v1.AdminService.VerifyBackup:input_type -> minimost.admin.v1.VerifyBackupRequest
-	39, // 38: minimost.admin.v1.AdminService.Checkpoint:input_type -> minimost.admin.v1.CheckpointRequest
-	41, // 39: minimost.admin.v1.AdminService.Vacuum:input_type -> minimost.admin.v1.VacuumRequest
-	43, // 40: minimost.admin.v1.AdminService.Stats:input_type -> minimost.admin.v1.StatsRequest
-	45, // 41: minimost.admin.v1.AdminService.ListChannels:input_type -> minimost.admin.v1.ListChannelsRequest
-	47, // 42: minimost.admin.v1.AdminService.AddChannel:input_type -> minimost.admin.v1.AddChannelRequest
-	49, // 43: minimost.admin.v1.AdminService.RemoveChannel:input_type -> minimost.admin.v1.RemoveChannelRequest
-	2,  // 44: minimost.admin.v1.AdminService.BackupStream:input_type -> minimost.admin.v1.BackupStreamRequest
-	4,  // 45: minimost.admin.v1.AdminService.VerifyBackupStream:input_type -> minimost.admin.v1.VerifyBackupStreamRequest
-	6,  // 46: minimost.admin.v1.AdminService.IntegrityCheckStream:input_type -> minimost.admin.v1.IntegrityCheckStreamRequest
-	8,  // 47: minimost.admin.v1.AdminService.CheckpointStream:input_type -> minimost.admin.v1.CheckpointStreamRequest
-	10, // 48: minimost.admin.v1.AdminService.VacuumStream:input_type -> minimost.admin.v1.VacuumStreamRequest
-	12, // 49: minimost.admin.v1.AdminService.CleanupMessagesStream:input_type -> minimost.admin.v1.CleanupMessagesStreamRequest
-	15, // 50: minimost.admin.v1.AdminService.Status:output_type -> minimost.admin.v1.StatusResponse
-	17, // 51: minimost.admin.v1.AdminService.ListUsers:output_type -> minimost.admin.v1.ListUsersResponse
-	20, // 52: minimost.admin.v1.AdminService.CreateUser:output_type -> minimost.admin.v1.CreateUserResponse
-	22, // 53: minimost.admin.v1.AdminService.DeleteUser:output_type -> minimost.admin.v1.DeleteUserResponse
-	24, // 54: minimost.admin.v1.AdminService.ResetPassword:output_type -> minimost.admin.v1.ResetPasswordResponse
-	26, // 55: minimost.admin.v1.AdminService.CleanupFiles:output_type -> minimost.admin.v1.CleanupFilesResponse
-	29, // 56: minimost.admin.v1.AdminService.CleanupMessages:output_type -> minimost.admin.v1.CleanupMessagesResponse
-	31, // 57: minimost.admin.v1.AdminService.CleanupTokens:output_type -> minimost.admin.v1.CleanupTokensResponse
-	34, // 58: minimost.admin.v1.AdminService.IntegrityCheck:output_type -> minimost.admin.v1.IntegrityCheckResponse
-	36, // 59: minimost.admin.v1.AdminService.Backup:output_type -> minimost.admin.v1.BackupResponse
-	38, // 60: minimost.admin.v1.AdminService.VerifyBackup:output_type -> minimost.admin.v1.VerifyBackupResponse
-	40, // 61: minimost.admin.v1.AdminService.Checkpoint:output_type -> minimost.admin.v1.CheckpointResponse
-	42, // 62: minimost.admin.v1.AdminService.Vacuum:output_type -> minimost.admin.v1.VacuumResponse
-	44, // 63: minimost.admin.v1.AdminService.Stats:output_type -> minimost.admin.v1.StatsResponse
-	46, // 64: minimost.admin.v1.AdminService.ListChannels:output_type -> minimost.admin.v1.ListChannelsResponse
-	48, // 65: minimost.admin.v1.AdminService.AddChannel:output_type -> minimost.admin.v1.AddChannelResponse
-	50, // 66: minimost.admin.v1.AdminService.RemoveChannel:output_type -> minimost.admin.v1.RemoveChannelResponse
-	3,  // 67: minimost.admin.v1.AdminService.BackupStream:output_type -> minimost.admin.v1.BackupStreamResponse
-	5,  // 68: minimost.admin.v1.AdminService.VerifyBackupStream:output_type -> minimost.admin.v1.VerifyBackupStreamResponse
-	7,  // 69: minimost.admin.v1.AdminService.IntegrityCheckStream:output_type -> minimost.admin.v1.IntegrityCheckStreamResponse
-	9,  // 70: minimost.admin.v1.AdminService.CheckpointStream:output_type -> minimost.admin.v1.CheckpointStreamResponse
-	11, // 71: minimost.admin.v1.AdminService.VacuumStream:output_type -> minimost.admin.v1.VacuumStreamResponse
-	13, // 72: minimost.admin.v1.AdminService.CleanupMessagesStream:output_type -> minimost.admin.v1.CleanupMessagesStreamResponse
-	50, // [50:73] is the sub-list for method output_type
-	27, // [27:50] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	54, // 26: minimost.admin.v1.StatsResponse.messages_per_user:type_name -> minimost.admin.v1.StatsResponse.MessagesPerUserEntry
+	25, // 27: minimost.admin.v1.CleanupFilesStreamRequest.request:type_name -> minimost.admin.v1.CleanupFilesRequest
+	1,  // 28: minimost.admin.v1.CleanupFilesStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	26, // 29: minimost.admin.v1.CleanupFilesStreamResponse.result:type_name -> minimost.admin.v1.CleanupFilesResponse
+	14, // 30: minimost.admin.v1.AdminService.Status:input_type -> minimost.admin.v1.StatusRequest
+	16, // 31: minimost.admin.v1.AdminService.ListUsers:input_type -> minimost.admin.v1.ListUsersRequest
+	19, // 32: minimost.admin.v1.AdminService.CreateUser:input_type -> minimost.admin.v1.CreateUserRequest
+	21, // 33: minimost.admin.v1.AdminService.DeleteUser:input_type -> minimost.admin.v1.DeleteUserRequest
+	23, // 34: minimost.admin.v1.AdminService.ResetPassword:input_type -> minimost.admin.v1.ResetPasswordRequest
+	25, // 35: minimost.admin.v1.AdminService.CleanupFiles:input_type -> minimost.admin.v1.CleanupFilesRequest
+	28, // 36: minimost.admin.v1.AdminService.CleanupMessages:input_type -> minimost.admin.v1.CleanupMessagesRequest
+	30, // 37: minimost.admin.v1.AdminService.CleanupTokens:input_type -> minimost.admin.v1.CleanupTokensRequest
+	33, // 38: minimost.admin.v1.AdminService.IntegrityCheck:input_type -> minimost.admin.v1.IntegrityCheckRequest
+	35, // 39: minimost.admin.v1.AdminService.Backup:input_type -> minimost.admin.v1.BackupRequest
+	37, // 40: minimost.admin.v1.AdminService.VerifyBackup:input_type -> minimost.admin.v1.VerifyBackupRequest
+	39, // 41: minimost.admin.v1.AdminService.Checkpoint:input_type -> minimost.admin.v1.CheckpointRequest
+	41, // 42: minimost.admin.v1.AdminService.Vacuum:input_type -> minimost.admin.v1.VacuumRequest
+	43, // 43: minimost.admin.v1.AdminService.Stats:input_type -> minimost.admin.v1.StatsRequest
+	45, // 44: minimost.admin.v1.AdminService.ListChannels:input_type -> minimost.admin.v1.ListChannelsRequest
+	47, // 45: minimost.admin.v1.AdminService.AddChannel:input_type -> minimost.admin.v1.AddChannelRequest
+	49, // 46: minimost.admin.v1.AdminService.RemoveChannel:input_type -> minimost.admin.v1.RemoveChannelRequest
+	2,  // 47: minimost.admin.v1.AdminService.BackupStream:input_type -> minimost.admin.v1.BackupStreamRequest
+	4,  // 48: minimost.admin.v1.AdminService.VerifyBackupStream:input_type -> minimost.admin.v1.VerifyBackupStreamRequest
+	6,  // 49: minimost.admin.v1.AdminService.IntegrityCheckStream:input_type -> minimost.admin.v1.IntegrityCheckStreamRequest
+	8,  // 50: minimost.admin.v1.AdminService.CheckpointStream:input_type -> minimost.admin.v1.CheckpointStreamRequest
+	10, // 51: minimost.admin.v1.AdminService.VacuumStream:input_type -> minimost.admin.v1.VacuumStreamRequest
+	12, // 52: minimost.admin.v1.AdminService.CleanupMessagesStream:input_type -> minimost.admin.v1.CleanupMessagesStreamRequest
+	51, // 53: minimost.admin.v1.AdminService.CleanupFilesStream:input_type -> minimost.admin.v1.CleanupFilesStreamRequest
+	15, // 54: minimost.admin.v1.AdminService.Status:output_type -> minimost.admin.v1.StatusResponse
+	17, // 55: minimost.admin.v1.AdminService.ListUsers:output_type -> minimost.admin.v1.ListUsersResponse
+	20, // 56: minimost.admin.v1.AdminService.CreateUser:output_type -> minimost.admin.v1.CreateUserResponse
+	22, // 57: minimost.admin.v1.AdminService.DeleteUser:output_type -> minimost.admin.v1.DeleteUserResponse
+	24, // 58: minimost.admin.v1.AdminService.ResetPassword:output_type -> minimost.admin.v1.ResetPasswordResponse
+	26, // 59: minimost.admin.v1.AdminService.CleanupFiles:output_type -> minimost.admin.v1.CleanupFilesResponse
+	29, // 60: minimost.admin.v1.AdminService.CleanupMessages:output_type -> minimost.admin.v1.CleanupMessagesResponse
+	31, // 61: minimost.admin.v1.AdminService.CleanupTokens:output_type -> minimost.admin.v1.CleanupTokensResponse
+	34, // 62: minimost.admin.v1.AdminService.IntegrityCheck:output_type -> minimost.admin.v1.IntegrityCheckResponse
+	36, // 63: minimost.admin.v1.AdminService.Backup:output_type -> minimost.admin.v1.BackupResponse
+	38, // 64: minimost.admin.v1.AdminService.VerifyBackup:output_type -> minimost.admin.v1.VerifyBackupResponse
+	40, // 65: minimost.admin.v1.AdminService.Checkpoint:output_type -> minimost.admin.v1.CheckpointResponse
+	42, // 66: minimost.admin.v1.AdminService.Vacuum:output_type -> minimost.admin.v1.VacuumResponse
+	44, // 67: minimost.admin.v1.AdminService.Stats:output_type -> minimost.admin.v1.StatsResponse
+	46, // 68: minimost.admin.v1.AdminService.ListChannels:output_type -> minimost.admin.v1.ListChannelsResponse
+	48, // 69: minimost.admin.v1.AdminService.AddChannel:output_type -> minimost.admin.v1.AddChannelResponse
+	50, // 70: minimost.admin.v1.AdminService.RemoveChannel:output_type -> minimost.admin.v1.RemoveChannelResponse
+	3,  // 71: minimost.admin.v1.AdminService.BackupStream:output_type -> minimost.admin.v1.BackupStreamResponse
+	5,  // 72: minimost.admin.v1.AdminService.VerifyBackupStream:output_type -> minimost.admin.v1.VerifyBackupStreamResponse
+	7,  // 73: minimost.admin.v1.AdminService.IntegrityCheckStream:output_type -> minimost.admin.v1.IntegrityCheckStreamResponse
+	9,  // 74: minimost.admin.v1.AdminService.CheckpointStream:output_type -> minimost.admin.v1.CheckpointStreamResponse
+	11, // 75: minimost.admin.v1.AdminService.VacuumStream:output_type -> minimost.admin.v1.VacuumStreamResponse
+	13, // 76: minimost.admin.v1.AdminService.CleanupMessagesStream:output_type -> minimost.admin.v1.CleanupMessagesStreamResponse
+	52, // 77: minimost.admin.v1.AdminService.CleanupFilesStream:output_type -> minimost.admin.v1.CleanupFilesStreamResponse
+	54, // [54:78] is the sub-list for method output_type
+	30, // [30:54] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_minimost_admin_v1_admin_proto_init() }
@@ -3494,13 +3641,17 @@ func file_minimost_admin_v1_admin_proto_init() {
 	file_minimost_admin_v1_admin_proto_msgTypes[22].OneofWrappers = []any{}
 	file_minimost_admin_v1_admin_proto_msgTypes[24].OneofWrappers = []any{}
 	file_minimost_admin_v1_admin_proto_msgTypes[27].OneofWrappers = []any{}
+	file_minimost_admin_v1_admin_proto_msgTypes[51].OneofWrappers = []any{
+		(*CleanupFilesStreamResponse_Progress)(nil),
+		(*CleanupFilesStreamResponse_Result)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_minimost_admin_v1_admin_proto_rawDesc), len(file_minimost_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -46,6 +46,7 @@ const (
 	AdminService_CheckpointStream_FullMethodName      = "/minimost.admin.v1.AdminService/CheckpointStream"
 	AdminService_VacuumStream_FullMethodName          = "/minimost.admin.v1.AdminService/VacuumStream"
 	AdminService_CleanupMessagesStream_FullMethodName = "/minimost.admin.v1.AdminService/CleanupMessagesStream"
+	AdminService_CleanupFilesStream_FullMethodName    = "/minimost.admin.v1.AdminService/CleanupFilesStream"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -108,6 +109,9 @@ type AdminServiceClient interface {
 	VacuumStream(ctx context.Context, in *VacuumStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[VacuumStreamResponse], error)
 	// CleanupMessagesStream is CleanupMessages with progress (phase "databases").
 	CleanupMessagesStream(ctx context.Context, in *CleanupMessagesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupMessagesStreamResponse], error)
+	// CleanupFilesStream is CleanupFiles with progress (phase "files": the files of uploads/
+	// looked at, their number not known in advance).
+	CleanupFilesStream(ctx context.Context, in *CleanupFilesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupFilesStreamResponse], error)
 }
 
 type adminServiceClient struct {
@@ -402,6 +406,25 @@ func (c *adminServiceClient) CleanupMessagesStream(ctx context.Context, in *Clea
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_CleanupMessagesStreamClient = grpc.ServerStreamingClient[CleanupMessagesStreamResponse]
 
+func (c *adminServiceClient) CleanupFilesStream(ctx context.Context, in *CleanupFilesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupFilesStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[6], AdminService_CleanupFilesStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CleanupFilesStreamRequest, CleanupFilesStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CleanupFilesStreamClient = grpc.ServerStreamingClient[CleanupFilesStreamResponse]
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -462,6 +485,9 @@ type AdminServiceServer interface {
 	VacuumStream(*VacuumStreamRequest, grpc.ServerStreamingServer[VacuumStreamResponse]) error
 	// CleanupMessagesStream is CleanupMessages with progress (phase "databases").
 	CleanupMessagesStream(*CleanupMessagesStreamRequest, grpc.ServerStreamingServer[CleanupMessagesStreamResponse]) error
+	// CleanupFilesStream is CleanupFiles with progress (phase "files": the files of uploads/
+	// looked at, their number not known in advance).
+	CleanupFilesStream(*CleanupFilesStreamRequest, grpc.ServerStreamingServer[CleanupFilesStreamResponse]) error
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -540,6 +566,9 @@ func (UnimplementedAdminServiceServer) VacuumStream(*VacuumStreamRequest, grpc.S
 }
 func (UnimplementedAdminServiceServer) CleanupMessagesStream(*CleanupMessagesStreamRequest, grpc.ServerStreamingServer[CleanupMessagesStreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method CleanupMessagesStream not implemented")
+}
+func (UnimplementedAdminServiceServer) CleanupFilesStream(*CleanupFilesStreamRequest, grpc.ServerStreamingServer[CleanupFilesStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method CleanupFilesStream not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -934,6 +963,17 @@ func _AdminService_CleanupMessagesStream_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_CleanupMessagesStreamServer = grpc.ServerStreamingServer[CleanupMessagesStreamResponse]
 
+func _AdminService_CleanupFilesStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CleanupFilesStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).CleanupFilesStream(m, &grpc.GenericServerStream[CleanupFilesStreamRequest, CleanupFilesStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CleanupFilesStreamServer = grpc.ServerStreamingServer[CleanupFilesStreamResponse]
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1039,6 +1079,11 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "CleanupMessagesStream",
 			Handler:       _AdminService_CleanupMessagesStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CleanupFilesStream",
+			Handler:       _AdminService_CleanupFilesStream_Handler,
 			ServerStreams: true,
 		},
 	},
