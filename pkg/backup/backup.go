@@ -127,7 +127,7 @@ func openSince(ctx context.Context, dataDir, since string, check CheckDB) (*prev
 	if p, err := resolve(since); err == nil && (inside(p, data) || inside(data, p)) {
 		return nil, chat.Errorf(chat.EInvalid, "previous backup %s is inside the data directory", since)
 	}
-	rep, err := Verify(ctx, since, check)
+	rep, err := Verify(progress.Prefixed(ctx, "verify "), since, check)
 	if err != nil {
 		return nil, err
 	}

@@ -277,8 +277,8 @@ func TestRun_Since(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run --since: %v", err)
 	}
-	if want := []string{"files", "databases", "files", "manifest"}; !slices.Equal(phases, want) {
-		t.Errorf("progress phases %v, want %v (verifying the previous backup, then the backup's own)", phases, want)
+	if want := []string{"verify files", "verify databases", "files", "manifest"}; !slices.Equal(phases, want) {
+		t.Errorf("progress phases %v, want %v (verifying the previous backup, then the backup's own; the fake source reports no databases)", phases, want)
 	}
 	for _, tc := range []struct {
 		rel    string

@@ -36,6 +36,20 @@ func Send(ctx context.Context, r Report) {
 	}
 }
 
+// Prefixed returns a context whose reports reach ctx's Func with prefix before their phase,
+// for an operation run as a step of another (the verification of the previous backup in an
+// incremental backup: "verify databases").
+func Prefixed(ctx context.Context, prefix string) context.Context {
+	fn, ok := ctx.Value(key{}).(Func)
+	if !ok || fn == nil {
+		return ctx
+	}
+	return With(ctx, func(r Report) {
+		r.Phase = prefix + r.Phase
+		fn(r)
+	})
+}
+
 // Counter counts the items of one phase and reports each one.
 type Counter struct {
 	ctx   context.Context

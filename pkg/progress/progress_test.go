@@ -32,3 +32,15 @@ func TestCounter(t *testing.T) {
 	// Without a Func nothing happens.
 	progress.Start(context.Background(), "x", 1).Add("y", 1)
 }
+
+func TestPrefixed(t *testing.T) {
+	var got []string
+	ctx := progress.With(context.Background(), func(r progress.Report) { got = append(got, r.Phase) })
+	progress.Start(progress.Prefixed(ctx, "verify "), "files", 1)
+	if len(got) != 1 || got[0] != "verify files" {
+		t.Errorf("phases %v, want [verify files]", got)
+	}
+	if c := progress.Prefixed(context.Background(), "x"); progress.Enabled(c) {
+		t.Errorf("Prefixed without a Func enabled reporting")
+	}
+}
