@@ -141,6 +141,8 @@ func (f *fakeBackend) Backup(ctx context.Context, dir, since string) (admin.Back
 	pr := progress.Start(ctx, "databases", 2)
 	pr.Add("auth.db", 40)
 	pr.Add("presence.db", 59)
+	pr = progress.Start(ctx, "files", 0)
+	pr.Add("secret.key", 1)
 	if since != "" {
 		return admin.BackupReport{Dir: dir, Databases: []string{"auth.db"}, Linked: 1}, f.record("Backup %s since %s", dir, since)
 	}
@@ -760,7 +762,7 @@ func TestServer_BackupStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last *adminv1.Progress
+	last := map[string]*adminv1.Progress{} // by phase
 	var result *adminv1.BackupResponse
 	for {
 		m, err := stream.Recv()
@@ -774,12 +776,16 @@ func TestServer_BackupStream(t *testing.T) {
 			t.Fatalf("message after the result: %v", m)
 		}
 		if p := m.GetProgress(); p != nil {
-			last = p
+			last[p.GetPhase()] = p
 		}
 		result = m.GetResult()
 	}
-	if last == nil || last.GetDone() != 2 || last.GetTotal() != 2 || last.GetBytes() != 99 || last.GetCurrent() != "presence.db" {
-		t.Errorf("last progress = %v, want 2 of 2 databases, 99 bytes, presence.db", last)
+	// However the reports were coalesced, each phase's last one arrives.
+	if p := last["databases"]; p.GetDone() != 2 || p.GetTotal() != 2 || p.GetBytes() != 99 || p.GetCurrent() != "presence.db" {
+		t.Errorf("last databases progress = %v, want 2 of 2 databases, 99 bytes, presence.db", p)
+	}
+	if p := last["files"]; p.GetDone() != 1 || p.GetCurrent() != "secret.key" {
+		t.Errorf("last files progress = %v, want 1 file, secret.key", p)
 	}
 	if result == nil || result.GetLinked() != 1 {
 		t.Errorf("result = %v, want one linked file", result)

@@ -395,19 +395,25 @@ func (s *Server) RemoveChannel(ctx context.Context, req *adminv1.RemoveChannelRe
 }
 
 // withProgress runs op with a context that collects its progress reports, and sends them to
-// the caller with send while op runs: always the latest one, as fast as the stream takes
-// them, so a slow client never slows the operation down. It returns op's result once op ends,
-// even if the caller went away meanwhile (a backup then runs to its end, as Backup does).
+// the caller with send while op runs, as fast as the stream takes them: a report not sent yet
+// is replaced by the next one of the same phase, so a slow client never slows the operation
+// down, but the last report of each phase (100%) always reaches it. It returns op's result
+// once op ends, even if the caller went away meanwhile (a backup then runs to its end, as
+// Backup does).
 func withProgress[T any](ctx context.Context, send func(*adminv1.Progress) error, op func(ctx context.Context) (T, error)) (T, error) {
 	var (
-		mu     sync.Mutex
-		latest *adminv1.Progress
+		mu      sync.Mutex
+		pending []*adminv1.Progress
 	)
 	wake := make(chan struct{}, 1)
 	pctx := progress.With(ctx, func(r progress.Report) {
 		p := &adminv1.Progress{Phase: r.Phase, Done: int32(r.Done), Total: int32(r.Total), Bytes: r.Bytes, Current: r.Current}
 		mu.Lock()
-		latest = p
+		if n := len(pending); n > 0 && pending[n-1].GetPhase() == p.GetPhase() {
+			pending[n-1] = p
+		} else {
+			pending = append(pending, p)
+		}
 		mu.Unlock()
 		select {
 		case wake <- struct{}{}:
@@ -426,11 +432,13 @@ func withProgress[T any](ctx context.Context, send func(*adminv1.Progress) error
 	sending := true
 	flush := func() {
 		mu.Lock()
-		p := latest
-		latest = nil
+		ps := pending
+		pending = nil
 		mu.Unlock()
-		if p != nil && sending && send(p) != nil {
-			sending = false // the caller is gone; the operation goes on
+		for _, p := range ps {
+			if sending && send(p) != nil {
+				sending = false // the caller is gone; the operation goes on
+			}
 		}
 	}
 	for {
