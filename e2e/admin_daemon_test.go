@@ -540,7 +540,7 @@ func TestAdmin_MetricsAndHealth(t *testing.T) {
 			t.Errorf("%s = %q, want %s", series, got, want)
 		}
 	}
-	for _, s := range []string{`minimost_http_request_duration_seconds_count{code="201",method="POST",route="POST /api/conversations/{id}/messages"}`, "minimost_websocket_connections", `minimost_disk_bytes{part="users_data"}`, "process_open_fds"} {
+	for _, s := range []string{`minimost_http_request_duration_seconds_count{code="201",method="POST",route="POST /api/conversations/{id}/messages"}`, "minimost_websocket_connections", `minimost_disk_bytes{kind="data",part="users"}`, `minimost_disk_bytes{kind="wal",part="users"}`, "minimost_user_databases_open", "process_open_fds"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("/metrics lacks %s", s)
 		}
@@ -568,8 +568,8 @@ func TestAdmin_MetricsAndHealth(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, "settings.json"), []byte("{\n  \"colour\": 1\n}\n"), 0o644)
 		out, err = exec.Command(filepath.Join(binDir, "minimostd"), "-check-config", "-data", dir).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "settings.json:2: unknown key \"colour\"") {
-			t.Errorf("check-config on an invalid file: %v %s", err, out)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "settings.json:2: unknown key \"colour\"") {
+			t.Errorf("check-config on an invalid file: %v %s, want exit status 1 with file:line: reason", err, out)
 		}
 	})
 }

@@ -7,11 +7,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"google.golang.org/grpc"
+
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
 type backupCmd struct {
 	Dir               string `arg:"" help:"Target directory: missing or empty, not inside the data directory. Relative paths are taken from the current directory, not the daemon's. With --verify: the backup to check."`
+	Since             string `help:"Incremental: a previous backup (it must verify) to hard-link unchanged databases and files from, on the same file system. The new backup is complete on its own." placeholder:"PREV"`
 	Verify            bool   `help:"Check the backup in DIR against its manifest.json (sizes, SHA-256, nothing missing or extra) and run integrity_check on every database in it; write nothing."`
 	CancelOnInterrupt bool   `name:"cancel-on-interrupt" help:"Stop the backup in the daemon on Ctrl-C (by default the daemon finishes it)."`
 }
@@ -25,6 +28,11 @@ type backupJSON struct {
 	Bytes     int64    `json:"bytes"`
 	Users     int64    `json:"users"`
 	Messages  int64    `json:"messages"`
+	// Since is the previous backup of an incremental one ("" for a full backup); Linked
+	// counts the files hard-linked from it and LinkedBytes their size.
+	Since       string `json:"since"`
+	Linked      int32  `json:"linked"`
+	LinkedBytes int64  `json:"linked_bytes"`
 }
 
 // verifyJSON is the --json form of backup --verify.
@@ -46,7 +54,16 @@ func (c *backupCmd) Run(a *app) error {
 		return fmt.Errorf("backup directory: %w", err)
 	}
 	if c.Verify {
+		if c.Since != "" {
+			return errors.New("--since and --verify do not go together: verify each backup on its own")
+		}
 		return c.verify(a, dir)
+	}
+	since := ""
+	if c.Since != "" {
+		if since, err = filepath.Abs(c.Since); err != nil {
+			return fmt.Errorf("previous backup: %w", err)
+		}
 	}
 	if _, tty := terminal(a.stdin); tty && !a.json {
 		hint := "Ctrl-C stops waiting; the daemon still finishes the backup"
@@ -56,9 +73,13 @@ func (c *backupCmd) Run(a *app) error {
 		fmt.Fprintf(a.stderr, "backing up to %s (written to %s.partial until complete; %s)...\n", dir, dir, hint)
 	}
 	var resp *adminv1.BackupResponse
-	err = a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.Backup(ctx, &adminv1.BackupRequest{Dir: dir, CancelOnInterrupt: c.CancelOnInterrupt})
-		return err
+	req := &adminv1.BackupRequest{Dir: dir, CancelOnInterrupt: c.CancelOnInterrupt, Since: since}
+	err = follow(a, "backup", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.BackupStreamResponse], error) {
+		return cl.BackupStream(ctx, &adminv1.BackupStreamRequest{Request: req})
+	}, func(m *adminv1.BackupStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	if err != nil && a.ctx.Err() != nil && a.conn != nil {
 		if c.CancelOnInterrupt {
@@ -73,6 +94,7 @@ func (c *backupCmd) Run(a *app) error {
 		return a.printJSON(backupJSON{
 			Dir: resp.GetDir(), Manifest: resp.GetManifest(), Databases: append([]string{}, resp.GetDatabases()...),
 			Files: resp.GetFiles(), Bytes: resp.GetBytes(), Users: resp.GetUsers(), Messages: resp.GetMessages(),
+			Since: since, Linked: resp.GetLinked(), LinkedBytes: resp.GetLinkedBytes(),
 		})
 	}
 	fmt.Fprintf(a.stdout, "backed up %d databases and %d files (%d bytes) to %s\n",
@@ -80,14 +102,20 @@ func (c *backupCmd) Run(a *app) error {
 	if resp.GetManifest() != "" {
 		fmt.Fprintf(a.stdout, "%d users, %d messages; manifest %s\n", resp.GetUsers(), resp.GetMessages(), resp.GetManifest())
 	}
+	if since != "" {
+		fmt.Fprintf(a.stdout, "incremental: %d unchanged files (%d bytes) hard-linked from %s\n", resp.GetLinked(), resp.GetLinkedBytes(), since)
+	}
 	return nil
 }
 
 func (c *backupCmd) verify(a *app, dir string) error {
 	var resp *adminv1.VerifyBackupResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.VerifyBackup(ctx, &adminv1.VerifyBackupRequest{Dir: dir})
-		return err
+	err := follow(a, "verify", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.VerifyBackupStreamResponse], error) {
+		return cl.VerifyBackupStream(ctx, &adminv1.VerifyBackupStreamRequest{Request: &adminv1.VerifyBackupRequest{Dir: dir}})
+	}, func(m *adminv1.VerifyBackupStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	if err != nil {
 		return err

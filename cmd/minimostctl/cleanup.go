@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
@@ -42,11 +44,23 @@ type cleanupFilesJSON struct {
 	Bytes     int64      `json:"bytes"`
 }
 
-func (c *cleanupFilesCmd) call(a *app, dryRun bool) (*adminv1.CleanupFilesResponse, error) {
+// call runs the cleanup (or its dry run), with progress on stderr when shown is set.
+func (c *cleanupFilesCmd) call(a *app, dryRun, shown bool) (*adminv1.CleanupFilesResponse, error) {
 	var resp *adminv1.CleanupFilesResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.CleanupFiles(ctx, &adminv1.CleanupFilesRequest{ImageDays: c.ImageDays, FileDays: c.FileDays, DryRun: dryRun})
-		return err
+	req := &adminv1.CleanupFilesRequest{ImageDays: c.ImageDays, FileDays: c.FileDays, DryRun: dryRun}
+	if !shown {
+		err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
+			resp, err = cl.CleanupFiles(ctx, req)
+			return err
+		})
+		return resp, err
+	}
+	err := follow(a, "cleanup files", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.CleanupFilesStreamResponse], error) {
+		return cl.CleanupFilesStream(ctx, &adminv1.CleanupFilesStreamRequest{Request: req})
+	}, func(m *adminv1.CleanupFilesStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	return resp, err
 }
@@ -54,7 +68,7 @@ func (c *cleanupFilesCmd) call(a *app, dryRun bool) (*adminv1.CleanupFilesRespon
 func (c *cleanupFilesCmd) Run(a *app) error {
 	if !c.DryRun && !c.Yes && (c.ImageDays != nil || c.FileDays != nil) {
 		if _, ok := terminal(a.stdin); ok {
-			preview, err := c.call(a, true)
+			preview, err := c.call(a, true, false)
 			if err != nil {
 				return err
 			}
@@ -64,7 +78,7 @@ func (c *cleanupFilesCmd) Run(a *app) error {
 			}
 		}
 	}
-	resp, err := c.call(a, c.DryRun)
+	resp, err := c.call(a, c.DryRun, true)
 	if err != nil {
 		return err
 	}
@@ -118,11 +132,23 @@ type cleanupMessagesJSON struct {
 	Total   int64            `json:"total"`
 }
 
-func (c *cleanupMessagesCmd) call(a *app, dryRun bool) (*adminv1.CleanupMessagesResponse, error) {
+// call runs the cleanup (or its dry run), with progress on stderr when shown is set.
+func (c *cleanupMessagesCmd) call(a *app, dryRun, shown bool) (*adminv1.CleanupMessagesResponse, error) {
 	var resp *adminv1.CleanupMessagesResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.CleanupMessages(ctx, &adminv1.CleanupMessagesRequest{Days: c.Days, DryRun: dryRun})
-		return err
+	req := &adminv1.CleanupMessagesRequest{Days: c.Days, DryRun: dryRun}
+	if !shown {
+		err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
+			resp, err = cl.CleanupMessages(ctx, req)
+			return err
+		})
+		return resp, err
+	}
+	err := follow(a, "cleanup messages", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.CleanupMessagesStreamResponse], error) {
+		return cl.CleanupMessagesStream(ctx, &adminv1.CleanupMessagesStreamRequest{Request: req})
+	}, func(m *adminv1.CleanupMessagesStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	return resp, err
 }
@@ -130,7 +156,7 @@ func (c *cleanupMessagesCmd) call(a *app, dryRun bool) (*adminv1.CleanupMessages
 func (c *cleanupMessagesCmd) Run(a *app) error {
 	if !c.DryRun && !c.Yes && c.Days != nil && *c.Days > 0 {
 		if _, ok := terminal(a.stdin); ok {
-			preview, err := c.call(a, true)
+			preview, err := c.call(a, true, false)
 			if err != nil {
 				return err
 			}
@@ -140,7 +166,7 @@ func (c *cleanupMessagesCmd) Run(a *app) error {
 			}
 		}
 	}
-	resp, err := c.call(a, c.DryRun)
+	resp, err := c.call(a, c.DryRun, true)
 	if err != nil {
 		return err
 	}

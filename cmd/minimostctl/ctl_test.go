@@ -22,6 +22,8 @@ import (
 	"github.com/minimost/minimost/pkg/admin"
 	"github.com/minimost/minimost/pkg/backup"
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/progress"
+	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
 // fakeBackend records each call as a line and returns canned values, or err when set.
@@ -103,7 +105,13 @@ func (f *fakeBackend) IntegrityCheck(context.Context) ([]admin.DBResult, error) 
 	return f.integrity, f.record("IntegrityCheck")
 }
 
-func (f *fakeBackend) Backup(_ context.Context, dir string) (admin.BackupReport, error) {
+func (f *fakeBackend) Backup(ctx context.Context, dir, since string) (admin.BackupReport, error) {
+	pr := progress.Start(ctx, "databases", 2)
+	pr.Add("auth.db", 50)
+	pr.Add("presence.db", 49)
+	if since != "" {
+		return admin.BackupReport{Dir: dir, Databases: []string{"auth.db", "presence.db"}, Files: 2, Bytes: 99, Linked: 3, LinkedBytes: 80}, f.record("Backup %s since %s", dir, since)
+	}
 	return admin.BackupReport{Dir: dir, Databases: []string{"auth.db", "presence.db"}, Files: 2, Bytes: 99}, f.record("Backup %s", dir)
 }
 
@@ -240,7 +248,10 @@ func TestRun_Commands(t *testing.T) {
 		{name: "vacuum all", args: []string{"vacuum"},
 			wantOut: "auth.db: ok\npresence.db: ok\n", wantCalls: []string{"Vacuum []"}},
 		{name: "backup absolute", args: []string{"backup", "/var/backups/mm"},
-			wantOut: "backed up 2 databases and 2 files (99 bytes) to /var/backups/mm\n", wantCalls: []string{"Backup /var/backups/mm"}},
+			wantOut: "backed up 2 databases and 2 files (99 bytes) to /var/backups/mm\n", wantErr: "backup: databases 2/2 (100%), 99 B\n",
+			wantCalls: []string{"Backup /var/backups/mm"}},
+		{name: "backup since", args: []string{"--no-progress", "backup", "/var/backups/mm2", "--since", "/var/backups/mm"},
+			wantIn: []string{"incremental: 3 unchanged files (80 bytes) hard-linked from /var/backups/mm\n"}, wantCalls: []string{"Backup /var/backups/mm2 since /var/backups/mm"}},
 		{name: "stats", args: []string{"stats"},
 			wantIn: []string{"users: 2\n", "alice", "7\n", "uploads/", "2000", "WAL"}, wantCalls: []string{"Stats"}},
 		{name: "channels list", args: []string{"channels", "list"},
@@ -375,7 +386,7 @@ func TestRun_ServerErrors(t *testing.T) {
 		wantErr string
 	}{
 		{chat.Errorf(chat.ENotFound, "no such user %q", "zed"), []string{"reset-password", "zed"}, `minimostctl: no such user "zed"` + "\n"},
-		{chat.Errorf(chat.EConflict, "backup directory is not empty"), []string{"backup", "/x"}, "minimostctl: backup directory is not empty\n"},
+		{chat.Errorf(chat.EConflict, "backup directory is not empty"), []string{"--no-progress", "backup", "/x"}, "minimostctl: backup directory is not empty\n"},
 		{chat.Errorf(chat.EUnavailable, "shutting down"), []string{"users", "list"}, "minimostctl: shutting down\n"},
 		{errors.New("open /secret: boom"), []string{"stats"}, "minimostctl: internal error (details are in the minimostd log)\n"},
 	}
@@ -584,5 +595,99 @@ func TestRun_ChannelsRemoveLast(t *testing.T) {
 	}
 	if r := run(t, "", "--socket", sock, "channels", "remove", "general", "--yes"); r.code != 0 {
 		t.Errorf("with --yes: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestRenderBar(t *testing.T) {
+	tests := []struct {
+		pr    *adminv1.Progress
+		width int
+		want  string
+	}{
+		{&adminv1.Progress{Phase: "databases", Done: 0, Total: 4}, 80, "backup databases [....................] 0/4  0 B"},
+		{&adminv1.Progress{Phase: "databases", Done: 1, Total: 4, Bytes: 2048, Current: "users/alice.db"}, 80,
+			"backup databases [#####...............] 1/4  2.0 KiB  users/alice.db"},
+		{&adminv1.Progress{Phase: "databases", Done: 4, Total: 4, Bytes: 5 << 20}, 80, "backup databases [####################] 4/4  5.0 MiB"},
+		{&adminv1.Progress{Phase: "files", Done: 7, Bytes: 100, Current: "uploads/a.png"}, 80, "backup files 7  100 B  uploads/a.png"},
+		{&adminv1.Progress{Phase: "databases", Done: 1, Total: 4, Current: "users/alice.db"}, 30, "backup databases [#####......"},
+	}
+	for _, tt := range tests {
+		if got := renderBar("backup", tt.pr, tt.width); got != tt.want {
+			t.Errorf("renderBar(%v, %d) = %q, want %q", tt.pr, tt.width, got, tt.want)
+		}
+	}
+}
+
+// TestProgressOut_Plain: off a terminal, a phase prints a line per tenth, not per database,
+// and its last state before the next phase.
+func TestProgressOut_Plain(t *testing.T) {
+	var b bytes.Buffer
+	p := &progressOut{w: &b, op: "backup", width: 80, now: time.Now}
+	for i := 0; i <= 100; i++ {
+		p.update(&adminv1.Progress{Phase: "databases", Done: int32(i), Total: 100})
+	}
+	p.update(&adminv1.Progress{Phase: "files", Done: 0})
+	p.update(&adminv1.Progress{Phase: "files", Done: 1, Bytes: 10})
+	p.update(&adminv1.Progress{Phase: "files", Done: 2, Bytes: 20})
+	p.finish()
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 11+2 {
+		t.Errorf("%d lines, want 11 for databases (0%%…100%%) and 2 for files:\n%s", len(lines), b.String())
+	}
+	if lines[10] != "backup: databases 100/100 (100%), 0 B" || lines[12] != "backup: files 2, 20 B" {
+		t.Errorf("lines:\n%s", b.String())
+	}
+}
+
+// TestRun_Completion: the scripts are made without a daemon and list the subcommands; the
+// bash one, sourced in bash, completes commands, subcommands and flags.
+func TestRun_Completion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		r := run(t, "", "--socket", "/nonexistent", "completion", sh)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("completion %s: exit %d, stderr %q", sh, r.code, r.stderr)
+		}
+		for _, want := range []string{"backup", "integrity-check", "cleanup messages", "--since", "--json"} {
+			if !strings.Contains(r.stdout, strings.TrimPrefix(want, "--")) {
+				t.Errorf("completion %s does not mention %q", sh, want)
+			}
+		}
+	}
+	if r := run(t, "", "completion", "tcsh"); r.code != exitUsage {
+		t.Errorf("completion tcsh: exit %d, want %d", r.code, exitUsage)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		return // the script's text is checked above; running it needs bash
+	}
+	script := filepath.Join(t.TempDir(), "minimostctl.bash")
+	if err := os.WriteFile(script, []byte(run(t, "", "completion", "bash").stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		line string // the command line; the last word is being completed
+		want string
+	}{
+		{"minimostctl us", "users"},
+		{"minimostctl users ", "list create delete"},
+		{"minimostctl --json cleanup m", "messages"},
+		{"minimostctl backup --s", "--socket --since"},
+		{"minimostctl completion ", "bash zsh fish"},
+		{"minimostctl users delete --y", "--yes"},
+	} {
+		words := strings.Split(tc.line, " ")
+		var quoted []string
+		for _, w := range words {
+			quoted = append(quoted, fmt.Sprintf("%q", w))
+		}
+		sh := fmt.Sprintf(`source %q; COMP_WORDS=(%s); COMP_CWORD=%d; _minimostctl; echo "${COMPREPLY[*]}"`,
+			script, strings.Join(quoted, " "), len(words)-1)
+		out, err := exec.Command(bash, "-c", sh).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("complete %q = %q, want %q", tc.line, got, tc.want)
+		}
 	}
 }

@@ -54,10 +54,11 @@ const SystemSocket = "/run/minimost/minimost.sock"
 
 // cli is the kong grammar: global flags and one field per noun (each in its own file).
 type cli struct {
-	Socket  string           `help:"Path of minimostd's admin socket. Default: ./minimost.sock if it exists (run in the data directory), else ${system_socket}." env:"MINIMOST_SOCKET" placeholder:"PATH"`
-	Timeout time.Duration    `help:"Deadline for quick commands, 0 for none. Backup, vacuum, checkpoint, integrity-check and cleanup files/messages wait until they finish (Ctrl-C stops waiting)." default:"30s"`
-	JSON    bool             `name:"json" help:"Print the result as one JSON document (every command that prints; see docs/administration.md for the fields)."`
-	Version kong.VersionFlag `help:"Print minimostctl's version and exit."`
+	Socket     string           `help:"Path of minimostd's admin socket. Default: ./minimost.sock if it exists (run in the data directory), else ${system_socket}." env:"MINIMOST_SOCKET" placeholder:"PATH"`
+	Timeout    time.Duration    `help:"Deadline for quick commands, 0 for none. Backup, vacuum, checkpoint, integrity-check and cleanup files/messages wait until they finish (Ctrl-C stops waiting)." default:"30s"`
+	JSON       bool             `name:"json" help:"Print the result as one JSON document (every command that prints; see docs/administration.md for the fields)."`
+	NoProgress bool             `name:"no-progress" help:"Do not show the progress of backup, vacuum, checkpoint, integrity-check and cleanup files/messages on stderr (a bar on a terminal, plain lines otherwise)."`
+	Version    kong.VersionFlag `help:"Print minimostctl's version and exit."`
 
 	VersionCmd versionCmd `cmd:"" name:"version" help:"Print the versions of minimostctl and of the running minimostd."`
 
@@ -75,6 +76,7 @@ type cli struct {
 	Tokens         tokensCmd         `cmd:"" help:"Create, list and revoke personal access tokens."`
 	Webhooks       webhooksCmd       `cmd:"" help:"Create, list, rotate and revoke incoming webhooks; outgoing webhooks."`
 	Commands       commandsCmd       `cmd:"" help:"Create, list and delete slash commands."`
+	Completion     completionCmd     `cmd:"" help:"Print a shell completion script (bash, zsh or fish); see docs/administration.md."`
 }
 
 // kongExit carries kong's exit code (after --help, say) out of Parse via panic, so that Run
@@ -112,7 +114,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, timeout: c.Timeout, json: c.JSON}
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, timeout: c.Timeout, json: c.JSON, noProgress: c.NoProgress}
 	if c.Socket != "" {
 		a.explicit = true
 		if a.socket, err = filepath.Abs(c.Socket); err != nil {
@@ -137,6 +139,8 @@ type app struct {
 	socket  string // absolute; found by findSocket when not explicit
 	timeout time.Duration
 	json    bool
+	// noProgress: --no-progress.
+	noProgress bool
 
 	// explicit: the socket came from --socket or MINIMOST_SOCKET, so no other is tried.
 	explicit bool

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 
+	"google.golang.org/grpc"
+
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
@@ -62,9 +64,12 @@ type integrityCheckCmd struct{}
 
 func (c *integrityCheckCmd) Run(a *app) error {
 	var resp *adminv1.IntegrityCheckResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.IntegrityCheck(ctx, &adminv1.IntegrityCheckRequest{})
-		return err
+	err := follow(a, "integrity-check", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.IntegrityCheckStreamResponse], error) {
+		return cl.IntegrityCheckStream(ctx, &adminv1.IntegrityCheckStreamRequest{Request: &adminv1.IntegrityCheckRequest{}})
+	}, func(m *adminv1.IntegrityCheckStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	if err != nil {
 		return err
@@ -78,9 +83,12 @@ type checkpointCmd struct {
 
 func (c *checkpointCmd) Run(a *app) error {
 	var resp *adminv1.CheckpointResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.Checkpoint(ctx, &adminv1.CheckpointRequest{Users: c.Users})
-		return err
+	err := follow(a, "checkpoint", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.CheckpointStreamResponse], error) {
+		return cl.CheckpointStream(ctx, &adminv1.CheckpointStreamRequest{Request: &adminv1.CheckpointRequest{Users: c.Users}})
+	}, func(m *adminv1.CheckpointStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	if err != nil {
 		return err
@@ -94,9 +102,12 @@ type vacuumCmd struct {
 
 func (c *vacuumCmd) Run(a *app) error {
 	var resp *adminv1.VacuumResponse
-	err := a.call(true, func(ctx context.Context, cl adminv1.AdminServiceClient) (err error) {
-		resp, err = cl.Vacuum(ctx, &adminv1.VacuumRequest{Users: c.Users})
-		return err
+	err := follow(a, "vacuum", func(ctx context.Context, cl adminv1.AdminServiceClient) (grpc.ServerStreamingClient[adminv1.VacuumStreamResponse], error) {
+		return cl.VacuumStream(ctx, &adminv1.VacuumStreamRequest{Request: &adminv1.VacuumRequest{Users: c.Users}})
+	}, func(m *adminv1.VacuumStreamResponse) {
+		if r := m.GetResult(); r != nil {
+			resp = r
+		}
 	})
 	if err != nil {
 		return err

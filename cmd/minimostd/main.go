@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,11 +20,11 @@ func main() {
 	m := daemon.NewMain()
 	m.Version = Version
 	if err := m.ParseFlags(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+		code := daemon.ExitCode(err)
+		if code != 0 {
+			fmt.Fprintln(os.Stderr, "minimostd:", err)
 		}
-		fmt.Fprintln(os.Stderr, "minimostd:", err)
-		os.Exit(2)
+		os.Exit(code)
 	}
 	testHooks(m)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,7 +36,6 @@ func main() {
 	}
 	<-ctx.Done()
 	stop()
-	m.Logger.Info("shutting down")
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "minimostd: shutdown:", err)
 		os.Exit(1)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/minimost/minimost/pkg/admin"
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/progress"
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
@@ -131,11 +132,19 @@ func (f *fakeBackend) IntegrityCheck(ctx context.Context) ([]admin.DBResult, err
 	return []admin.DBResult{{Path: "auth.db", OK: true, Detail: "ok"}}, f.record("IntegrityCheck")
 }
 
-func (f *fakeBackend) Backup(ctx context.Context, dir string) (admin.BackupReport, error) {
+func (f *fakeBackend) Backup(ctx context.Context, dir, since string) (admin.BackupReport, error) {
 	if f.backup != nil {
 		if err := f.backup(ctx); err != nil {
 			return admin.BackupReport{}, err
 		}
+	}
+	pr := progress.Start(ctx, "databases", 2)
+	pr.Add("auth.db", 40)
+	pr.Add("presence.db", 59)
+	pr = progress.Start(ctx, "files", 0)
+	pr.Add("secret.key", 1)
+	if since != "" {
+		return admin.BackupReport{Dir: dir, Databases: []string{"auth.db"}, Linked: 1}, f.record("Backup %s since %s", dir, since)
 	}
 	return admin.BackupReport{Dir: dir, Databases: []string{"auth.db"}, Files: 2, Bytes: 99}, f.record("Backup %s", dir)
 }
@@ -742,5 +751,49 @@ func TestServer_VerifyBackup(t *testing.T) {
 	}
 	if _, err := ts.client.VerifyBackup(testContext(t), &adminv1.VerifyBackupRequest{Dir: "rel"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("relative dir: %v, want InvalidArgument", err)
+	}
+}
+
+// TestServer_BackupStream: the streaming backup sends the backend's progress, then the
+// result last; since reaches the backend as an absolute path.
+func TestServer_BackupStream(t *testing.T) {
+	ts := mustServe(t, t.TempDir())
+	stream, err := ts.client.BackupStream(testContext(t), &adminv1.BackupStreamRequest{Request: &adminv1.BackupRequest{Dir: "/backups/y", Since: "/backups/x/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]*adminv1.Progress{} // by phase
+	var result *adminv1.BackupResponse
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if result != nil {
+			t.Fatalf("message after the result: %v", m)
+		}
+		if p := m.GetProgress(); p != nil {
+			last[p.GetPhase()] = p
+		}
+		result = m.GetResult()
+	}
+	// However the reports were coalesced, each phase's last one arrives.
+	if p := last["databases"]; p.GetDone() != 2 || p.GetTotal() != 2 || p.GetBytes() != 99 || p.GetCurrent() != "presence.db" {
+		t.Errorf("last databases progress = %v, want 2 of 2 databases, 99 bytes, presence.db", p)
+	}
+	if p := last["files"]; p.GetDone() != 1 || p.GetCurrent() != "secret.key" {
+		t.Errorf("last files progress = %v, want 1 file, secret.key", p)
+	}
+	if result == nil || result.GetLinked() != 1 {
+		t.Errorf("result = %v, want one linked file", result)
+	}
+	waitCall(t, ts.backend, "Backup /backups/y since /backups/x")
+
+	_, err = ts.client.Backup(testContext(t), &adminv1.BackupRequest{Dir: "/backups/z", Since: "rel"})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("relative since: %v, want InvalidArgument", err)
 	}
 }

@@ -31,8 +31,10 @@ type Backend interface {
 	CleanupTokens(ctx context.Context) (int64, error)
 	IntegrityCheck(ctx context.Context) ([]DBResult, error)
 	// Backup writes a hot backup of all state into dir (absolute, missing or empty), through
-	// dir.partial, with a manifest. It stops when ctx ends.
-	Backup(ctx context.Context, dir string) (BackupReport, error)
+	// dir.partial, with a manifest. With since (absolute; "" for a full backup) the files
+	// unchanged since that previous backup are hard-linked from it. It stops when ctx ends.
+	// Long operations report their progress to the progress.Func in ctx, if any.
+	Backup(ctx context.Context, dir, since string) (BackupReport, error)
 	// VerifyBackup checks a backup directory against its manifest and runs integrity_check
 	// on every database in it.
 	VerifyBackup(ctx context.Context, dir string) (BackupVerifyReport, error)

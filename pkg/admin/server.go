@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/progress"
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
@@ -281,6 +283,13 @@ func (s *Server) Backup(ctx context.Context, req *adminv1.BackupRequest) (*admin
 	if !filepath.IsAbs(req.GetDir()) {
 		return nil, invalid("backup directory must be an absolute path")
 	}
+	since := req.GetSince()
+	if since != "" {
+		if !filepath.IsAbs(since) {
+			return nil, invalid("previous backup must be an absolute path")
+		}
+		since = filepath.Clean(since)
+	}
 	// An admin's Ctrl-C (or a lost SSH session) ends the call, not the backup: the daemon
 	// finishes it, unless the caller asked for cancel_on_interrupt. Either way a backup
 	// stopped half way leaves only DIR.partial, and the daemon's shutdown stops it.
@@ -291,14 +300,15 @@ func (s *Server) Backup(ctx context.Context, req *adminv1.BackupRequest) (*admin
 	bctx, cancel := context.WithCancel(bctx)
 	defer cancel()
 	defer context.AfterFunc(s.stopping, cancel)()
-	rep, err := s.backend.Backup(bctx, filepath.Clean(req.GetDir()))
+	rep, err := s.backend.Backup(bctx, filepath.Clean(req.GetDir()), since)
 	if err != nil {
 		return nil, s.fail(ctx, "Backup", err, codes.FailedPrecondition)
 	}
-	s.logger.InfoContext(ctx, "admin backup written", "dir", rep.Dir, "databases", len(rep.Databases), "files", rep.Files, "bytes", rep.Bytes)
+	s.logger.InfoContext(ctx, "admin backup written", "dir", rep.Dir, "databases", len(rep.Databases), "files", rep.Files, "bytes", rep.Bytes, "linked", rep.Linked)
 	return &adminv1.BackupResponse{
 		Dir: rep.Dir, Databases: rep.Databases, Files: int32(rep.Files), Bytes: rep.Bytes,
 		Users: rep.Users, Messages: rep.Messages, Manifest: rep.Manifest,
+		Linked: int32(rep.Linked), LinkedBytes: rep.LinkedBytes,
 	}, nil
 }
 
@@ -382,4 +392,160 @@ func (s *Server) RemoveChannel(ctx context.Context, req *adminv1.RemoveChannelRe
 	}
 	s.logger.InfoContext(ctx, "admin removed channel", "channel", req.GetName())
 	return &adminv1.RemoveChannelResponse{}, nil
+}
+
+// withProgress runs op with a context that collects its progress reports, and sends them to
+// the caller with send while op runs, as fast as the stream takes them: a report not sent yet
+// is replaced by the next one of the same phase, so a slow client never slows the operation
+// down, but the last report of each phase (100%) always reaches it. It returns op's result
+// once op ends, even if the caller went away meanwhile (a backup then runs to its end, as
+// Backup does).
+func withProgress[T any](ctx context.Context, send func(*adminv1.Progress) error, op func(ctx context.Context) (T, error)) (T, error) {
+	var (
+		mu      sync.Mutex
+		pending []*adminv1.Progress
+	)
+	wake := make(chan struct{}, 1)
+	pctx := progress.With(ctx, func(r progress.Report) {
+		p := &adminv1.Progress{Phase: r.Phase, Done: int32(r.Done), Total: int32(r.Total), Bytes: r.Bytes, Current: r.Current}
+		mu.Lock()
+		if n := len(pending); n > 0 && pending[n-1].GetPhase() == p.GetPhase() {
+			pending[n-1] = p
+		} else {
+			pending = append(pending, p)
+		}
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := op(pctx)
+		done <- result{v, err}
+	}()
+	sending := true
+	flush := func() {
+		mu.Lock()
+		ps := pending
+		pending = nil
+		mu.Unlock()
+		for _, p := range ps {
+			if sending && send(p) != nil {
+				sending = false // the caller is gone; the operation goes on
+			}
+		}
+	}
+	for {
+		select {
+		case <-wake:
+			flush()
+		case r := <-done:
+			flush()
+			return r.v, r.err
+		}
+	}
+}
+
+// BackupStream implements adminv1.AdminServiceServer.
+func (s *Server) BackupStream(req *adminv1.BackupStreamRequest, stream adminv1.AdminService_BackupStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.BackupStreamResponse{Event: &adminv1.BackupStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.BackupResponse, error) {
+		return s.Backup(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.BackupStreamResponse{Event: &adminv1.BackupStreamResponse_Result{Result: resp}})
+}
+
+// VerifyBackupStream implements adminv1.AdminServiceServer.
+func (s *Server) VerifyBackupStream(req *adminv1.VerifyBackupStreamRequest, stream adminv1.AdminService_VerifyBackupStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.VerifyBackupStreamResponse{Event: &adminv1.VerifyBackupStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.VerifyBackupResponse, error) {
+		return s.VerifyBackup(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.VerifyBackupStreamResponse{Event: &adminv1.VerifyBackupStreamResponse_Result{Result: resp}})
+}
+
+// IntegrityCheckStream implements adminv1.AdminServiceServer.
+func (s *Server) IntegrityCheckStream(req *adminv1.IntegrityCheckStreamRequest, stream adminv1.AdminService_IntegrityCheckStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.IntegrityCheckStreamResponse{Event: &adminv1.IntegrityCheckStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.IntegrityCheckResponse, error) {
+		return s.IntegrityCheck(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.IntegrityCheckStreamResponse{Event: &adminv1.IntegrityCheckStreamResponse_Result{Result: resp}})
+}
+
+// CheckpointStream implements adminv1.AdminServiceServer.
+func (s *Server) CheckpointStream(req *adminv1.CheckpointStreamRequest, stream adminv1.AdminService_CheckpointStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.CheckpointStreamResponse{Event: &adminv1.CheckpointStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.CheckpointResponse, error) {
+		return s.Checkpoint(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.CheckpointStreamResponse{Event: &adminv1.CheckpointStreamResponse_Result{Result: resp}})
+}
+
+// VacuumStream implements adminv1.AdminServiceServer.
+func (s *Server) VacuumStream(req *adminv1.VacuumStreamRequest, stream adminv1.AdminService_VacuumStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.VacuumStreamResponse{Event: &adminv1.VacuumStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.VacuumResponse, error) {
+		return s.Vacuum(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.VacuumStreamResponse{Event: &adminv1.VacuumStreamResponse_Result{Result: resp}})
+}
+
+// CleanupMessagesStream implements adminv1.AdminServiceServer.
+func (s *Server) CleanupMessagesStream(req *adminv1.CleanupMessagesStreamRequest, stream adminv1.AdminService_CleanupMessagesStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.CleanupMessagesStreamResponse{Event: &adminv1.CleanupMessagesStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.CleanupMessagesResponse, error) {
+		return s.CleanupMessages(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.CleanupMessagesStreamResponse{Event: &adminv1.CleanupMessagesStreamResponse_Result{Result: resp}})
+}
+
+// CleanupFilesStream implements adminv1.AdminServiceServer.
+func (s *Server) CleanupFilesStream(req *adminv1.CleanupFilesStreamRequest, stream adminv1.AdminService_CleanupFilesStreamServer) error {
+	send := func(p *adminv1.Progress) error {
+		return stream.Send(&adminv1.CleanupFilesStreamResponse{Event: &adminv1.CleanupFilesStreamResponse_Progress{Progress: p}})
+	}
+	resp, err := withProgress(stream.Context(), send, func(ctx context.Context) (*adminv1.CleanupFilesResponse, error) {
+		return s.CleanupFiles(ctx, req.GetRequest())
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&adminv1.CleanupFilesStreamResponse{Event: &adminv1.CleanupFilesStreamResponse_Result{Result: resp}})
 }

@@ -179,7 +179,7 @@ func (ad *Admin) CleanupFiles(ctx context.Context, imageDays, fileDays *int, dry
 	if fileDays != nil {
 		rep.FileDays = *fileDays
 	}
-	files, err := cleanup.DeleteFilesOlderThan(filepath.Join(ad.App.DataDir, "uploads"), rep.ImageDays, rep.FileDays, dryRun, ad.App.Now())
+	files, err := cleanup.DeleteFilesOlderThan(ctx, filepath.Join(ad.App.DataDir, "uploads"), rep.ImageDays, rep.FileDays, dryRun, ad.App.Now())
 	rep.Removed = files
 	for _, f := range files {
 		rep.Bytes += f.Size
@@ -221,11 +221,13 @@ func (ad *Admin) IntegrityCheck(ctx context.Context) ([]chat.DBResult, error) {
 }
 
 // Backup writes a hot backup of all state into dir (through dir.partial, with a manifest).
-func (ad *Admin) Backup(ctx context.Context, dir string) (backup.Report, error) {
-	ad.App.Logger.Info("backup started", "dir", dir)
-	rep, err := backup.Run(ctx, ad.Store, dir, backup.Options{Version: ad.Version, Now: ad.App.Now, Counts: ad.counts})
+// With since (a previous backup, which must verify), what is unchanged since it is
+// hard-linked from it.
+func (ad *Admin) Backup(ctx context.Context, dir, since string) (backup.Report, error) {
+	ad.App.Logger.Info("backup started", "dir", dir, "since", since)
+	rep, err := backup.Run(ctx, ad.Store, dir, backup.Options{Version: ad.Version, Now: ad.App.Now, Counts: ad.counts, Since: since, Check: ad.CheckDB})
 	ad.App.Logger.Info("backup", "dir", dir, "databases", len(rep.Databases), "files", rep.Files, "bytes", rep.Bytes,
-		"users", rep.Users, "messages", rep.Messages, "err", err)
+		"users", rep.Users, "messages", rep.Messages, "linked", rep.Linked, "linked_bytes", rep.LinkedBytes, "err", err)
 	return rep, err
 }
 

@@ -8,6 +8,13 @@
 // DIR.partial renamed to DIR. A backup that fails or is cancelled removes DIR.partial, and one
 // cut short by a crash leaves only DIR.partial: a directory named DIR is always complete, and
 // Verify proves it against its manifest.
+//
+// An incremental backup (Options.Since) names a previous backup, which must verify first.
+// Every database is still snapshotted, for consistency, but a snapshot identical to the
+// previous backup's copy (same size and SHA-256) is replaced by a hard link to it, and a file
+// of uploads/ or avatars/ identical to its previous copy is linked without being copied. The
+// new backup is complete on its own, with a full manifest: deleting the previous one does not
+// harm it. Links need both backups on one file system; elsewhere the files are copied.
 package backup
 
 import (
@@ -27,6 +34,7 @@ import (
 
 	"github.com/minimost/minimost/pkg/chat"
 	"github.com/minimost/minimost/pkg/fsutil"
+	"github.com/minimost/minimost/pkg/progress"
 )
 
 // ManifestName is the manifest's file name inside a backup.
@@ -44,19 +52,25 @@ type Report struct {
 	Users     int64
 	Messages  int64
 	Manifest  string // path of manifest.json
+	// Linked counts the files hard-linked from the previous backup (Options.Since), and
+	// LinkedBytes their size: space the backup shares instead of using.
+	Linked      int
+	LinkedBytes int64
 }
 
 // Manifest is manifest.json: what a backup holds, to check it against later.
 type Manifest struct {
-	Format    int            `json:"format"` // 1
-	Version   string         `json:"version"`
-	CreatedTS int64          `json:"created_ts"`
-	Created   string         `json:"created"` // RFC 3339, for people
-	DataDir   string         `json:"data_dir"`
-	Users     int64          `json:"users"`
-	Messages  int64          `json:"messages"`
-	Bytes     int64          `json:"bytes"`
-	Files     []ManifestFile `json:"files"`
+	Format    int    `json:"format"` // 1
+	Version   string `json:"version"`
+	CreatedTS int64  `json:"created_ts"`
+	Created   string `json:"created"` // RFC 3339, for people
+	DataDir   string `json:"data_dir"`
+	Users     int64  `json:"users"`
+	Messages  int64  `json:"messages"`
+	Bytes     int64  `json:"bytes"`
+	// Since is the previous backup an incremental backup shares unchanged files with.
+	Since string         `json:"since,omitempty"`
+	Files []ManifestFile `json:"files"`
 }
 
 // ManifestFile is one file of a backup; Path is relative to the backup, with slashes.
@@ -84,6 +98,91 @@ type Options struct {
 	// Counts, if set, returns the number of accounts and of message copies, recorded in the
 	// manifest; it runs right after the databases are copied.
 	Counts func(ctx context.Context) (users, messages int64, err error)
+	// Since is an absolute path to a previous backup: what is unchanged since it is
+	// hard-linked from it (see the package comment). It must verify, with Check.
+	Since string
+	// Check runs integrity_check on a database of the previous backup; required with Since.
+	Check CheckDB
+}
+
+// prevBackup is the previous backup of an incremental one: its directory and its files by path.
+type prevBackup struct {
+	dir   string
+	files map[string]ManifestFile
+}
+
+// openSince verifies the previous backup at since and indexes its manifest. A previous
+// backup that does not verify is refused: linking its files would carry its damage on.
+func openSince(ctx context.Context, dataDir, since string, check CheckDB) (*prevBackup, error) {
+	if !filepath.IsAbs(since) {
+		return nil, chat.Errorf(chat.EInvalid, "previous backup must be an absolute path")
+	}
+	if check == nil {
+		return nil, chat.Errorf(chat.EUnavailable, "incremental backups are not available")
+	}
+	data, err := resolve(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve data directory: %w", err)
+	}
+	if p, err := resolve(since); err == nil && (inside(p, data) || inside(data, p)) {
+		return nil, chat.Errorf(chat.EInvalid, "previous backup %s is inside the data directory", since)
+	}
+	rep, err := Verify(progress.Prefixed(ctx, "verify "), since, check)
+	if err != nil {
+		return nil, err
+	}
+	if !rep.OK() {
+		first := ""
+		if len(rep.Problems) > 0 {
+			first = rep.Problems[0]
+		} else {
+			for _, r := range rep.Results {
+				if !r.OK {
+					first = r.Path + ": " + r.Detail
+					break
+				}
+			}
+		}
+		return nil, chat.Errorf(chat.EConflict, "previous backup %s does not verify (%s); run minimostctl backup --verify %s, or make a full backup", since, first, since)
+	}
+	prev := &prevBackup{dir: filepath.Clean(since), files: map[string]ManifestFile{}}
+	for _, f := range rep.Manifest.Files {
+		prev.files[f.Path] = f
+	}
+	return prev, nil
+}
+
+// same tells whether the file at path has the size and SHA-256 of rel in the previous backup.
+func (p *prevBackup) same(rel, path string) bool {
+	if p == nil {
+		return false
+	}
+	f, ok := p.files[rel]
+	if !ok {
+		return false
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != f.Size {
+		return false
+	}
+	_, sum, err := hashFile(path)
+	return err == nil && sum == f.SHA256
+}
+
+// link makes dst a hard link to rel in the previous backup, replacing dst if it exists. It
+// returns false (and leaves dst as it was) when the link cannot be made, across file
+// systems for example.
+func (p *prevBackup) link(rel, dst string) bool {
+	tmp := dst + ".link"
+	os.Remove(tmp)
+	if err := os.Link(filepath.Join(p.dir, filepath.FromSlash(rel)), tmp); err != nil {
+		return false
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return false
+	}
+	return true
 }
 
 // Files copied beside the databases, with their modes.
@@ -165,6 +264,13 @@ func Run(ctx context.Context, st Source, dir string, opt Options) (rep Report, e
 	if err := Check(st.Dir(), dir); err != nil {
 		return rep, err
 	}
+	var prev *prevBackup
+	if opt.Since != "" {
+		var err error
+		if prev, err = openSince(ctx, st.Dir(), opt.Since, opt.Check); err != nil {
+			return rep, err
+		}
+	}
 	data, _ := filepath.Abs(st.Dir())
 	partial := dir + PartialSuffix
 	if err := os.MkdirAll(partial, 0o700); err != nil {
@@ -182,33 +288,38 @@ func Run(ctx context.Context, st Source, dir string, opt Options) (rep Report, e
 	if err != nil {
 		return rep, fmt.Errorf("snapshot databases: %w", err)
 	}
+	for _, rel := range dbs {
+		path := filepath.Join(partial, filepath.FromSlash(rel))
+		if prev.same(rel, path) && prev.link(rel, path) {
+			rep.Linked++
+			rep.LinkedBytes += prev.files[rel].Size
+		}
+	}
 	if opt.Counts != nil {
 		if rep.Users, rep.Messages, err = opt.Counts(ctx); err != nil {
 			return rep, fmt.Errorf("count users and messages: %w", err)
 		}
 	}
+	cp := &copier{ctx: ctx, prev: prev, rep: &rep, pr: progress.Start(ctx, "files", 0)}
 	for _, f := range topFiles {
-		_, err := copyFile(filepath.Join(data, f), filepath.Join(partial, f))
+		err := cp.copy(filepath.Join(data, f), filepath.Join(partial, f), f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return rep, err
 		}
-		rep.Files++
 	}
 	for _, sub := range []string{"uploads", "avatars"} {
-		files, _, err := copyTree(ctx, filepath.Join(data, sub), filepath.Join(partial, sub))
-		if err != nil {
+		if err := cp.tree(filepath.Join(data, sub), filepath.Join(partial, sub), sub); err != nil {
 			return rep, err
 		}
-		rep.Files += files
 	}
 
 	now := opt.Now()
 	m := Manifest{
 		Format: 1, Version: opt.Version, CreatedTS: now.Unix(), Created: now.UTC().Format(time.RFC3339),
-		DataDir: data, Users: rep.Users, Messages: rep.Messages,
+		DataDir: data, Users: rep.Users, Messages: rep.Messages, Since: opt.Since,
 	}
 	if m.Files, err = hashTree(ctx, partial); err != nil {
 		return rep, fmt.Errorf("manifest: %w", err)
@@ -238,27 +349,36 @@ func Run(ctx context.Context, st Source, dir string, opt Options) (rep Report, e
 
 // hashTree lists every regular file under dir with its size and SHA-256, sorted by path.
 func hashTree(ctx context.Context, dir string) ([]ManifestFile, error) {
-	var out []ManifestFile
+	var rels []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, path)
+			rels = append(rels, rel)
 		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, path)
-		size, sum, err := hashFile(path)
-		if err != nil {
-			return err
-		}
-		out = append(out, ManifestFile{Path: filepath.ToSlash(rel), Size: size, SHA256: sum})
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(rels)
+	pr := progress.Start(ctx, "manifest", len(rels))
+	out := make([]ManifestFile, 0, len(rels))
+	for _, rel := range rels {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		size, sum, err := hashFile(filepath.Join(dir, rel))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ManifestFile{Path: filepath.ToSlash(rel), Size: size, SHA256: sum})
+		pr.Add(filepath.ToSlash(rel), size)
+	}
 	slices.SortFunc(out, func(a, b ManifestFile) int { return strings.Compare(a.Path, b.Path) })
-	return out, err
+	return out, nil
 }
 
 func hashFile(path string) (int64, string, error) {
@@ -317,41 +437,62 @@ func copyFile(src, dst string) (int64, error) {
 	return n, nil
 }
 
-// copyTree copies the regular files under src (a file removed meanwhile, by cleanup, is
-// skipped).
-func copyTree(ctx context.Context, src, dst string) (files int, bytes int64, err error) {
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return 0, 0, err
+// copier copies the files beside the databases into a backup, linking those unchanged since
+// the previous backup, and counts them in the report.
+type copier struct {
+	ctx  context.Context
+	prev *prevBackup // nil for a full backup
+	rep  *Report
+	pr   *progress.Counter
+}
+
+// copy copies (or links) the file src to dst; rel is its path in the backup, with slashes.
+func (c *copier) copy(src, dst, rel string) error {
+	var n int64
+	if c.prev.same(rel, src) && c.prev.link(rel, dst) {
+		n = c.prev.files[rel].Size
+		c.rep.Linked++
+		c.rep.LinkedBytes += n
+	} else {
+		var err error
+		if n, err = copyFile(src, dst); err != nil {
+			return err
+		}
 	}
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	c.rep.Files++
+	c.pr.Add(rel, n)
+	return nil
+}
+
+// tree copies the regular files under src (a file removed meanwhile, by cleanup, is
+// skipped); rel is src's path in the backup.
+func (c *copier) tree(src, dst, rel string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return err
 		}
-		if err := ctx.Err(); err != nil {
+		if err := c.ctx.Err(); err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(src, path)
+		r, _ := filepath.Rel(src, path)
 		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+			return os.MkdirAll(filepath.Join(dst, r), 0o755)
 		}
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		n, err := copyFile(path, filepath.Join(dst, rel))
+		err = c.copy(path, filepath.Join(dst, r), rel+"/"+filepath.ToSlash(r))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		files++
-		bytes += n
-		return nil
+		return err
 	})
-	return files, bytes, err
 }
 
 // VerifyReport is the outcome of Verify.
@@ -402,10 +543,12 @@ func Verify(ctx context.Context, dir string, check CheckDB) (VerifyReport, error
 		return rep, chat.Errorf(chat.EInvalid, "%s: not a manifest this version understands (%v)", filepath.Join(dir, ManifestName), err)
 	}
 	listed := map[string]bool{ManifestName: true}
+	pr := progress.Start(ctx, "files", len(rep.Manifest.Files))
 	for _, f := range rep.Manifest.Files {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		pr.Add(f.Path, f.Size)
 		listed[f.Path] = true
 		if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("%s: not a path inside the backup", f.Path))
@@ -435,10 +578,14 @@ func Verify(ctx context.Context, dir string, check CheckDB) (VerifyReport, error
 		}
 		return nil
 	})
+	var dbs []ManifestFile
 	for _, f := range rep.Manifest.Files {
-		if !strings.HasSuffix(f.Path, ".db") || !filepath.IsLocal(filepath.FromSlash(f.Path)) {
-			continue
+		if strings.HasSuffix(f.Path, ".db") && filepath.IsLocal(filepath.FromSlash(f.Path)) {
+			dbs = append(dbs, f)
 		}
+	}
+	pr = progress.Start(ctx, "databases", len(dbs))
+	for _, f := range dbs {
 		r := chat.DBResult{Path: f.Path}
 		out, err := check(ctx, filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil {
@@ -450,6 +597,7 @@ func Verify(ctx context.Context, dir string, check CheckDB) (VerifyReport, error
 			r.Detail, r.OK = out, out == "ok"
 		}
 		rep.Results = append(rep.Results, r)
+		pr.Add(f.Path, f.Size)
 	}
 	return rep, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/minimost/minimost/pkg/backup"
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/progress"
 )
 
 // fakeSource is a data directory whose "databases" are plain files copied by Snapshot.
@@ -245,6 +246,86 @@ func TestCheck(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(data, "bk")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("data/bk: %v, want nothing written", err)
+		}
+	})
+}
+
+// TestRun_Since: an incremental backup links what did not change since the previous one,
+// copies what did, has a full manifest of its own, and refuses a previous backup that does
+// not verify.
+func TestRun_Since(t *testing.T) {
+	ctx := context.Background()
+	src := &fakeSource{dir: mustDataDir(t)}
+	root := t.TempDir()
+	prev := filepath.Join(root, "bk1")
+	runBackup(t, src, prev)
+	if err := os.WriteFile(filepath.Join(src.dir, "users/alice.db"), []byte("alice, changed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src.dir, "uploads/c.txt"), []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var phases []string
+	pctx := progress.With(ctx, func(r progress.Report) {
+		if len(phases) == 0 || phases[len(phases)-1] != r.Phase {
+			phases = append(phases, r.Phase)
+		}
+	})
+	next := filepath.Join(root, "bk2")
+	rep, err := backup.Run(pctx, src, next, backup.Options{Since: prev, Check: okCheck})
+	if err != nil {
+		t.Fatalf("Run --since: %v", err)
+	}
+	if want := []string{"verify files", "verify databases", "files", "manifest"}; !slices.Equal(phases, want) {
+		t.Errorf("progress phases %v, want %v (verifying the previous backup, then the backup's own; the fake source reports no databases)", phases, want)
+	}
+	for _, tc := range []struct {
+		rel    string
+		shared bool
+	}{
+		{"auth.db", true}, {"presence.db", true}, {"uploads/a.png", true}, {"avatars/b.png", true}, {"secret.key", true}, {"settings.json", true},
+		{"users/alice.db", false}, {"uploads/c.txt", false},
+	} {
+		a, errA := os.Stat(filepath.Join(prev, tc.rel))
+		b, errB := os.Stat(filepath.Join(next, tc.rel))
+		if errB != nil {
+			t.Errorf("%s: %v", tc.rel, errB)
+			continue
+		}
+		if got := errA == nil && os.SameFile(a, b); got != tc.shared {
+			t.Errorf("%s shared with the previous backup: %v, want %v", tc.rel, got, tc.shared)
+		}
+	}
+	if rep.Linked != 6 {
+		t.Errorf("linked %d files, want 6", rep.Linked)
+	}
+	vr, err := backup.Verify(ctx, next, okCheck)
+	if err != nil || !vr.OK() || len(vr.Manifest.Files) != 8 || vr.Manifest.Since != prev {
+		t.Errorf("incremental backup: verify %v %v, %d files, since %q", err, vr.Problems, len(vr.Manifest.Files), vr.Manifest.Since)
+	}
+	if b, _ := os.ReadFile(filepath.Join(next, "users/alice.db")); string(b) != "alice, changed" {
+		t.Errorf("users/alice.db = %q, want the changed content", b)
+	}
+
+	t.Run("previous backup does not verify", func(t *testing.T) {
+		// A new file, not a write through the link, which would change bk1 as well.
+		os.Remove(filepath.Join(next, "auth.db"))
+		if err := os.WriteFile(filepath.Join(next, "auth.db"), []byte("tampered"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := backup.Run(ctx, src, filepath.Join(root, "bk3"), backup.Options{Since: next, Check: okCheck})
+		if chat.ErrorCode(err) != chat.EConflict || !strings.Contains(err.Error(), "does not verify") {
+			t.Errorf("Run --since a damaged backup: %v, want a conflict saying it does not verify", err)
+		}
+		if es, _ := os.ReadDir(root); len(es) != 2 {
+			t.Errorf("%d entries in %s, want bk1 and bk2 only", len(es), root)
+		}
+	})
+	t.Run("previous backup inside the data directory", func(t *testing.T) {
+		_, err := backup.Run(ctx, src, filepath.Join(root, "bk4"), backup.Options{Since: src.dir, Check: okCheck})
+		if chat.ErrorCode(err) != chat.EInvalid {
+			t.Errorf("Run --since the data directory: %v, want invalid", err)
 		}
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/progress"
 	"github.com/minimost/minimost/pkg/settings"
 )
 
@@ -30,12 +31,14 @@ type RemovedFile struct {
 
 // DeleteFilesOlderThan removes regular files under dir whose mtime is more than imageDays
 // (images) or fileDays (everything else) before now. 0 days leaves that kind alone. With
-// dryRun nothing is removed. This is the guide's delete_files_older_than.
-func DeleteFilesOlderThan(dir string, imageDays, fileDays int, dryRun bool, now time.Time) ([]RemovedFile, error) {
+// dryRun nothing is removed. This is the guide's delete_files_older_than. It reports each
+// file it looks at as progress (phase "files") and stops when ctx ends.
+func DeleteFilesOlderThan(ctx context.Context, dir string, imageDays, fileDays int, dryRun bool, now time.Time) ([]RemovedFile, error) {
 	if imageDays < 0 || fileDays < 0 {
 		return nil, chat.Errorf(chat.EInvalid, "retention days must be 0 (off) or positive")
 	}
 	var out []RemovedFile
+	pr := progress.Start(ctx, "files", 0)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -43,9 +46,14 @@ func DeleteFilesOlderThan(dir string, imageDays, fileDays int, dryRun bool, now 
 			}
 			return err
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if !d.Type().IsRegular() {
 			return nil
 		}
+		var size int64
+		defer func() { pr.Add(d.Name(), size) }()
 		img := chat.IsImageName(d.Name())
 		days := fileDays
 		if img {
@@ -61,6 +69,7 @@ func DeleteFilesOlderThan(dir string, imageDays, fileDays int, dryRun bool, now 
 			}
 			return err
 		}
+		size = fi.Size()
 		if !fi.ModTime().Before(now.Add(-time.Duration(days) * 24 * time.Hour)) {
 			return nil
 		}
@@ -170,7 +179,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) {
 		return
 	}
 	now := s.Now()
-	files, err := DeleteFilesOlderThan(filepath.Join(s.Store.Dir(), "uploads"), cfg.ImageRetentionDays, cfg.FileRetentionDays, false, now)
+	files, err := DeleteFilesOlderThan(ctx, filepath.Join(s.Store.Dir(), "uploads"), cfg.ImageRetentionDays, cfg.FileRetentionDays, false, now)
 	var bytes int64
 	for _, f := range files {
 		bytes += f.Size

@@ -2,12 +2,11 @@ package daemon
 
 import (
 	"context"
-	"io/fs"
 	"net"
 	"net/http"
-	"path/filepath"
-	"sync"
 	"time"
+
+	"github.com/minimost/minimost/pkg/metrics"
 )
 
 // checkpointIdle truncates the WAL of every database left unwritten for -wal-idle, checking
@@ -39,16 +38,8 @@ func (m *Main) checkpointIdle(ctx context.Context) {
 func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("websocket_connections", "Open WebSocket connections.", func() float64 { return float64(m.hub.Count()) })
 	m.metrics.GaugeFunc("start_time_seconds", "When the daemon started, in Unix seconds.", func() float64 { return float64(m.started.Unix()) })
-	du := &diskUsage{dir: m.Config.DataDir, every: 30 * time.Second}
-	m.metrics.LabeledGaugeFunc("disk_bytes", "Bytes on disk in the data directory by part (refreshed at most every 30 s).", "part", map[string]func() float64{
-		"users_data":  func() float64 { return float64(du.get().usersData) },
-		"users_wal":   func() float64 { return float64(du.get().usersWAL) },
-		"auth_db":     func() float64 { return float64(du.get().auth) },
-		"presence_db": func() float64 { return float64(du.get().presence) },
-		"uploads":     func() float64 { return float64(du.get().uploads) },
-		"avatars":     func() float64 { return float64(du.get().avatars) },
-	})
-	m.metrics.GaugeFunc("user_databases", "users/*.db files (refreshed at most every 30 s).", func() float64 { return float64(du.get().userDBs) })
+	m.metrics.Registry.MustRegister(&metrics.Disk{Dir: m.Config.DataDir})
+	m.metrics.GaugeFunc("user_databases_open", "users/*.db handles the daemon holds open (a bounded cache).", func() float64 { return float64(m.store.OpenUserDBs()) })
 	if m.Config.MetricsListen == "" {
 		return nil
 	}
@@ -69,62 +60,4 @@ func (m *Main) MetricsAddr() string {
 		return ""
 	}
 	return m.metrLn.Addr().String()
-}
-
-// diskUsage caches the sizes of the data directory's parts: walking users/ on every scrape
-// of a 10,000-user server would be wasteful.
-type diskUsage struct {
-	dir   string
-	every time.Duration
-
-	mu   sync.Mutex
-	at   time.Time
-	last diskSizes
-}
-
-type diskSizes struct {
-	usersData, usersWAL, auth, presence, uploads, avatars int64
-	userDBs                                               int
-}
-
-func (d *diskUsage) get() diskSizes {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.at.IsZero() && time.Since(d.at) < d.every {
-		return d.last
-	}
-	var s diskSizes
-	walk := func(root string, fn func(path string, size int64)) {
-		filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err == nil && e.Type().IsRegular() {
-				if fi, err := e.Info(); err == nil {
-					fn(p, fi.Size())
-				}
-			}
-			return nil
-		})
-	}
-	walk(filepath.Join(d.dir, "users"), func(p string, n int64) {
-		switch filepath.Ext(p) {
-		case ".db":
-			s.usersData += n
-			s.userDBs++
-		case ".db-wal", ".db-shm":
-			s.usersWAL += n
-		default:
-			s.usersData += n
-		}
-	})
-	for _, f := range []struct {
-		name string
-		into *int64
-	}{{"auth.db", &s.auth}, {"presence.db", &s.presence}} {
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			walk(filepath.Join(d.dir, f.name+suffix), func(_ string, n int64) { *f.into += n })
-		}
-	}
-	walk(filepath.Join(d.dir, "uploads"), func(_ string, n int64) { s.uploads += n })
-	walk(filepath.Join(d.dir, "avatars"), func(_ string, n int64) { s.avatars += n })
-	d.at, d.last = time.Now(), s
-	return s
 }

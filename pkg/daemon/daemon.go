@@ -97,6 +97,9 @@ type Main struct {
 	metrLn   net.Listener
 	stopBg   context.CancelFunc
 	bgDone   chan struct{}
+	notify   notifier
+	wdDone   chan struct{} // closed when the watchdog goroutine ends; nil without one
+	closing  bool
 }
 
 // NewMain returns a Main with default settings.
@@ -169,7 +172,7 @@ func (m *Main) ParseFlags(args []string) error {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.CheckConfig {
 		if err := m.checkConfig(); err != nil {
-			return err
+			return &ConfigError{Err: err}
 		}
 		return ErrExit
 	}
@@ -179,6 +182,26 @@ func (m *Main) ParseFlags(args []string) error {
 // ErrExit is what ParseFlags returns after doing all that was asked (-version, a successful
 // -check-config): the caller exits 0. It is flag.ErrHelp, which callers already treat so.
 var ErrExit = flag.ErrHelp
+
+// ConfigError is what ParseFlags returns when -check-config finds the configuration invalid
+// (settings.json with file, line and reason, or the TLS pair): not a usage error, exit 1.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ExitCode is the process exit code for an error of ParseFlags: 0 after -help, -version or a
+// valid -check-config, 1 for an invalid configuration, 2 for a usage error.
+func ExitCode(err error) int {
+	var ce *ConfigError
+	switch {
+	case err == nil, errors.Is(err, ErrExit):
+		return 0
+	case errors.As(err, &ce):
+		return 1
+	}
+	return 2
+}
 
 func (m *Main) stdout() io.Writer {
 	if m.Stdout == nil {
@@ -359,6 +382,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.stopBg, m.bgDone = stop, make(chan struct{})
 	go m.checkpointIdle(bg)
 	m.Logger.Info("minimostd serving", "url", m.URL(), "data", dir, "socket", m.path(c.Socket, "minimost.sock"), "version", m.Version)
+	// Under systemd (Type=notify) the unit is started only now that every listener is up.
+	m.notify = newNotifier(os.Getenv)
+	if err := m.notify.send("READY=1"); err != nil {
+		m.Logger.Warn("sd_notify", "err", err)
+	}
+	if every := watchdogEvery(os.Getenv); every > 0 && m.notify.addr != "" {
+		m.wdDone = make(chan struct{})
+		go m.notify.watchdog(bg, every, m.wdDone)
+	}
 	return nil
 }
 
@@ -424,6 +456,11 @@ func (m *Main) lockDataDir() error {
 // Close stops accepting, tells WebSocket clients the server is going away, lets in-flight
 // requests and writes finish, checkpoints and closes every database.
 func (m *Main) Close() error {
+	if m.Logger != nil && !m.closing {
+		m.Logger.Info("shutting down")
+	}
+	m.closing = true
+	m.notify.send("STOPPING=1")
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
@@ -439,6 +476,9 @@ func (m *Main) Close() error {
 	if m.stopBg != nil {
 		m.stopBg()
 		<-m.bgDone
+		if m.wdDone != nil {
+			<-m.wdDone
+		}
 	}
 	if m.metrSrv != nil {
 		m.metrSrv.Shutdown(ctx)

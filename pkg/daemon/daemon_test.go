@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,4 +110,79 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestMain_SdNotify runs the daemon as systemd would with Type=notify and WatchdogSec=: it
+// must say READY=1 once it serves, WATCHDOG=1 at half the watchdog period, and STOPPING=1
+// when it closes.
+func TestMain_SdNotify(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "100000") // 100 ms: WATCHDOG=1 every 50 ms
+	t.Setenv("WATCHDOG_PID", "")
+
+	states := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(states)
+				return
+			}
+			states <- string(buf[:n])
+		}
+	}()
+	next := func(want string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case got, ok := <-states:
+				if !ok {
+					t.Fatalf("notify socket closed before %s", want)
+				}
+				if got == want {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %s from the daemon", want)
+			}
+		}
+	}
+
+	m := MustRunMain(t)
+	next("READY=1")
+	next("WATCHDOG=1")
+	MustCloseMain(t, m)
+	next("STOPPING=1")
+}
+
+// TestExitCode: -check-config on an invalid file exits 1, a bad flag 2, -version 0.
+func TestExitCode(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte("{\n  \"colour\": 1\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-data", dir, "-check-config"}, 1},
+		{[]string{"-no-such-flag"}, 2},
+		{[]string{"-version"}, 0},
+	} {
+		m := daemon.NewMain()
+		var out bytes.Buffer
+		m.Stdout, m.Stderr = &out, &out
+		err := m.ParseFlags(tc.args)
+		if got := daemon.ExitCode(err); got != tc.want {
+			t.Errorf("%v: exit code %d (%v), want %d", tc.args, got, err, tc.want)
+		}
+	}
 }

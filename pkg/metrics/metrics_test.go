@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,44 @@ func TestMetrics_Instrument(t *testing.T) {
 	}
 	if r, _ := http.Get(srv.URL + "/debug/pprof/"); r != nil && r.StatusCode == 200 {
 		t.Errorf("pprof served without being asked for")
+	}
+}
+
+// TestDisk: the sizes of each part, data and WAL apart, scraped from /metrics.
+func TestDisk(t *testing.T) {
+	dir := t.TempDir()
+	for rel, size := range map[string]int{
+		"users/alice.db": 100, "users/alice.db-wal": 40, "users/alice.db-shm": 2, "users/bob.db": 50,
+		"auth.db": 10, "auth.db-wal": 5, "presence.db": 7, "uploads/x/a.png": 3, "avatars/b.png": 4,
+	} {
+		p := filepath.Join(dir, rel)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := metrics.New()
+	m.Registry.MustRegister(&metrics.Disk{Dir: dir})
+	srv := httptest.NewServer(m.Handler(false))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`minimost_disk_bytes{kind="data",part="users"} 150`,
+		`minimost_disk_bytes{kind="wal",part="users"} 42`,
+		`minimost_disk_bytes{kind="data",part="auth_db"} 10`,
+		`minimost_disk_bytes{kind="wal",part="auth_db"} 5`,
+		`minimost_disk_bytes{kind="wal",part="presence_db"} 0`,
+		`minimost_disk_bytes{kind="data",part="uploads"} 3`,
+		`minimost_disk_bytes{kind="data",part="avatars"} 4`,
+		"minimost_user_databases 2",
+	} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

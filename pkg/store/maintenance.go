@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/progress"
 )
 
 // DBResult is the outcome of a maintenance operation on one database.
@@ -60,17 +61,20 @@ func (s *Store) eachDB(ctx context.Context, users []string, fn func(db *sql.DB, 
 		return nil, err
 	}
 	out := make([]DBResult, 0, len(ts))
+	pr := progress.Start(ctx, "databases", len(ts))
 	for _, t := range ts {
 		r := DBResult{Path: t.rel}
+		path := filepath.Join(s.dir, filepath.FromSlash(t.rel))
 		err := t.with(ctx, func(db *sql.DB) error {
 			var err error
-			r.Detail, r.OK, err = fn(db, filepath.Join(s.dir, filepath.FromSlash(t.rel)))
+			r.Detail, r.OK, err = fn(db, path)
 			return err
 		})
 		if err != nil {
 			r.OK, r.Detail = false, err.Error()
 		}
 		out = append(out, r)
+		pr.Add(t.rel, fileSize(path))
 	}
 	return out, nil
 }
@@ -222,6 +226,7 @@ func (s *Store) snapshot(ctx context.Context, dir string) ([]string, error) {
 		return nil, err
 	}
 	var written []string
+	var pr *progress.Counter
 	snap := func(rel string, db *sql.DB) error {
 		dst := filepath.Join(dir, rel)
 		tmp := dst + ".tmp"
@@ -237,6 +242,7 @@ func (s *Store) snapshot(ctx context.Context, dir string) ([]string, error) {
 			return fmt.Errorf("snapshot %s: %w", rel, err)
 		}
 		written = append(written, rel)
+		pr.Add(rel, fileSize(dst))
 		return nil
 	}
 	release := s.fanout.holdRemovals()
@@ -245,6 +251,7 @@ func (s *Store) snapshot(ctx context.Context, dir string) ([]string, error) {
 	if err != nil {
 		return written, err
 	}
+	pr = progress.Start(ctx, "databases", len(names)+2)
 	for _, u := range names {
 		err := s.withUserDB(ctx, u, func(db *sql.DB) error { return snap("users/"+u+".db", db) })
 		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
@@ -338,6 +345,7 @@ func (s *Store) deleteMessagesOlderThan(ctx context.Context, cutoff time.Time, d
 		return nil, err
 	}
 	out := map[string]int64{}
+	pr := progress.Start(ctx, "databases", len(names))
 	for _, u := range names {
 		var n int64
 		err := s.withUserDB(ctx, u, func(db *sql.DB) error {
@@ -370,6 +378,16 @@ func (s *Store) deleteMessagesOlderThan(ctx context.Context, cutoff time.Time, d
 		if n > 0 {
 			out[u] = n
 		}
+		pr.Add("users/"+u+".db", fileSize(s.userDBPath(u)))
 	}
 	return out, nil
+}
+
+// fileSize is the size of the file at path, 0 if it cannot be read; for progress reports.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }

@@ -185,6 +185,13 @@ type userDBs struct {
 
 var errNoUserDB = errors.New("user database does not exist")
 
+// OpenUserDBs is how many users/<name>.db handles the cache holds open now.
+func (s *Store) OpenUserDBs() int {
+	s.users.mu.Lock()
+	defer s.users.mu.Unlock()
+	return s.users.lru.Len()
+}
+
 // acquire returns the open database of name, opening it if needed. With create false a
 // missing file is errNoUserDB (the account is gone); a file replaced behind the daemon's back
 // (deleted by hand, re-created) is reopened. The caller must release it.

@@ -78,6 +78,887 @@ func (DeleteMode) EnumDescriptor() ([]byte, []int) {
 	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{0}
 }
 
+// Progress reports how far a long operation is. A phase's reports come in order; done
+// reaches total when the phase ends.
+type Progress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// phase names the part of the operation: "databases", "files" or "manifest".
+	Phase string `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	// done counts the items (databases or files) of the phase finished so far.
+	Done int32 `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	// total is the number of items in the phase; 0 when it is not known in advance.
+	Total int32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	// bytes is the size of what the phase has processed so far.
+	Bytes int64 `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// current is the item just finished, e.g. "users/alice.db".
+	Current       string `protobuf:"bytes,5,opt,name=current,proto3" json:"current,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Progress) Reset() {
+	*x = Progress{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Progress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Progress) ProtoMessage() {}
+
+func (x *Progress) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Progress.ProtoReflect.Descriptor instead.
+func (*Progress) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Progress) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *Progress) GetDone() int32 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *Progress) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Progress) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *Progress) GetCurrent() string {
+	if x != nil {
+		return x.Current
+	}
+	return ""
+}
+
+// BackupStreamRequest wraps a BackupRequest.
+type BackupStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the backup to run.
+	Request       *BackupRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupStreamRequest) Reset() {
+	*x = BackupStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupStreamRequest) ProtoMessage() {}
+
+func (x *BackupStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupStreamRequest.ProtoReflect.Descriptor instead.
+func (*BackupStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BackupStreamRequest) GetRequest() *BackupRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// BackupStreamResponse is one message of BackupStream: progress, then the result last.
+type BackupStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*BackupStreamResponse_Progress
+	//	*BackupStreamResponse_Result
+	Event         isBackupStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupStreamResponse) Reset() {
+	*x = BackupStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupStreamResponse) ProtoMessage() {}
+
+func (x *BackupStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupStreamResponse.ProtoReflect.Descriptor instead.
+func (*BackupStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BackupStreamResponse) GetEvent() isBackupStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *BackupStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*BackupStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *BackupStreamResponse) GetResult() *BackupResponse {
+	if x != nil {
+		if x, ok := x.Event.(*BackupStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isBackupStreamResponse_Event interface {
+	isBackupStreamResponse_Event()
+}
+
+type BackupStreamResponse_Progress struct {
+	// progress is how far the backup is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type BackupStreamResponse_Result struct {
+	// result is the finished backup.
+	Result *BackupResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*BackupStreamResponse_Progress) isBackupStreamResponse_Event() {}
+
+func (*BackupStreamResponse_Result) isBackupStreamResponse_Event() {}
+
+// VerifyBackupStreamRequest wraps a VerifyBackupRequest.
+type VerifyBackupStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the verification to run.
+	Request       *VerifyBackupRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyBackupStreamRequest) Reset() {
+	*x = VerifyBackupStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyBackupStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyBackupStreamRequest) ProtoMessage() {}
+
+func (x *VerifyBackupStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyBackupStreamRequest.ProtoReflect.Descriptor instead.
+func (*VerifyBackupStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *VerifyBackupStreamRequest) GetRequest() *VerifyBackupRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// VerifyBackupStreamResponse is one message of VerifyBackupStream: progress, then the result last.
+type VerifyBackupStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*VerifyBackupStreamResponse_Progress
+	//	*VerifyBackupStreamResponse_Result
+	Event         isVerifyBackupStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyBackupStreamResponse) Reset() {
+	*x = VerifyBackupStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyBackupStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyBackupStreamResponse) ProtoMessage() {}
+
+func (x *VerifyBackupStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyBackupStreamResponse.ProtoReflect.Descriptor instead.
+func (*VerifyBackupStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *VerifyBackupStreamResponse) GetEvent() isVerifyBackupStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *VerifyBackupStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*VerifyBackupStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *VerifyBackupStreamResponse) GetResult() *VerifyBackupResponse {
+	if x != nil {
+		if x, ok := x.Event.(*VerifyBackupStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isVerifyBackupStreamResponse_Event interface {
+	isVerifyBackupStreamResponse_Event()
+}
+
+type VerifyBackupStreamResponse_Progress struct {
+	// progress is how far the verification is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type VerifyBackupStreamResponse_Result struct {
+	// result is the verification's outcome.
+	Result *VerifyBackupResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*VerifyBackupStreamResponse_Progress) isVerifyBackupStreamResponse_Event() {}
+
+func (*VerifyBackupStreamResponse_Result) isVerifyBackupStreamResponse_Event() {}
+
+// IntegrityCheckStreamRequest wraps an IntegrityCheckRequest.
+type IntegrityCheckStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the check to run.
+	Request       *IntegrityCheckRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityCheckStreamRequest) Reset() {
+	*x = IntegrityCheckStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityCheckStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityCheckStreamRequest) ProtoMessage() {}
+
+func (x *IntegrityCheckStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityCheckStreamRequest.ProtoReflect.Descriptor instead.
+func (*IntegrityCheckStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *IntegrityCheckStreamRequest) GetRequest() *IntegrityCheckRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// IntegrityCheckStreamResponse is one message of IntegrityCheckStream: progress, then the result last.
+type IntegrityCheckStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*IntegrityCheckStreamResponse_Progress
+	//	*IntegrityCheckStreamResponse_Result
+	Event         isIntegrityCheckStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntegrityCheckStreamResponse) Reset() {
+	*x = IntegrityCheckStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntegrityCheckStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntegrityCheckStreamResponse) ProtoMessage() {}
+
+func (x *IntegrityCheckStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntegrityCheckStreamResponse.ProtoReflect.Descriptor instead.
+func (*IntegrityCheckStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *IntegrityCheckStreamResponse) GetEvent() isIntegrityCheckStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *IntegrityCheckStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*IntegrityCheckStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *IntegrityCheckStreamResponse) GetResult() *IntegrityCheckResponse {
+	if x != nil {
+		if x, ok := x.Event.(*IntegrityCheckStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isIntegrityCheckStreamResponse_Event interface {
+	isIntegrityCheckStreamResponse_Event()
+}
+
+type IntegrityCheckStreamResponse_Progress struct {
+	// progress is how far the check is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type IntegrityCheckStreamResponse_Result struct {
+	// result holds the checks' outcomes.
+	Result *IntegrityCheckResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*IntegrityCheckStreamResponse_Progress) isIntegrityCheckStreamResponse_Event() {}
+
+func (*IntegrityCheckStreamResponse_Result) isIntegrityCheckStreamResponse_Event() {}
+
+// CheckpointStreamRequest wraps a CheckpointRequest.
+type CheckpointStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the checkpoint to run.
+	Request       *CheckpointRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointStreamRequest) Reset() {
+	*x = CheckpointStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointStreamRequest) ProtoMessage() {}
+
+func (x *CheckpointStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointStreamRequest.ProtoReflect.Descriptor instead.
+func (*CheckpointStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CheckpointStreamRequest) GetRequest() *CheckpointRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// CheckpointStreamResponse is one message of CheckpointStream: progress, then the result last.
+type CheckpointStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*CheckpointStreamResponse_Progress
+	//	*CheckpointStreamResponse_Result
+	Event         isCheckpointStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointStreamResponse) Reset() {
+	*x = CheckpointStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointStreamResponse) ProtoMessage() {}
+
+func (x *CheckpointStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointStreamResponse.ProtoReflect.Descriptor instead.
+func (*CheckpointStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CheckpointStreamResponse) GetEvent() isCheckpointStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CheckpointStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*CheckpointStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *CheckpointStreamResponse) GetResult() *CheckpointResponse {
+	if x != nil {
+		if x, ok := x.Event.(*CheckpointStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isCheckpointStreamResponse_Event interface {
+	isCheckpointStreamResponse_Event()
+}
+
+type CheckpointStreamResponse_Progress struct {
+	// progress is how far the checkpoint is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type CheckpointStreamResponse_Result struct {
+	// result holds the outcomes.
+	Result *CheckpointResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*CheckpointStreamResponse_Progress) isCheckpointStreamResponse_Event() {}
+
+func (*CheckpointStreamResponse_Result) isCheckpointStreamResponse_Event() {}
+
+// VacuumStreamRequest wraps a VacuumRequest.
+type VacuumStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the vacuum to run.
+	Request       *VacuumRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VacuumStreamRequest) Reset() {
+	*x = VacuumStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VacuumStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VacuumStreamRequest) ProtoMessage() {}
+
+func (x *VacuumStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VacuumStreamRequest.ProtoReflect.Descriptor instead.
+func (*VacuumStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *VacuumStreamRequest) GetRequest() *VacuumRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// VacuumStreamResponse is one message of VacuumStream: progress, then the result last.
+type VacuumStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*VacuumStreamResponse_Progress
+	//	*VacuumStreamResponse_Result
+	Event         isVacuumStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VacuumStreamResponse) Reset() {
+	*x = VacuumStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VacuumStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VacuumStreamResponse) ProtoMessage() {}
+
+func (x *VacuumStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VacuumStreamResponse.ProtoReflect.Descriptor instead.
+func (*VacuumStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *VacuumStreamResponse) GetEvent() isVacuumStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *VacuumStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*VacuumStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *VacuumStreamResponse) GetResult() *VacuumResponse {
+	if x != nil {
+		if x, ok := x.Event.(*VacuumStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isVacuumStreamResponse_Event interface {
+	isVacuumStreamResponse_Event()
+}
+
+type VacuumStreamResponse_Progress struct {
+	// progress is how far the vacuum is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type VacuumStreamResponse_Result struct {
+	// result holds the outcomes.
+	Result *VacuumResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*VacuumStreamResponse_Progress) isVacuumStreamResponse_Event() {}
+
+func (*VacuumStreamResponse_Result) isVacuumStreamResponse_Event() {}
+
+// CleanupMessagesStreamRequest wraps a CleanupMessagesRequest.
+type CleanupMessagesStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the cleanup to run.
+	Request       *CleanupMessagesRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupMessagesStreamRequest) Reset() {
+	*x = CleanupMessagesStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupMessagesStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupMessagesStreamRequest) ProtoMessage() {}
+
+func (x *CleanupMessagesStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupMessagesStreamRequest.ProtoReflect.Descriptor instead.
+func (*CleanupMessagesStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CleanupMessagesStreamRequest) GetRequest() *CleanupMessagesRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// CleanupMessagesStreamResponse is one message of CleanupMessagesStream: progress, then the result last.
+type CleanupMessagesStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*CleanupMessagesStreamResponse_Progress
+	//	*CleanupMessagesStreamResponse_Result
+	Event         isCleanupMessagesStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupMessagesStreamResponse) Reset() {
+	*x = CleanupMessagesStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupMessagesStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupMessagesStreamResponse) ProtoMessage() {}
+
+func (x *CleanupMessagesStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupMessagesStreamResponse.ProtoReflect.Descriptor instead.
+func (*CleanupMessagesStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CleanupMessagesStreamResponse) GetEvent() isCleanupMessagesStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CleanupMessagesStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*CleanupMessagesStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *CleanupMessagesStreamResponse) GetResult() *CleanupMessagesResponse {
+	if x != nil {
+		if x, ok := x.Event.(*CleanupMessagesStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isCleanupMessagesStreamResponse_Event interface {
+	isCleanupMessagesStreamResponse_Event()
+}
+
+type CleanupMessagesStreamResponse_Progress struct {
+	// progress is how far the cleanup is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type CleanupMessagesStreamResponse_Result struct {
+	// result is what the cleanup removed or would remove.
+	Result *CleanupMessagesResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*CleanupMessagesStreamResponse_Progress) isCleanupMessagesStreamResponse_Event() {}
+
+func (*CleanupMessagesStreamResponse_Result) isCleanupMessagesStreamResponse_Event() {}
+
 // StatusRequest has no fields.
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -87,7 +968,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[0]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -99,7 +980,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[0]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -112,7 +993,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 // StatusResponse describes the running daemon.
@@ -141,7 +1022,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -153,7 +1034,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[1]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -166,7 +1047,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatusResponse) GetVersion() string {
@@ -234,7 +1115,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +1127,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[2]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +1140,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 // ListUsersResponse holds every account, sorted by username.
@@ -273,7 +1154,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +1166,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[3]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +1179,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -323,7 +1204,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +1216,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[4]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +1229,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *User) GetUsername() string {
@@ -385,7 +1266,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +1278,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[5]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +1291,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateUserRequest) GetUsername() string {
@@ -436,7 +1317,7 @@ type CreateUserResponse struct {
 
 func (x *CreateUserResponse) Reset() {
 	*x = CreateUserResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +1329,7 @@ func (x *CreateUserResponse) String() string {
 func (*CreateUserResponse) ProtoMessage() {}
 
 func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[6]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +1342,7 @@ func (x *CreateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserResponse.ProtoReflect.Descriptor instead.
 func (*CreateUserResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 // DeleteUserRequest names the account to delete and how.
@@ -477,7 +1358,7 @@ type DeleteUserRequest struct {
 
 func (x *DeleteUserRequest) Reset() {
 	*x = DeleteUserRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +1370,7 @@ func (x *DeleteUserRequest) String() string {
 func (*DeleteUserRequest) ProtoMessage() {}
 
 func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[7]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +1383,7 @@ func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUserRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteUserRequest) GetUsername() string {
@@ -528,7 +1409,7 @@ type DeleteUserResponse struct {
 
 func (x *DeleteUserResponse) Reset() {
 	*x = DeleteUserResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +1421,7 @@ func (x *DeleteUserResponse) String() string {
 func (*DeleteUserResponse) ProtoMessage() {}
 
 func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[8]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +1434,7 @@ func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserResponse.ProtoReflect.Descriptor instead.
 func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 // ResetPasswordRequest names the account and how the reset link is built.
@@ -571,7 +1452,7 @@ type ResetPasswordRequest struct {
 
 func (x *ResetPasswordRequest) Reset() {
 	*x = ResetPasswordRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +1464,7 @@ func (x *ResetPasswordRequest) String() string {
 func (*ResetPasswordRequest) ProtoMessage() {}
 
 func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[9]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +1477,7 @@ func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ResetPasswordRequest) GetUsername() string {
@@ -633,7 +1514,7 @@ type ResetPasswordResponse struct {
 
 func (x *ResetPasswordResponse) Reset() {
 	*x = ResetPasswordResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +1526,7 @@ func (x *ResetPasswordResponse) String() string {
 func (*ResetPasswordResponse) ProtoMessage() {}
 
 func (x *ResetPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[10]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +1539,7 @@ func (x *ResetPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordResponse.ProtoReflect.Descriptor instead.
 func (*ResetPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ResetPasswordResponse) GetUrl() string {
@@ -690,7 +1571,7 @@ type CleanupFilesRequest struct {
 
 func (x *CleanupFilesRequest) Reset() {
 	*x = CleanupFilesRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +1583,7 @@ func (x *CleanupFilesRequest) String() string {
 func (*CleanupFilesRequest) ProtoMessage() {}
 
 func (x *CleanupFilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[11]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +1596,7 @@ func (x *CleanupFilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupFilesRequest.ProtoReflect.Descriptor instead.
 func (*CleanupFilesRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CleanupFilesRequest) GetImageDays() int32 {
@@ -758,7 +1639,7 @@ type CleanupFilesResponse struct {
 
 func (x *CleanupFilesResponse) Reset() {
 	*x = CleanupFilesResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +1651,7 @@ func (x *CleanupFilesResponse) String() string {
 func (*CleanupFilesResponse) ProtoMessage() {}
 
 func (x *CleanupFilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[12]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +1664,7 @@ func (x *CleanupFilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupFilesResponse.ProtoReflect.Descriptor instead.
 func (*CleanupFilesResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CleanupFilesResponse) GetDryRun() bool {
@@ -838,7 +1719,7 @@ type RemovedFile struct {
 
 func (x *RemovedFile) Reset() {
 	*x = RemovedFile{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1731,7 @@ func (x *RemovedFile) String() string {
 func (*RemovedFile) ProtoMessage() {}
 
 func (x *RemovedFile) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[13]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1744,7 @@ func (x *RemovedFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovedFile.ProtoReflect.Descriptor instead.
 func (*RemovedFile) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RemovedFile) GetName() string {
@@ -907,7 +1788,7 @@ type CleanupMessagesRequest struct {
 
 func (x *CleanupMessagesRequest) Reset() {
 	*x = CleanupMessagesRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1800,7 @@ func (x *CleanupMessagesRequest) String() string {
 func (*CleanupMessagesRequest) ProtoMessage() {}
 
 func (x *CleanupMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[14]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1813,7 @@ func (x *CleanupMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupMessagesRequest.ProtoReflect.Descriptor instead.
 func (*CleanupMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CleanupMessagesRequest) GetDays() int32 {
@@ -966,7 +1847,7 @@ type CleanupMessagesResponse struct {
 
 func (x *CleanupMessagesResponse) Reset() {
 	*x = CleanupMessagesResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1859,7 @@ func (x *CleanupMessagesResponse) String() string {
 func (*CleanupMessagesResponse) ProtoMessage() {}
 
 func (x *CleanupMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[15]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1872,7 @@ func (x *CleanupMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupMessagesResponse.ProtoReflect.Descriptor instead.
 func (*CleanupMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CleanupMessagesResponse) GetDryRun() bool {
@@ -1031,7 +1912,7 @@ type CleanupTokensRequest struct {
 
 func (x *CleanupTokensRequest) Reset() {
 	*x = CleanupTokensRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1924,7 @@ func (x *CleanupTokensRequest) String() string {
 func (*CleanupTokensRequest) ProtoMessage() {}
 
 func (x *CleanupTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[16]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1937,7 @@ func (x *CleanupTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupTokensRequest.ProtoReflect.Descriptor instead.
 func (*CleanupTokensRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{29}
 }
 
 // CleanupTokensResponse counts the purged tokens.
@@ -1070,7 +1951,7 @@ type CleanupTokensResponse struct {
 
 func (x *CleanupTokensResponse) Reset() {
 	*x = CleanupTokensResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1963,7 @@ func (x *CleanupTokensResponse) String() string {
 func (*CleanupTokensResponse) ProtoMessage() {}
 
 func (x *CleanupTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[17]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1976,7 @@ func (x *CleanupTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupTokensResponse.ProtoReflect.Descriptor instead.
 func (*CleanupTokensResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CleanupTokensResponse) GetRemoved() int64 {
@@ -1120,7 +2001,7 @@ type DBResult struct {
 
 func (x *DBResult) Reset() {
 	*x = DBResult{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1132,7 +2013,7 @@ func (x *DBResult) String() string {
 func (*DBResult) ProtoMessage() {}
 
 func (x *DBResult) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[18]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1145,7 +2026,7 @@ func (x *DBResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DBResult.ProtoReflect.Descriptor instead.
 func (*DBResult) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DBResult) GetPath() string {
@@ -1178,7 +2059,7 @@ type IntegrityCheckRequest struct {
 
 func (x *IntegrityCheckRequest) Reset() {
 	*x = IntegrityCheckRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +2071,7 @@ func (x *IntegrityCheckRequest) String() string {
 func (*IntegrityCheckRequest) ProtoMessage() {}
 
 func (x *IntegrityCheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[19]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +2084,7 @@ func (x *IntegrityCheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntegrityCheckRequest.ProtoReflect.Descriptor instead.
 func (*IntegrityCheckRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 // IntegrityCheckResponse holds one result per database.
@@ -1217,7 +2098,7 @@ type IntegrityCheckResponse struct {
 
 func (x *IntegrityCheckResponse) Reset() {
 	*x = IntegrityCheckResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +2110,7 @@ func (x *IntegrityCheckResponse) String() string {
 func (*IntegrityCheckResponse) ProtoMessage() {}
 
 func (x *IntegrityCheckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[20]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +2123,7 @@ func (x *IntegrityCheckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntegrityCheckResponse.ProtoReflect.Descriptor instead.
 func (*IntegrityCheckResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *IntegrityCheckResponse) GetResults() []*DBResult {
@@ -1260,13 +2141,17 @@ type BackupRequest struct {
 	// cancel_on_interrupt stops the backup (and removes DIR.partial) when the caller cancels
 	// the call; otherwise the daemon finishes it.
 	CancelOnInterrupt bool `protobuf:"varint,2,opt,name=cancel_on_interrupt,json=cancelOnInterrupt,proto3" json:"cancel_on_interrupt,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// since is an absolute path to a previous backup (which must verify): the databases and
+	// files that have not changed since it are hard-linked from it instead of copied. The new
+	// backup is complete on its own, with its own full manifest.
+	Since         string `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +2163,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[21]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +2176,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{21}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BackupRequest) GetDir() string {
@@ -1306,6 +2191,13 @@ func (x *BackupRequest) GetCancelOnInterrupt() bool {
 		return x.CancelOnInterrupt
 	}
 	return false
+}
+
+func (x *BackupRequest) GetSince() string {
+	if x != nil {
+		return x.Since
+	}
+	return ""
 }
 
 // BackupResponse describes the finished backup.
@@ -1324,14 +2216,18 @@ type BackupResponse struct {
 	// messages is the number of message copies (rows of users/*.db) in the backup.
 	Messages int64 `protobuf:"varint,6,opt,name=messages,proto3" json:"messages,omitempty"`
 	// manifest is the manifest's path, DIR/manifest.json.
-	Manifest      string `protobuf:"bytes,7,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	Manifest string `protobuf:"bytes,7,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	// linked counts the files hard-linked from the previous backup (with since).
+	Linked int32 `protobuf:"varint,8,opt,name=linked,proto3" json:"linked,omitempty"`
+	// linked_bytes is the size of the linked files: disk space the backup did not use.
+	LinkedBytes   int64 `protobuf:"varint,9,opt,name=linked_bytes,json=linkedBytes,proto3" json:"linked_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +2239,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[22]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +2252,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{22}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BackupResponse) GetDir() string {
@@ -1408,6 +2304,20 @@ func (x *BackupResponse) GetManifest() string {
 	return ""
 }
 
+func (x *BackupResponse) GetLinked() int32 {
+	if x != nil {
+		return x.Linked
+	}
+	return 0
+}
+
+func (x *BackupResponse) GetLinkedBytes() int64 {
+	if x != nil {
+		return x.LinkedBytes
+	}
+	return 0
+}
+
 // VerifyBackupRequest names the backup directory to verify.
 type VerifyBackupRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1419,7 +2329,7 @@ type VerifyBackupRequest struct {
 
 func (x *VerifyBackupRequest) Reset() {
 	*x = VerifyBackupRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +2341,7 @@ func (x *VerifyBackupRequest) String() string {
 func (*VerifyBackupRequest) ProtoMessage() {}
 
 func (x *VerifyBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[23]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +2354,7 @@ func (x *VerifyBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyBackupRequest.ProtoReflect.Descriptor instead.
 func (*VerifyBackupRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{23}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *VerifyBackupRequest) GetDir() string {
@@ -1479,7 +2389,7 @@ type VerifyBackupResponse struct {
 
 func (x *VerifyBackupResponse) Reset() {
 	*x = VerifyBackupResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +2401,7 @@ func (x *VerifyBackupResponse) String() string {
 func (*VerifyBackupResponse) ProtoMessage() {}
 
 func (x *VerifyBackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[24]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +2414,7 @@ func (x *VerifyBackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyBackupResponse.ProtoReflect.Descriptor instead.
 func (*VerifyBackupResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{24}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *VerifyBackupResponse) GetOk() bool {
@@ -1574,7 +2484,7 @@ type CheckpointRequest struct {
 
 func (x *CheckpointRequest) Reset() {
 	*x = CheckpointRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +2496,7 @@ func (x *CheckpointRequest) String() string {
 func (*CheckpointRequest) ProtoMessage() {}
 
 func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[25]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +2509,7 @@ func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointRequest.ProtoReflect.Descriptor instead.
 func (*CheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{25}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CheckpointRequest) GetUsers() []string {
@@ -1620,7 +2530,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +2542,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[26]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +2555,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{26}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CheckpointResponse) GetResults() []*DBResult {
@@ -1666,7 +2576,7 @@ type VacuumRequest struct {
 
 func (x *VacuumRequest) Reset() {
 	*x = VacuumRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +2588,7 @@ func (x *VacuumRequest) String() string {
 func (*VacuumRequest) ProtoMessage() {}
 
 func (x *VacuumRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[27]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +2601,7 @@ func (x *VacuumRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VacuumRequest.ProtoReflect.Descriptor instead.
 func (*VacuumRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{27}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *VacuumRequest) GetUsers() []string {
@@ -1712,7 +2622,7 @@ type VacuumResponse struct {
 
 func (x *VacuumResponse) Reset() {
 	*x = VacuumResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +2634,7 @@ func (x *VacuumResponse) String() string {
 func (*VacuumResponse) ProtoMessage() {}
 
 func (x *VacuumResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[28]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +2647,7 @@ func (x *VacuumResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VacuumResponse.ProtoReflect.Descriptor instead.
 func (*VacuumResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *VacuumResponse) GetResults() []*DBResult {
@@ -1756,7 +2666,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +2678,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[29]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +2691,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{42}
 }
 
 // StatsResponse reports counts and disk use; sizes are in bytes.
@@ -1817,7 +2727,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2739,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[30]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2752,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatsResponse) GetUsers() int32 {
@@ -1938,7 +2848,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +2860,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[31]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +2873,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{44}
 }
 
 // ListChannelsResponse holds the public channels in settings.json order.
@@ -1977,7 +2887,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2899,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[32]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2912,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{32}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListChannelsResponse) GetChannels() []string {
@@ -2023,7 +2933,7 @@ type AddChannelRequest struct {
 
 func (x *AddChannelRequest) Reset() {
 	*x = AddChannelRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2945,7 @@ func (x *AddChannelRequest) String() string {
 func (*AddChannelRequest) ProtoMessage() {}
 
 func (x *AddChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[33]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2958,7 @@ func (x *AddChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddChannelRequest.ProtoReflect.Descriptor instead.
 func (*AddChannelRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{33}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AddChannelRequest) GetName() string {
@@ -2067,7 +2977,7 @@ type AddChannelResponse struct {
 
 func (x *AddChannelResponse) Reset() {
 	*x = AddChannelResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2989,7 @@ func (x *AddChannelResponse) String() string {
 func (*AddChannelResponse) ProtoMessage() {}
 
 func (x *AddChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[34]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +3002,7 @@ func (x *AddChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddChannelResponse.ProtoReflect.Descriptor instead.
 func (*AddChannelResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{34}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{47}
 }
 
 // RemoveChannelRequest names the channel to remove.
@@ -2106,7 +3016,7 @@ type RemoveChannelRequest struct {
 
 func (x *RemoveChannelRequest) Reset() {
 	*x = RemoveChannelRequest{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +3028,7 @@ func (x *RemoveChannelRequest) String() string {
 func (*RemoveChannelRequest) ProtoMessage() {}
 
 func (x *RemoveChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[35]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +3041,7 @@ func (x *RemoveChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveChannelRequest.ProtoReflect.Descriptor instead.
 func (*RemoveChannelRequest) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{35}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RemoveChannelRequest) GetName() string {
@@ -2150,7 +3060,7 @@ type RemoveChannelResponse struct {
 
 func (x *RemoveChannelResponse) Reset() {
 	*x = RemoveChannelResponse{}
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[36]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +3072,7 @@ func (x *RemoveChannelResponse) String() string {
 func (*RemoveChannelResponse) ProtoMessage() {}
 
 func (x *RemoveChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_minimost_admin_v1_admin_proto_msgTypes[36]
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,14 +3085,189 @@ func (x *RemoveChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveChannelResponse.ProtoReflect.Descriptor instead.
 func (*RemoveChannelResponse) Descriptor() ([]byte, []int) {
-	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{36}
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{49}
 }
+
+// CleanupFilesStreamRequest wraps a CleanupFilesRequest.
+type CleanupFilesStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request is the cleanup to run.
+	Request       *CleanupFilesRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupFilesStreamRequest) Reset() {
+	*x = CleanupFilesStreamRequest{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupFilesStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupFilesStreamRequest) ProtoMessage() {}
+
+func (x *CleanupFilesStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupFilesStreamRequest.ProtoReflect.Descriptor instead.
+func (*CleanupFilesStreamRequest) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CleanupFilesStreamRequest) GetRequest() *CleanupFilesRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// CleanupFilesStreamResponse is one message of CleanupFilesStream: progress, then the result last.
+type CleanupFilesStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event is progress or the result.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*CleanupFilesStreamResponse_Progress
+	//	*CleanupFilesStreamResponse_Result
+	Event         isCleanupFilesStreamResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupFilesStreamResponse) Reset() {
+	*x = CleanupFilesStreamResponse{}
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupFilesStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupFilesStreamResponse) ProtoMessage() {}
+
+func (x *CleanupFilesStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_minimost_admin_v1_admin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupFilesStreamResponse.ProtoReflect.Descriptor instead.
+func (*CleanupFilesStreamResponse) Descriptor() ([]byte, []int) {
+	return file_minimost_admin_v1_admin_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *CleanupFilesStreamResponse) GetEvent() isCleanupFilesStreamResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CleanupFilesStreamResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*CleanupFilesStreamResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *CleanupFilesStreamResponse) GetResult() *CleanupFilesResponse {
+	if x != nil {
+		if x, ok := x.Event.(*CleanupFilesStreamResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isCleanupFilesStreamResponse_Event interface {
+	isCleanupFilesStreamResponse_Event()
+}
+
+type CleanupFilesStreamResponse_Progress struct {
+	// progress is how far the cleanup is.
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type CleanupFilesStreamResponse_Result struct {
+	// result is what the cleanup removed or would remove.
+	Result *CleanupFilesResponse `protobuf:"bytes,2,opt,name=result,proto3,oneof"`
+}
+
+func (*CleanupFilesStreamResponse_Progress) isCleanupFilesStreamResponse_Event() {}
+
+func (*CleanupFilesStreamResponse_Result) isCleanupFilesStreamResponse_Event() {}
 
 var File_minimost_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dminimost/admin/v1/admin.proto\x12\x11minimost.admin.v1\"\x0f\n" +
+	"\x1dminimost/admin/v1/admin.proto\x12\x11minimost.admin.v1\"z\n" +
+	"\bProgress\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\x05R\x04done\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\x12\x14\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\x12\x18\n" +
+	"\acurrent\x18\x05 \x01(\tR\acurrent\"Q\n" +
+	"\x13BackupStreamRequest\x12:\n" +
+	"\arequest\x18\x01 \x01(\v2 .minimost.admin.v1.BackupRequestR\arequest\"\x97\x01\n" +
+	"\x14BackupStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12;\n" +
+	"\x06result\x18\x02 \x01(\v2!.minimost.admin.v1.BackupResponseH\x00R\x06resultB\a\n" +
+	"\x05event\"]\n" +
+	"\x19VerifyBackupStreamRequest\x12@\n" +
+	"\arequest\x18\x01 \x01(\v2&.minimost.admin.v1.VerifyBackupRequestR\arequest\"\xa3\x01\n" +
+	"\x1aVerifyBackupStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12A\n" +
+	"\x06result\x18\x02 \x01(\v2'.minimost.admin.v1.VerifyBackupResponseH\x00R\x06resultB\a\n" +
+	"\x05event\"a\n" +
+	"\x1bIntegrityCheckStreamRequest\x12B\n" +
+	"\arequest\x18\x01 \x01(\v2(.minimost.admin.v1.IntegrityCheckRequestR\arequest\"\xa7\x01\n" +
+	"\x1cIntegrityCheckStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12C\n" +
+	"\x06result\x18\x02 \x01(\v2).minimost.admin.v1.IntegrityCheckResponseH\x00R\x06resultB\a\n" +
+	"\x05event\"Y\n" +
+	"\x17CheckpointStreamRequest\x12>\n" +
+	"\arequest\x18\x01 \x01(\v2$.minimost.admin.v1.CheckpointRequestR\arequest\"\x9f\x01\n" +
+	"\x18CheckpointStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12?\n" +
+	"\x06result\x18\x02 \x01(\v2%.minimost.admin.v1.CheckpointResponseH\x00R\x06resultB\a\n" +
+	"\x05event\"Q\n" +
+	"\x13VacuumStreamRequest\x12:\n" +
+	"\arequest\x18\x01 \x01(\v2 .minimost.admin.v1.VacuumRequestR\arequest\"\x97\x01\n" +
+	"\x14VacuumStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12;\n" +
+	"\x06result\x18\x02 \x01(\v2!.minimost.admin.v1.VacuumResponseH\x00R\x06resultB\a\n" +
+	"\x05event\"c\n" +
+	"\x1cCleanupMessagesStreamRequest\x12C\n" +
+	"\arequest\x18\x01 \x01(\v2).minimost.admin.v1.CleanupMessagesRequestR\arequest\"\xa9\x01\n" +
+	"\x1dCleanupMessagesStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12D\n" +
+	"\x06result\x18\x02 \x01(\v2*.minimost.admin.v1.CleanupMessagesResponseH\x00R\x06resultB\a\n" +
+	"\x05event\"\x0f\n" +
 	"\rStatusRequest\"\xa0\x02\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1d\n" +
@@ -2262,10 +3347,11 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x17\n" +
 	"\x15IntegrityCheckRequest\"O\n" +
 	"\x16IntegrityCheckResponse\x125\n" +
-	"\aresults\x18\x01 \x03(\v2\x1b.minimost.admin.v1.DBResultR\aresults\"Q\n" +
+	"\aresults\x18\x01 \x03(\v2\x1b.minimost.admin.v1.DBResultR\aresults\"g\n" +
 	"\rBackupRequest\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\x12.\n" +
-	"\x13cancel_on_interrupt\x18\x02 \x01(\bR\x11cancelOnInterrupt\"\xba\x01\n" +
+	"\x13cancel_on_interrupt\x18\x02 \x01(\bR\x11cancelOnInterrupt\x12\x14\n" +
+	"\x05since\x18\x03 \x01(\tR\x05since\"\xf5\x01\n" +
 	"\x0eBackupResponse\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\x12\x1c\n" +
 	"\tdatabases\x18\x02 \x03(\tR\tdatabases\x12\x14\n" +
@@ -2273,7 +3359,9 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\x12\x14\n" +
 	"\x05users\x18\x05 \x01(\x03R\x05users\x12\x1a\n" +
 	"\bmessages\x18\x06 \x01(\x03R\bmessages\x12\x1a\n" +
-	"\bmanifest\x18\a \x01(\tR\bmanifest\"'\n" +
+	"\bmanifest\x18\a \x01(\tR\bmanifest\x12\x16\n" +
+	"\x06linked\x18\b \x01(\x05R\x06linked\x12!\n" +
+	"\flinked_bytes\x18\t \x01(\x03R\vlinkedBytes\"'\n" +
 	"\x13VerifyBackupRequest\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\"\xfa\x01\n" +
 	"\x14VerifyBackupResponse\x12\x0e\n" +
@@ -2322,12 +3410,18 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\x12AddChannelResponse\"*\n" +
 	"\x14RemoveChannelRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x17\n" +
-	"\x15RemoveChannelResponse*U\n" +
+	"\x15RemoveChannelResponse\"]\n" +
+	"\x19CleanupFilesStreamRequest\x12@\n" +
+	"\arequest\x18\x01 \x01(\v2&.minimost.admin.v1.CleanupFilesRequestR\arequest\"\xa3\x01\n" +
+	"\x1aCleanupFilesStreamResponse\x129\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1b.minimost.admin.v1.ProgressH\x00R\bprogress\x12A\n" +
+	"\x06result\x18\x02 \x01(\v2'.minimost.admin.v1.CleanupFilesResponseH\x00R\x06resultB\a\n" +
+	"\x05event*U\n" +
 	"\n" +
 	"DeleteMode\x12\x1b\n" +
 	"\x17DELETE_MODE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DELETE_MODE_SOFT\x10\x01\x12\x14\n" +
-	"\x10DELETE_MODE_HARD\x10\x022\xab\f\n" +
+	"\x10DELETE_MODE_HARD\x10\x022\xc3\x12\n" +
 	"\fAdminService\x12M\n" +
 	"\x06Status\x12 .minimost.admin.v1.StatusRequest\x1a!.minimost.admin.v1.StatusResponse\x12V\n" +
 	"\tListUsers\x12#.minimost.admin.v1.ListUsersRequest\x1a$.minimost.admin.v1.ListUsersResponse\x12Y\n" +
@@ -2349,7 +3443,14 @@ const file_minimost_admin_v1_admin_proto_rawDesc = "" +
 	"\fListChannels\x12&.minimost.admin.v1.ListChannelsRequest\x1a'.minimost.admin.v1.ListChannelsResponse\x12Y\n" +
 	"\n" +
 	"AddChannel\x12$.minimost.admin.v1.AddChannelRequest\x1a%.minimost.admin.v1.AddChannelResponse\x12b\n" +
-	"\rRemoveChannel\x12'.minimost.admin.v1.RemoveChannelRequest\x1a(.minimost.admin.v1.RemoveChannelResponseB>Z<github.com/minimost/minimost/proto/minimost/admin/v1;adminv1b\x06proto3"
+	"\rRemoveChannel\x12'.minimost.admin.v1.RemoveChannelRequest\x1a(.minimost.admin.v1.RemoveChannelResponse\x12a\n" +
+	"\fBackupStream\x12&.minimost.admin.v1.BackupStreamRequest\x1a'.minimost.admin.v1.BackupStreamResponse0\x01\x12s\n" +
+	"\x12VerifyBackupStream\x12,.minimost.admin.v1.VerifyBackupStreamRequest\x1a-.minimost.admin.v1.VerifyBackupStreamResponse0\x01\x12y\n" +
+	"\x14IntegrityCheckStream\x12..minimost.admin.v1.IntegrityCheckStreamRequest\x1a/.minimost.admin.v1.IntegrityCheckStreamResponse0\x01\x12m\n" +
+	"\x10CheckpointStream\x12*.minimost.admin.v1.CheckpointStreamRequest\x1a+.minimost.admin.v1.CheckpointStreamResponse0\x01\x12a\n" +
+	"\fVacuumStream\x12&.minimost.admin.v1.VacuumStreamRequest\x1a'.minimost.admin.v1.VacuumStreamResponse0\x01\x12|\n" +
+	"\x15CleanupMessagesStream\x12/.minimost.admin.v1.CleanupMessagesStreamRequest\x1a0.minimost.admin.v1.CleanupMessagesStreamResponse0\x01\x12s\n" +
+	"\x12CleanupFilesStream\x12,.minimost.admin.v1.CleanupFilesStreamRequest\x1a-.minimost.admin.v1.CleanupFilesStreamResponse0\x01B>Z<github.com/minimost/minimost/proto/minimost/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_minimost_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -2364,98 +3465,148 @@ func file_minimost_admin_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_minimost_admin_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_minimost_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_minimost_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_minimost_admin_v1_admin_proto_goTypes = []any{
-	(DeleteMode)(0),                 // 0: minimost.admin.v1.DeleteMode
-	(*StatusRequest)(nil),           // 1: minimost.admin.v1.StatusRequest
-	(*StatusResponse)(nil),          // 2: minimost.admin.v1.StatusResponse
-	(*ListUsersRequest)(nil),        // 3: minimost.admin.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),       // 4: minimost.admin.v1.ListUsersResponse
-	(*User)(nil),                    // 5: minimost.admin.v1.User
-	(*CreateUserRequest)(nil),       // 6: minimost.admin.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),      // 7: minimost.admin.v1.CreateUserResponse
-	(*DeleteUserRequest)(nil),       // 8: minimost.admin.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),      // 9: minimost.admin.v1.DeleteUserResponse
-	(*ResetPasswordRequest)(nil),    // 10: minimost.admin.v1.ResetPasswordRequest
-	(*ResetPasswordResponse)(nil),   // 11: minimost.admin.v1.ResetPasswordResponse
-	(*CleanupFilesRequest)(nil),     // 12: minimost.admin.v1.CleanupFilesRequest
-	(*CleanupFilesResponse)(nil),    // 13: minimost.admin.v1.CleanupFilesResponse
-	(*RemovedFile)(nil),             // 14: minimost.admin.v1.RemovedFile
-	(*CleanupMessagesRequest)(nil),  // 15: minimost.admin.v1.CleanupMessagesRequest
-	(*CleanupMessagesResponse)(nil), // 16: minimost.admin.v1.CleanupMessagesResponse
-	(*CleanupTokensRequest)(nil),    // 17: minimost.admin.v1.CleanupTokensRequest
-	(*CleanupTokensResponse)(nil),   // 18: minimost.admin.v1.CleanupTokensResponse
-	(*DBResult)(nil),                // 19: minimost.admin.v1.DBResult
-	(*IntegrityCheckRequest)(nil),   // 20: minimost.admin.v1.IntegrityCheckRequest
-	(*IntegrityCheckResponse)(nil),  // 21: minimost.admin.v1.IntegrityCheckResponse
-	(*BackupRequest)(nil),           // 22: minimost.admin.v1.BackupRequest
-	(*BackupResponse)(nil),          // 23: minimost.admin.v1.BackupResponse
-	(*VerifyBackupRequest)(nil),     // 24: minimost.admin.v1.VerifyBackupRequest
-	(*VerifyBackupResponse)(nil),    // 25: minimost.admin.v1.VerifyBackupResponse
-	(*CheckpointRequest)(nil),       // 26: minimost.admin.v1.CheckpointRequest
-	(*CheckpointResponse)(nil),      // 27: minimost.admin.v1.CheckpointResponse
-	(*VacuumRequest)(nil),           // 28: minimost.admin.v1.VacuumRequest
-	(*VacuumResponse)(nil),          // 29: minimost.admin.v1.VacuumResponse
-	(*StatsRequest)(nil),            // 30: minimost.admin.v1.StatsRequest
-	(*StatsResponse)(nil),           // 31: minimost.admin.v1.StatsResponse
-	(*ListChannelsRequest)(nil),     // 32: minimost.admin.v1.ListChannelsRequest
-	(*ListChannelsResponse)(nil),    // 33: minimost.admin.v1.ListChannelsResponse
-	(*AddChannelRequest)(nil),       // 34: minimost.admin.v1.AddChannelRequest
-	(*AddChannelResponse)(nil),      // 35: minimost.admin.v1.AddChannelResponse
-	(*RemoveChannelRequest)(nil),    // 36: minimost.admin.v1.RemoveChannelRequest
-	(*RemoveChannelResponse)(nil),   // 37: minimost.admin.v1.RemoveChannelResponse
-	nil,                             // 38: minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
-	nil,                             // 39: minimost.admin.v1.StatsResponse.MessagesPerUserEntry
+	(DeleteMode)(0),                       // 0: minimost.admin.v1.DeleteMode
+	(*Progress)(nil),                      // 1: minimost.admin.v1.Progress
+	(*BackupStreamRequest)(nil),           // 2: minimost.admin.v1.BackupStreamRequest
+	(*BackupStreamResponse)(nil),          // 3: minimost.admin.v1.BackupStreamResponse
+	(*VerifyBackupStreamRequest)(nil),     // 4: minimost.admin.v1.VerifyBackupStreamRequest
+	(*VerifyBackupStreamResponse)(nil),    // 5: minimost.admin.v1.VerifyBackupStreamResponse
+	(*IntegrityCheckStreamRequest)(nil),   // 6: minimost.admin.v1.IntegrityCheckStreamRequest
+	(*IntegrityCheckStreamResponse)(nil),  // 7: minimost.admin.v1.IntegrityCheckStreamResponse
+	(*CheckpointStreamRequest)(nil),       // 8: minimost.admin.v1.CheckpointStreamRequest
+	(*CheckpointStreamResponse)(nil),      // 9: minimost.admin.v1.CheckpointStreamResponse
+	(*VacuumStreamRequest)(nil),           // 10: minimost.admin.v1.VacuumStreamRequest
+	(*VacuumStreamResponse)(nil),          // 11: minimost.admin.v1.VacuumStreamResponse
+	(*CleanupMessagesStreamRequest)(nil),  // 12: minimost.admin.v1.CleanupMessagesStreamRequest
+	(*CleanupMessagesStreamResponse)(nil), // 13: minimost.admin.v1.CleanupMessagesStreamResponse
+	(*StatusRequest)(nil),                 // 14: minimost.admin.v1.StatusRequest
+	(*StatusResponse)(nil),                // 15: minimost.admin.v1.StatusResponse
+	(*ListUsersRequest)(nil),              // 16: minimost.admin.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),             // 17: minimost.admin.v1.ListUsersResponse
+	(*User)(nil),                          // 18: minimost.admin.v1.User
+	(*CreateUserRequest)(nil),             // 19: minimost.admin.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),            // 20: minimost.admin.v1.CreateUserResponse
+	(*DeleteUserRequest)(nil),             // 21: minimost.admin.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),            // 22: minimost.admin.v1.DeleteUserResponse
+	(*ResetPasswordRequest)(nil),          // 23: minimost.admin.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),         // 24: minimost.admin.v1.ResetPasswordResponse
+	(*CleanupFilesRequest)(nil),           // 25: minimost.admin.v1.CleanupFilesRequest
+	(*CleanupFilesResponse)(nil),          // 26: minimost.admin.v1.CleanupFilesResponse
+	(*RemovedFile)(nil),                   // 27: minimost.admin.v1.RemovedFile
+	(*CleanupMessagesRequest)(nil),        // 28: minimost.admin.v1.CleanupMessagesRequest
+	(*CleanupMessagesResponse)(nil),       // 29: minimost.admin.v1.CleanupMessagesResponse
+	(*CleanupTokensRequest)(nil),          // 30: minimost.admin.v1.CleanupTokensRequest
+	(*CleanupTokensResponse)(nil),         // 31: minimost.admin.v1.CleanupTokensResponse
+	(*DBResult)(nil),                      // 32: minimost.admin.v1.DBResult
+	(*IntegrityCheckRequest)(nil),         // 33: minimost.admin.v1.IntegrityCheckRequest
+	(*IntegrityCheckResponse)(nil),        // 34: minimost.admin.v1.IntegrityCheckResponse
+	(*BackupRequest)(nil),                 // 35: minimost.admin.v1.BackupRequest
+	(*BackupResponse)(nil),                // 36: minimost.admin.v1.BackupResponse
+	(*VerifyBackupRequest)(nil),           // 37: minimost.admin.v1.VerifyBackupRequest
+	(*VerifyBackupResponse)(nil),          // 38: minimost.admin.v1.VerifyBackupResponse
+	(*CheckpointRequest)(nil),             // 39: minimost.admin.v1.CheckpointRequest
+	(*CheckpointResponse)(nil),            // 40: minimost.admin.v1.CheckpointResponse
+	(*VacuumRequest)(nil),                 // 41: minimost.admin.v1.VacuumRequest
+	(*VacuumResponse)(nil),                // 42: minimost.admin.v1.VacuumResponse
+	(*StatsRequest)(nil),                  // 43: minimost.admin.v1.StatsRequest
+	(*StatsResponse)(nil),                 // 44: minimost.admin.v1.StatsResponse
+	(*ListChannelsRequest)(nil),           // 45: minimost.admin.v1.ListChannelsRequest
+	(*ListChannelsResponse)(nil),          // 46: minimost.admin.v1.ListChannelsResponse
+	(*AddChannelRequest)(nil),             // 47: minimost.admin.v1.AddChannelRequest
+	(*AddChannelResponse)(nil),            // 48: minimost.admin.v1.AddChannelResponse
+	(*RemoveChannelRequest)(nil),          // 49: minimost.admin.v1.RemoveChannelRequest
+	(*RemoveChannelResponse)(nil),         // 50: minimost.admin.v1.RemoveChannelResponse
+	(*CleanupFilesStreamRequest)(nil),     // 51: minimost.admin.v1.CleanupFilesStreamRequest
+	(*CleanupFilesStreamResponse)(nil),    // 52: minimost.admin.v1.CleanupFilesStreamResponse
+	nil,                                   // 53: minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
+	nil,                                   // 54: minimost.admin.v1.StatsResponse.MessagesPerUserEntry
 }
 var file_minimost_admin_v1_admin_proto_depIdxs = []int32{
-	5,  // 0: minimost.admin.v1.ListUsersResponse.users:type_name -> minimost.admin.v1.User
-	0,  // 1: minimost.admin.v1.DeleteUserRequest.mode:type_name -> minimost.admin.v1.DeleteMode
-	14, // 2: minimost.admin.v1.CleanupFilesResponse.removed:type_name -> minimost.admin.v1.RemovedFile
-	38, // 3: minimost.admin.v1.CleanupMessagesResponse.per_user:type_name -> minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
-	19, // 4: minimost.admin.v1.IntegrityCheckResponse.results:type_name -> minimost.admin.v1.DBResult
-	19, // 5: minimost.admin.v1.VerifyBackupResponse.results:type_name -> minimost.admin.v1.DBResult
-	19, // 6: minimost.admin.v1.CheckpointResponse.results:type_name -> minimost.admin.v1.DBResult
-	19, // 7: minimost.admin.v1.VacuumResponse.results:type_name -> minimost.admin.v1.DBResult
-	39, // 8: minimost.admin.v1.StatsResponse.messages_per_user:type_name -> minimost.admin.v1.StatsResponse.MessagesPerUserEntry
-	1,  // 9: minimost.admin.v1.AdminService.Status:input_type -> minimost.admin.v1.StatusRequest
-	3,  // 10: minimost.admin.v1.AdminService.ListUsers:input_type -> minimost.admin.v1.ListUsersRequest
-	6,  // 11: minimost.admin.v1.AdminService.CreateUser:input_type -> minimost.admin.v1.CreateUserRequest
-	8,  // 12: minimost.admin.v1.AdminService.DeleteUser:input_type -> minimost.admin.v1.DeleteUserRequest
-	10, // 13: minimost.admin.v1.AdminService.ResetPassword:input_type -> minimost.admin.v1.ResetPasswordRequest
-	12, // 14: minimost.admin.v1.AdminService.CleanupFiles:input_type -> minimost.admin.v1.CleanupFilesRequest
-	15, // 15: minimost.admin.v1.AdminService.CleanupMessages:input_type -> minimost.admin.v1.CleanupMessagesRequest
-	17, // 16: minimost.admin.v1.AdminService.CleanupTokens:input_type -> minimost.admin.v1.CleanupTokensRequest
-	20, // 17: minimost.admin.v1.AdminService.IntegrityCheck:input_type -> minimost.admin.v1.IntegrityCheckRequest
-	22, // 18: minimost.admin.v1.AdminService.Backup:input_type -> minimost.admin.v1.BackupRequest
-	24, // 19: minimost.admin.v1.AdminService.VerifyBackup:input_type -> minimost.admin.v1.VerifyBackupRequest
-	26, // 20: minimost.admin.v1.AdminService.Checkpoint:input_type -> minimost.admin.v1.CheckpointRequest
-	28, // 21: minimost.admin.v1.AdminService.Vacuum:input_type -> minimost.admin.v1.VacuumRequest
-	30, // 22: minimost.admin.v1.AdminService.Stats:input_type -> minimost.admin.v1.StatsRequest
-	32, // 23: minimost.admin.v1.AdminService.ListChannels:input_type -> minimost.admin.v1.ListChannelsRequest
-	34, // 24: minimost.admin.v1.AdminService.AddChannel:input_type -> minimost.admin.v1.AddChannelRequest
-	36, // 25: minimost.admin.v1.AdminService.RemoveChannel:input_type -> minimost.admin.v1.RemoveChannelRequest
-	2,  // 26: minimost.admin.v1.AdminService.Status:output_type -> minimost.admin.v1.StatusResponse
-	4,  // 27: minimost.admin.v1.AdminService.ListUsers:output_type -> minimost.admin.v1.ListUsersResponse
-	7,  // 28: minimost.admin.v1.AdminService.CreateUser:output_type -> minimost.admin.v1.CreateUserResponse
-	9,  // 29: minimost.admin.v1.AdminService.DeleteUser:output_type -> minimost.admin.v1.DeleteUserResponse
-	11, // 30: minimost.admin.v1.AdminService.ResetPassword:output_type -> minimost.admin.v1.ResetPasswordResponse
-	13, // 31: minimost.admin.v1.AdminService.CleanupFiles:output_type -> minimost.admin.v1.CleanupFilesResponse
-	16, // 32: minimost.admin.v1.AdminService.CleanupMessages:output_type -> minimost.admin.v1.CleanupMessagesResponse
-	18, // 33: minimost.admin.v1.AdminService.CleanupTokens:output_type -> minimost.admin.v1.CleanupTokensResponse
-	21, // 34: minimost.admin.v1.AdminService.IntegrityCheck:output_type -> minimost.admin.v1.IntegrityCheckResponse
-	23, // 35: minimost.admin.v1.AdminService.Backup:output_type -> minimost.admin.v1.BackupResponse
-	25, // 36: minimost.admin.v1.AdminService.VerifyBackup:output_type -> minimost.admin.v1.VerifyBackupResponse
-	27, // 37: minimost.admin.v1.AdminService.Checkpoint:output_type -> minimost.admin.v1.CheckpointResponse
-	29, // 38: minimost.admin.v1.AdminService.Vacuum:output_type -> minimost.admin.v1.VacuumResponse
-	31, // 39: minimost.admin.v1.AdminService.Stats:output_type -> minimost.admin.v1.StatsResponse
-	33, // 40: minimost.admin.v1.AdminService.ListChannels:output_type -> minimost.admin.v1.ListChannelsResponse
-	35, // 41: minimost.admin.v1.AdminService.AddChannel:output_type -> minimost.admin.v1.AddChannelResponse
-	37, // 42: minimost.admin.v1.AdminService.RemoveChannel:output_type -> minimost.admin.v1.RemoveChannelResponse
-	26, // [26:43] is the sub-list for method output_type
-	9,  // [9:26] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	35, // 0: minimost.admin.v1.BackupStreamRequest.request:type_name -> minimost.admin.v1.BackupRequest
+	1,  // 1: minimost.admin.v1.BackupStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	36, // 2: minimost.admin.v1.BackupStreamResponse.result:type_name -> minimost.admin.v1.BackupResponse
+	37, // 3: minimost.admin.v1.VerifyBackupStreamRequest.request:type_name -> minimost.admin.v1.VerifyBackupRequest
+	1,  // 4: minimost.admin.v1.VerifyBackupStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	38, // 5: minimost.admin.v1.VerifyBackupStreamResponse.result:type_name -> minimost.admin.v1.VerifyBackupResponse
+	33, // 6: minimost.admin.v1.IntegrityCheckStreamRequest.request:type_name -> minimost.admin.v1.IntegrityCheckRequest
+	1,  // 7: minimost.admin.v1.IntegrityCheckStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	34, // 8: minimost.admin.v1.IntegrityCheckStreamResponse.result:type_name -> minimost.admin.v1.IntegrityCheckResponse
+	39, // 9: minimost.admin.v1.CheckpointStreamRequest.request:type_name -> minimost.admin.v1.CheckpointRequest
+	1,  // 10: minimost.admin.v1.CheckpointStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	40, // 11: minimost.admin.v1.CheckpointStreamResponse.result:type_name -> minimost.admin.v1.CheckpointResponse
+	41, // 12: minimost.admin.v1.VacuumStreamRequest.request:type_name -> minimost.admin.v1.VacuumRequest
+	1,  // 13: minimost.admin.v1.VacuumStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	42, // 14: minimost.admin.v1.VacuumStreamResponse.result:type_name -> minimost.admin.v1.VacuumResponse
+	28, // 15: minimost.admin.v1.CleanupMessagesStreamRequest.request:type_name -> minimost.admin.v1.CleanupMessagesRequest
+	1,  // 16: minimost.admin.v1.CleanupMessagesStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	29, // 17: minimost.admin.v1.CleanupMessagesStreamResponse.result:type_name -> minimost.admin.v1.CleanupMessagesResponse
+	18, // 18: minimost.admin.v1.ListUsersResponse.users:type_name -> minimost.admin.v1.User
+	0,  // 19: minimost.admin.v1.DeleteUserRequest.mode:type_name -> minimost.admin.v1.DeleteMode
+	27, // 20: minimost.admin.v1.CleanupFilesResponse.removed:type_name -> minimost.admin.v1.RemovedFile
+	53, // 21: minimost.admin.v1.CleanupMessagesResponse.per_user:type_name -> minimost.admin.v1.CleanupMessagesResponse.PerUserEntry
+	32, // 22: minimost.admin.v1.IntegrityCheckResponse.results:type_name -> minimost.admin.v1.DBResult
+	32, // 23: minimost.admin.v1.VerifyBackupResponse.results:type_name -> minimost.admin.v1.DBResult
+	32, // 24: minimost.admin.v1.CheckpointResponse.results:type_name -> minimost.admin.v1.DBResult
+	32, // 25: minimost.admin.v1.VacuumResponse.results:type_name -> minimost.admin.v1.DBResult
+	54, // 26: minimost.admin.v1.StatsResponse.messages_per_user:type_name -> minimost.admin.v1.StatsResponse.MessagesPerUserEntry
+	25, // 27: minimost.admin.v1.CleanupFilesStreamRequest.request:type_name -> minimost.admin.v1.CleanupFilesRequest
+	1,  // 28: minimost.admin.v1.CleanupFilesStreamResponse.progress:type_name -> minimost.admin.v1.Progress
+	26, // 29: minimost.admin.v1.CleanupFilesStreamResponse.result:type_name -> minimost.admin.v1.CleanupFilesResponse
+	14, // 30: minimost.admin.v1.AdminService.Status:input_type -> minimost.admin.v1.StatusRequest
+	16, // 31: minimost.admin.v1.AdminService.ListUsers:input_type -> minimost.admin.v1.ListUsersRequest
+	19, // 32: minimost.admin.v1.AdminService.CreateUser:input_type -> minimost.admin.v1.CreateUserRequest
+	21, // 33: minimost.admin.v1.AdminService.DeleteUser:input_type -> minimost.admin.v1.DeleteUserRequest
+	23, // 34: minimost.admin.v1.AdminService.ResetPassword:input_type -> minimost.admin.v1.ResetPasswordRequest
+	25, // 35: minimost.admin.v1.AdminService.CleanupFiles:input_type -> minimost.admin.v1.CleanupFilesRequest
+	28, // 36: minimost.admin.v1.AdminService.CleanupMessages:input_type -> minimost.admin.v1.CleanupMessagesRequest
+	30, // 37: minimost.admin.v1.AdminService.CleanupTokens:input_type -> minimost.admin.v1.CleanupTokensRequest
+	33, // 38: minimost.admin.v1.AdminService.IntegrityCheck:input_type -> minimost.admin.v1.IntegrityCheckRequest
+	35, // 39: minimost.admin.v1.AdminService.Backup:input_type -> minimost.admin.v1.BackupRequest
+	37, // 40: minimost.admin.v1.AdminService.VerifyBackup:input_type -> minimost.admin.v1.VerifyBackupRequest
+	39, // 41: minimost.admin.v1.AdminService.Checkpoint:input_type -> minimost.admin.v1.CheckpointRequest
+	41, // 42: minimost.admin.v1.AdminService.Vacuum:input_type -> minimost.admin.v1.VacuumRequest
+	43, // 43: minimost.admin.v1.AdminService.Stats:input_type -> minimost.admin.v1.StatsRequest
+	45, // 44: minimost.admin.v1.AdminService.ListChannels:input_type -> minimost.admin.v1.ListChannelsRequest
+	47, // 45: minimost.admin.v1.AdminService.AddChannel:input_type -> minimost.admin.v1.AddChannelRequest
+	49, // 46: minimost.admin.v1.AdminService.RemoveChannel:input_type -> minimost.admin.v1.RemoveChannelRequest
+	2,  // 47: minimost.admin.v1.AdminService.BackupStream:input_type -> minimost.admin.v1.BackupStreamRequest
+	4,  // 48: minimost.admin.v1.AdminService.VerifyBackupStream:input_type -> minimost.admin.v1.VerifyBackupStreamRequest
+	6,  // 49: minimost.admin.v1.AdminService.IntegrityCheckStream:input_type -> minimost.admin.v1.IntegrityCheckStreamRequest
+	8,  // 50: minimost.admin.v1.AdminService.CheckpointStream:input_type -> minimost.admin.v1.CheckpointStreamRequest
+	10, // 51: minimost.admin.v1.AdminService.VacuumStream:input_type -> minimost.admin.v1.VacuumStreamRequest
+	12, // 52: minimost.admin.v1.AdminService.CleanupMessagesStream:input_type -> minimost.admin.v1.CleanupMessagesStreamRequest
+	51, // 53: minimost.admin.v1.AdminService.CleanupFilesStream:input_type -> minimost.admin.v1.CleanupFilesStreamRequest
+	15, // 54: minimost.admin.v1.AdminService.Status:output_type -> minimost.admin.v1.StatusResponse
+	17, // 55: minimost.admin.v1.AdminService.ListUsers:output_type -> minimost.admin.v1.ListUsersResponse
+	20, // 56: minimost.admin.v1.AdminService.CreateUser:output_type -> minimost.admin.v1.CreateUserResponse
+	22, // 57: minimost.admin.v1.AdminService.DeleteUser:output_type -> minimost.admin.v1.DeleteUserResponse
+	24, // 58: minimost.admin.v1.AdminService.ResetPassword:output_type -> minimost.admin.v1.ResetPasswordResponse
+	26, // 59: minimost.admin.v1.AdminService.CleanupFiles:output_type -> minimost.admin.v1.CleanupFilesResponse
+	29, // 60: minimost.admin.v1.AdminService.CleanupMessages:output_type -> minimost.admin.v1.CleanupMessagesResponse
+	31, // 61: minimost.admin.v1.AdminService.CleanupTokens:output_type -> minimost.admin.v1.CleanupTokensResponse
+	34, // 62: minimost.admin.v1.AdminService.IntegrityCheck:output_type -> minimost.admin.v1.IntegrityCheckResponse
+	36, // 63: minimost.admin.v1.AdminService.Backup:output_type -> minimost.admin.v1.BackupResponse
+	38, // 64: minimost.admin.v1.AdminService.VerifyBackup:output_type -> minimost.admin.v1.VerifyBackupResponse
+	40, // 65: minimost.admin.v1.AdminService.Checkpoint:output_type -> minimost.admin.v1.CheckpointResponse
+	42, // 66: minimost.admin.v1.AdminService.Vacuum:output_type -> minimost.admin.v1.VacuumResponse
+	44, // 67: minimost.admin.v1.AdminService.Stats:output_type -> minimost.admin.v1.StatsResponse
+	46, // 68: minimost.admin.v1.AdminService.ListChannels:output_type -> minimost.admin.v1.ListChannelsResponse
+	48, // 69: minimost.admin.v1.AdminService.AddChannel:output_type -> minimost.admin.v1.AddChannelResponse
+	50, // 70: minimost.admin.v1.AdminService.RemoveChannel:output_type -> minimost.admin.v1.RemoveChannelResponse
+	3,  // 71: minimost.admin.v1.AdminService.BackupStream:output_type -> minimost.admin.v1.BackupStreamResponse
+	5,  // 72: minimost.admin.v1.AdminService.VerifyBackupStream:output_type -> minimost.admin.v1.VerifyBackupStreamResponse
+	7,  // 73: minimost.admin.v1.AdminService.IntegrityCheckStream:output_type -> minimost.admin.v1.IntegrityCheckStreamResponse
+	9,  // 74: minimost.admin.v1.AdminService.CheckpointStream:output_type -> minimost.admin.v1.CheckpointStreamResponse
+	11, // 75: minimost.admin.v1.AdminService.VacuumStream:output_type -> minimost.admin.v1.VacuumStreamResponse
+	13, // 76: minimost.admin.v1.AdminService.CleanupMessagesStream:output_type -> minimost.admin.v1.CleanupMessagesStreamResponse
+	52, // 77: minimost.admin.v1.AdminService.CleanupFilesStream:output_type -> minimost.admin.v1.CleanupFilesStreamResponse
+	54, // [54:78] is the sub-list for method output_type
+	30, // [30:54] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_minimost_admin_v1_admin_proto_init() }
@@ -2463,16 +3614,44 @@ func file_minimost_admin_v1_admin_proto_init() {
 	if File_minimost_admin_v1_admin_proto != nil {
 		return
 	}
-	file_minimost_admin_v1_admin_proto_msgTypes[9].OneofWrappers = []any{}
-	file_minimost_admin_v1_admin_proto_msgTypes[11].OneofWrappers = []any{}
-	file_minimost_admin_v1_admin_proto_msgTypes[14].OneofWrappers = []any{}
+	file_minimost_admin_v1_admin_proto_msgTypes[2].OneofWrappers = []any{
+		(*BackupStreamResponse_Progress)(nil),
+		(*BackupStreamResponse_Result)(nil),
+	}
+	file_minimost_admin_v1_admin_proto_msgTypes[4].OneofWrappers = []any{
+		(*VerifyBackupStreamResponse_Progress)(nil),
+		(*VerifyBackupStreamResponse_Result)(nil),
+	}
+	file_minimost_admin_v1_admin_proto_msgTypes[6].OneofWrappers = []any{
+		(*IntegrityCheckStreamResponse_Progress)(nil),
+		(*IntegrityCheckStreamResponse_Result)(nil),
+	}
+	file_minimost_admin_v1_admin_proto_msgTypes[8].OneofWrappers = []any{
+		(*CheckpointStreamResponse_Progress)(nil),
+		(*CheckpointStreamResponse_Result)(nil),
+	}
+	file_minimost_admin_v1_admin_proto_msgTypes[10].OneofWrappers = []any{
+		(*VacuumStreamResponse_Progress)(nil),
+		(*VacuumStreamResponse_Result)(nil),
+	}
+	file_minimost_admin_v1_admin_proto_msgTypes[12].OneofWrappers = []any{
+		(*CleanupMessagesStreamResponse_Progress)(nil),
+		(*CleanupMessagesStreamResponse_Result)(nil),
+	}
+	file_minimost_admin_v1_admin_proto_msgTypes[22].OneofWrappers = []any{}
+	file_minimost_admin_v1_admin_proto_msgTypes[24].OneofWrappers = []any{}
+	file_minimost_admin_v1_admin_proto_msgTypes[27].OneofWrappers = []any{}
+	file_minimost_admin_v1_admin_proto_msgTypes[51].OneofWrappers = []any{
+		(*CleanupFilesStreamResponse_Progress)(nil),
+		(*CleanupFilesStreamResponse_Result)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_minimost_admin_v1_admin_proto_rawDesc), len(file_minimost_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   39,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

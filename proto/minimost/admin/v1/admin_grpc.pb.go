@@ -23,23 +23,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_Status_FullMethodName          = "/minimost.admin.v1.AdminService/Status"
-	AdminService_ListUsers_FullMethodName       = "/minimost.admin.v1.AdminService/ListUsers"
-	AdminService_CreateUser_FullMethodName      = "/minimost.admin.v1.AdminService/CreateUser"
-	AdminService_DeleteUser_FullMethodName      = "/minimost.admin.v1.AdminService/DeleteUser"
-	AdminService_ResetPassword_FullMethodName   = "/minimost.admin.v1.AdminService/ResetPassword"
-	AdminService_CleanupFiles_FullMethodName    = "/minimost.admin.v1.AdminService/CleanupFiles"
-	AdminService_CleanupMessages_FullMethodName = "/minimost.admin.v1.AdminService/CleanupMessages"
-	AdminService_CleanupTokens_FullMethodName   = "/minimost.admin.v1.AdminService/CleanupTokens"
-	AdminService_IntegrityCheck_FullMethodName  = "/minimost.admin.v1.AdminService/IntegrityCheck"
-	AdminService_Backup_FullMethodName          = "/minimost.admin.v1.AdminService/Backup"
-	AdminService_VerifyBackup_FullMethodName    = "/minimost.admin.v1.AdminService/VerifyBackup"
-	AdminService_Checkpoint_FullMethodName      = "/minimost.admin.v1.AdminService/Checkpoint"
-	AdminService_Vacuum_FullMethodName          = "/minimost.admin.v1.AdminService/Vacuum"
-	AdminService_Stats_FullMethodName           = "/minimost.admin.v1.AdminService/Stats"
-	AdminService_ListChannels_FullMethodName    = "/minimost.admin.v1.AdminService/ListChannels"
-	AdminService_AddChannel_FullMethodName      = "/minimost.admin.v1.AdminService/AddChannel"
-	AdminService_RemoveChannel_FullMethodName   = "/minimost.admin.v1.AdminService/RemoveChannel"
+	AdminService_Status_FullMethodName                = "/minimost.admin.v1.AdminService/Status"
+	AdminService_ListUsers_FullMethodName             = "/minimost.admin.v1.AdminService/ListUsers"
+	AdminService_CreateUser_FullMethodName            = "/minimost.admin.v1.AdminService/CreateUser"
+	AdminService_DeleteUser_FullMethodName            = "/minimost.admin.v1.AdminService/DeleteUser"
+	AdminService_ResetPassword_FullMethodName         = "/minimost.admin.v1.AdminService/ResetPassword"
+	AdminService_CleanupFiles_FullMethodName          = "/minimost.admin.v1.AdminService/CleanupFiles"
+	AdminService_CleanupMessages_FullMethodName       = "/minimost.admin.v1.AdminService/CleanupMessages"
+	AdminService_CleanupTokens_FullMethodName         = "/minimost.admin.v1.AdminService/CleanupTokens"
+	AdminService_IntegrityCheck_FullMethodName        = "/minimost.admin.v1.AdminService/IntegrityCheck"
+	AdminService_Backup_FullMethodName                = "/minimost.admin.v1.AdminService/Backup"
+	AdminService_VerifyBackup_FullMethodName          = "/minimost.admin.v1.AdminService/VerifyBackup"
+	AdminService_Checkpoint_FullMethodName            = "/minimost.admin.v1.AdminService/Checkpoint"
+	AdminService_Vacuum_FullMethodName                = "/minimost.admin.v1.AdminService/Vacuum"
+	AdminService_Stats_FullMethodName                 = "/minimost.admin.v1.AdminService/Stats"
+	AdminService_ListChannels_FullMethodName          = "/minimost.admin.v1.AdminService/ListChannels"
+	AdminService_AddChannel_FullMethodName            = "/minimost.admin.v1.AdminService/AddChannel"
+	AdminService_RemoveChannel_FullMethodName         = "/minimost.admin.v1.AdminService/RemoveChannel"
+	AdminService_BackupStream_FullMethodName          = "/minimost.admin.v1.AdminService/BackupStream"
+	AdminService_VerifyBackupStream_FullMethodName    = "/minimost.admin.v1.AdminService/VerifyBackupStream"
+	AdminService_IntegrityCheckStream_FullMethodName  = "/minimost.admin.v1.AdminService/IntegrityCheckStream"
+	AdminService_CheckpointStream_FullMethodName      = "/minimost.admin.v1.AdminService/CheckpointStream"
+	AdminService_VacuumStream_FullMethodName          = "/minimost.admin.v1.AdminService/VacuumStream"
+	AdminService_CleanupMessagesStream_FullMethodName = "/minimost.admin.v1.AdminService/CleanupMessagesStream"
+	AdminService_CleanupFilesStream_FullMethodName    = "/minimost.admin.v1.AdminService/CleanupFilesStream"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -90,6 +97,21 @@ type AdminServiceClient interface {
 	AddChannel(ctx context.Context, in *AddChannelRequest, opts ...grpc.CallOption) (*AddChannelResponse, error)
 	// RemoveChannel removes a public channel from settings.json; it applies without a restart.
 	RemoveChannel(ctx context.Context, in *RemoveChannelRequest, opts ...grpc.CallOption) (*RemoveChannelResponse, error)
+	// BackupStream is Backup with progress (phases "databases", "files", "manifest").
+	BackupStream(ctx context.Context, in *BackupStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupStreamResponse], error)
+	// VerifyBackupStream is VerifyBackup with progress (phases "files", "databases").
+	VerifyBackupStream(ctx context.Context, in *VerifyBackupStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[VerifyBackupStreamResponse], error)
+	// IntegrityCheckStream is IntegrityCheck with progress (phase "databases").
+	IntegrityCheckStream(ctx context.Context, in *IntegrityCheckStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IntegrityCheckStreamResponse], error)
+	// CheckpointStream is Checkpoint with progress (phase "databases").
+	CheckpointStream(ctx context.Context, in *CheckpointStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CheckpointStreamResponse], error)
+	// VacuumStream is Vacuum with progress (phase "databases").
+	VacuumStream(ctx context.Context, in *VacuumStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[VacuumStreamResponse], error)
+	// CleanupMessagesStream is CleanupMessages with progress (phase "databases").
+	CleanupMessagesStream(ctx context.Context, in *CleanupMessagesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupMessagesStreamResponse], error)
+	// CleanupFilesStream is CleanupFiles with progress (phase "files": the files of uploads/
+	// looked at, their number not known in advance).
+	CleanupFilesStream(ctx context.Context, in *CleanupFilesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupFilesStreamResponse], error)
 }
 
 type adminServiceClient struct {
@@ -270,6 +292,139 @@ func (c *adminServiceClient) RemoveChannel(ctx context.Context, in *RemoveChanne
 	return out, nil
 }
 
+func (c *adminServiceClient) BackupStream(ctx context.Context, in *BackupStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[0], AdminService_BackupStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BackupStreamRequest, BackupStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_BackupStreamClient = grpc.ServerStreamingClient[BackupStreamResponse]
+
+func (c *adminServiceClient) VerifyBackupStream(ctx context.Context, in *VerifyBackupStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[VerifyBackupStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[1], AdminService_VerifyBackupStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[VerifyBackupStreamRequest, VerifyBackupStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_VerifyBackupStreamClient = grpc.ServerStreamingClient[VerifyBackupStreamResponse]
+
+func (c *adminServiceClient) IntegrityCheckStream(ctx context.Context, in *IntegrityCheckStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IntegrityCheckStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[2], AdminService_IntegrityCheckStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[IntegrityCheckStreamRequest, IntegrityCheckStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_IntegrityCheckStreamClient = grpc.ServerStreamingClient[IntegrityCheckStreamResponse]
+
+func (c *adminServiceClient) CheckpointStream(ctx context.Context, in *CheckpointStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CheckpointStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[3], AdminService_CheckpointStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CheckpointStreamRequest, CheckpointStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CheckpointStreamClient = grpc.ServerStreamingClient[CheckpointStreamResponse]
+
+func (c *adminServiceClient) VacuumStream(ctx context.Context, in *VacuumStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[VacuumStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[4], AdminService_VacuumStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[VacuumStreamRequest, VacuumStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_VacuumStreamClient = grpc.ServerStreamingClient[VacuumStreamResponse]
+
+func (c *adminServiceClient) CleanupMessagesStream(ctx context.Context, in *CleanupMessagesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupMessagesStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[5], AdminService_CleanupMessagesStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CleanupMessagesStreamRequest, CleanupMessagesStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CleanupMessagesStreamClient = grpc.ServerStreamingClient[CleanupMessagesStreamResponse]
+
+func (c *adminServiceClient) CleanupFilesStream(ctx context.Context, in *CleanupFilesStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CleanupFilesStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[6], AdminService_CleanupFilesStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CleanupFilesStreamRequest, CleanupFilesStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CleanupFilesStreamClient = grpc.ServerStreamingClient[CleanupFilesStreamResponse]
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -318,6 +473,21 @@ type AdminServiceServer interface {
 	AddChannel(context.Context, *AddChannelRequest) (*AddChannelResponse, error)
 	// RemoveChannel removes a public channel from settings.json; it applies without a restart.
 	RemoveChannel(context.Context, *RemoveChannelRequest) (*RemoveChannelResponse, error)
+	// BackupStream is Backup with progress (phases "databases", "files", "manifest").
+	BackupStream(*BackupStreamRequest, grpc.ServerStreamingServer[BackupStreamResponse]) error
+	// VerifyBackupStream is VerifyBackup with progress (phases "files", "databases").
+	VerifyBackupStream(*VerifyBackupStreamRequest, grpc.ServerStreamingServer[VerifyBackupStreamResponse]) error
+	// IntegrityCheckStream is IntegrityCheck with progress (phase "databases").
+	IntegrityCheckStream(*IntegrityCheckStreamRequest, grpc.ServerStreamingServer[IntegrityCheckStreamResponse]) error
+	// CheckpointStream is Checkpoint with progress (phase "databases").
+	CheckpointStream(*CheckpointStreamRequest, grpc.ServerStreamingServer[CheckpointStreamResponse]) error
+	// VacuumStream is Vacuum with progress (phase "databases").
+	VacuumStream(*VacuumStreamRequest, grpc.ServerStreamingServer[VacuumStreamResponse]) error
+	// CleanupMessagesStream is CleanupMessages with progress (phase "databases").
+	CleanupMessagesStream(*CleanupMessagesStreamRequest, grpc.ServerStreamingServer[CleanupMessagesStreamResponse]) error
+	// CleanupFilesStream is CleanupFiles with progress (phase "files": the files of uploads/
+	// looked at, their number not known in advance).
+	CleanupFilesStream(*CleanupFilesStreamRequest, grpc.ServerStreamingServer[CleanupFilesStreamResponse]) error
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -378,6 +548,27 @@ func (UnimplementedAdminServiceServer) AddChannel(context.Context, *AddChannelRe
 }
 func (UnimplementedAdminServiceServer) RemoveChannel(context.Context, *RemoveChannelRequest) (*RemoveChannelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveChannel not implemented")
+}
+func (UnimplementedAdminServiceServer) BackupStream(*BackupStreamRequest, grpc.ServerStreamingServer[BackupStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method BackupStream not implemented")
+}
+func (UnimplementedAdminServiceServer) VerifyBackupStream(*VerifyBackupStreamRequest, grpc.ServerStreamingServer[VerifyBackupStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method VerifyBackupStream not implemented")
+}
+func (UnimplementedAdminServiceServer) IntegrityCheckStream(*IntegrityCheckStreamRequest, grpc.ServerStreamingServer[IntegrityCheckStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method IntegrityCheckStream not implemented")
+}
+func (UnimplementedAdminServiceServer) CheckpointStream(*CheckpointStreamRequest, grpc.ServerStreamingServer[CheckpointStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method CheckpointStream not implemented")
+}
+func (UnimplementedAdminServiceServer) VacuumStream(*VacuumStreamRequest, grpc.ServerStreamingServer[VacuumStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method VacuumStream not implemented")
+}
+func (UnimplementedAdminServiceServer) CleanupMessagesStream(*CleanupMessagesStreamRequest, grpc.ServerStreamingServer[CleanupMessagesStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method CleanupMessagesStream not implemented")
+}
+func (UnimplementedAdminServiceServer) CleanupFilesStream(*CleanupFilesStreamRequest, grpc.ServerStreamingServer[CleanupFilesStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method CleanupFilesStream not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -706,6 +897,83 @@ func _AdminService_RemoveChannel_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_BackupStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BackupStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).BackupStream(m, &grpc.GenericServerStream[BackupStreamRequest, BackupStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_BackupStreamServer = grpc.ServerStreamingServer[BackupStreamResponse]
+
+func _AdminService_VerifyBackupStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(VerifyBackupStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).VerifyBackupStream(m, &grpc.GenericServerStream[VerifyBackupStreamRequest, VerifyBackupStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_VerifyBackupStreamServer = grpc.ServerStreamingServer[VerifyBackupStreamResponse]
+
+func _AdminService_IntegrityCheckStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(IntegrityCheckStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).IntegrityCheckStream(m, &grpc.GenericServerStream[IntegrityCheckStreamRequest, IntegrityCheckStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_IntegrityCheckStreamServer = grpc.ServerStreamingServer[IntegrityCheckStreamResponse]
+
+func _AdminService_CheckpointStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CheckpointStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).CheckpointStream(m, &grpc.GenericServerStream[CheckpointStreamRequest, CheckpointStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CheckpointStreamServer = grpc.ServerStreamingServer[CheckpointStreamResponse]
+
+func _AdminService_VacuumStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(VacuumStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).VacuumStream(m, &grpc.GenericServerStream[VacuumStreamRequest, VacuumStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_VacuumStreamServer = grpc.ServerStreamingServer[VacuumStreamResponse]
+
+func _AdminService_CleanupMessagesStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CleanupMessagesStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).CleanupMessagesStream(m, &grpc.GenericServerStream[CleanupMessagesStreamRequest, CleanupMessagesStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CleanupMessagesStreamServer = grpc.ServerStreamingServer[CleanupMessagesStreamResponse]
+
+func _AdminService_CleanupFilesStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CleanupFilesStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).CleanupFilesStream(m, &grpc.GenericServerStream[CleanupFilesStreamRequest, CleanupFilesStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_CleanupFilesStreamServer = grpc.ServerStreamingServer[CleanupFilesStreamResponse]
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -782,6 +1050,42 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _AdminService_RemoveChannel_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "BackupStream",
+			Handler:       _AdminService_BackupStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "VerifyBackupStream",
+			Handler:       _AdminService_VerifyBackupStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "IntegrityCheckStream",
+			Handler:       _AdminService_IntegrityCheckStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CheckpointStream",
+			Handler:       _AdminService_CheckpointStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "VacuumStream",
+			Handler:       _AdminService_VacuumStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CleanupMessagesStream",
+			Handler:       _AdminService_CleanupMessagesStream_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CleanupFilesStream",
+			Handler:       _AdminService_CleanupFilesStream_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "minimost/admin/v1/admin.proto",
 }

@@ -1,8 +1,0 @@
-package store
-
-// OpenUserDBs is how many users/<name>.db handles the cache holds (for tests).
-func (s *Store) OpenUserDBs() int {
-	s.users.mu.Lock()
-	defer s.users.mu.Unlock()
-	return s.users.lru.Len()
-}
