@@ -15,7 +15,8 @@ import (
 func checkSafeHTML(t *testing.T, h string) {
 	t.Helper()
 	allowed := map[string]bool{"p": true, "div": true, "a": true, "strong": true, "em": true, "code": true, "pre": true,
-		"del": true, "hr": true, "time": true, "br": true, "ul": true, "ol": true, "li": true, "blockquote": true, "span": true}
+		"del": true, "hr": true, "time": true, "br": true, "ul": true, "ol": true, "li": true, "blockquote": true, "span": true,
+		"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true}
 	z := html.NewTokenizer(strings.NewReader(h))
 	for {
 		tt := z.Next()
@@ -34,7 +35,7 @@ func checkSafeHTML(t *testing.T, h string) {
 		}
 		for _, a := range tok.Attr {
 			switch a.Key {
-			case "class", "datetime", "rel", "target", "title", "data-user":
+			case "class", "datetime", "rel", "target", "title", "data-user", "start", "align":
 			case "href":
 				if !strings.HasPrefix(a.Val, "http://") && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "mailto:") {
 					t.Errorf("link to %q in %s", a.Val, h)
@@ -180,4 +181,21 @@ func TestRender_Colors(t *testing.T) {
 			t.Errorf("colour %q: %s, want mm-card-%s", c, h, want)
 		}
 	}
+}
+
+// FuzzRender: whatever a payload holds, the rendered message stays inside the vocabulary of
+// safe elements, attributes and links.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{"*b* _i_ ~s~", "<javascript:alert(1)|x>", "<https://a.example|<b>x</b>>", "```<script>```", "&lt;img src=x onerror=1&gt;", "<!here> <@U1|bob> <#C1|c>"} {
+		f.Add(s, "danger", "https://example.com")
+	}
+	f.Fuzz(func(t *testing.T, s, color, link string) {
+		p := slack.Payload{Text: s,
+			Attachments: []slack.Attachment{{Title: s, TitleLink: link, Text: s, Pretext: s, Color: color, AuthorName: s, AuthorLink: link, Footer: s,
+				Fields: []slack.Field{{Title: s, Value: s, Short: true}}}},
+			Blocks: []slack.Block{{Type: "header", Text: &slack.TextObject{Type: "plain_text", Text: s}},
+				{Type: "section", Text: &slack.TextObject{Type: "mrkdwn", Text: s}, Fields: []slack.TextObject{{Type: "plain_text", Text: s}}},
+				{Type: "context", Elements: []slack.TextObject{{Type: "mrkdwn", Text: s}}}}}
+		checkSafeHTML(t, slack.Render(p).HTML)
+	})
 }
