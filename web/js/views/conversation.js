@@ -32,7 +32,13 @@ export class ConversationView {
     const s = this.state;
     s.on('messages', (id, change) => { if (id === this.id) this.onMessages(change || {}); });
     s.on('typing', (id) => { if (id === this.id) this.renderTyping(); });
-    s.on('receipts', (id) => { if (id === this.id) this.renderSeen(); });
+    s.on('receipts', (id) => {
+      if (id !== this.id) return;
+      // "Seen by" is the last line of the list: when the bottom was in view, keep it in view.
+      const bottom = this.atBottom();
+      this.renderSeen();
+      if (bottom || this.stick) this.toBottom();
+    });
     s.on('users', () => { if (this.id) { this.renderHeader(); this.render(); } });
     s.on('conversations', () => { if (this.id) this.renderHeader(); });
     s.on('me', () => { if (this.id) this.render(); });
@@ -197,7 +203,6 @@ export class ConversationView {
     replace($('#conv-sub'), sub);
     const n = c.kind === 'channel' ? this.state.users.size : members.length;
     replace($('#members-count'), n ? String(n) : '');
-    $('#members-btn').setAttribute('aria-label', `Members${n ? ` (${n})` : ''}`);
     $('#composer').placeholder = c.kind === 'dm' ? `Message ${title}` : `Message ${c.kind === 'channel' ? '#' : ''}${title}`;
   }
 

@@ -25,12 +25,21 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
     }
   } else if (msg.body) body.textContent = msg.body;
 
+  // "(edited)" ends the text's last line, as in Slack, rather than sitting on a line of its own.
+  const edited = msg.edited_ts ? h('span', { class: 'edited', title: `Edited ${formatFull(msg.edited_ts * 1000)}` }, '(edited)') : null;
+  if (edited) {
+    const last = body.lastElementChild;
+    if (last && /^(P|LI|H[1-6])$/.test(last.tagName)) last.append(' ', edited);
+    else if (last && /^(UL|OL)$/.test(last.tagName) && last.lastElementChild) last.lastElementChild.append(' ', edited);
+    else if (!last) body.append(' ', edited);
+  }
+
   const main = h('div', { class: 'message-main' },
     h('div', { class: ['message-head', continued && 'visually-hidden'] },
       h('span', { class: ['message-sender', msg.sender === 'system' && 'system'], title: msg.sender }, name),
       time),
     body,
-    msg.edited_ts ? h('span', { class: 'edited', title: `Edited ${formatFull(msg.edited_ts * 1000)}` }, '(edited)') : null,
+    edited && !body.contains(edited) ? edited : null,
     msg.attachment ? attachment(msg.attachment) : null,
     msg.failed ? h('div', { class: 'send-failed', role: 'alert' }, `Not sent: ${msg.failed}`,
       h('button', { type: 'button', class: 'link', dataset: { action: 'retry' } }, 'Retry'),
