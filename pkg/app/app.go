@@ -69,6 +69,10 @@ type Conversations interface {
 	AddUserConversation(ctx context.Context, user, conversation string) error
 	ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]chat.ConversationStat, error)
 	LastRead(ctx context.Context, reader string) (map[string]string, error)
+	// SetLastRead moves a reader's last-read message back or forward ("" forgets it).
+	SetLastRead(ctx context.Context, reader, conversation, messageID string) error
+	// MessageBefore is the newest message of a user's copy older than id ("" for none).
+	MessageBefore(ctx context.Context, user, conversation, id string) (string, error)
 }
 
 // Messages reads a user's own copy of their messages.

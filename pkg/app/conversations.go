@@ -184,6 +184,7 @@ func (a *App) addStats(ctx context.Context, me chat.Account, cs []chat.Conversat
 	for i := range cs {
 		st := stats[cs[i].ID]
 		cs[i].Unread, cs[i].Mentions, cs[i].LastID = st.Unread, st.Mentions, st.LastID
+		cs[i].LastRead = lastRead[cs[i].ID]
 	}
 	return nil
 }

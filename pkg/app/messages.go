@@ -525,3 +525,32 @@ func writeFileSync(path string, data []byte) error {
 	}
 	return nil
 }
+
+// MarkUnread marks conversation id unread for me from message mid on: the last message me
+// has read becomes the one before it. It answers the conversation with its new counts, and
+// tells me's other connections.
+func (a *App) MarkUnread(ctx context.Context, me chat.Account, id, mid string) (chat.Conversation, error) {
+	c, err := a.Resolve(ctx, me, id)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	if !chat.ValidMessageID(mid) {
+		return chat.Conversation{}, chat.Errorf(chat.EInvalid, "message_id must be a message id")
+	}
+	if _, err := a.Store.GetMessage(ctx, me.Name, c.ID, mid); err != nil {
+		return chat.Conversation{}, err
+	}
+	prev, err := a.Store.MessageBefore(ctx, me.Name, c.ID, mid)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	if err := a.Store.SetLastRead(ctx, me.Name, c.ID, prev); err != nil {
+		return chat.Conversation{}, err
+	}
+	cs := []chat.Conversation{c.Conversation}
+	if err := a.addStats(ctx, me, cs); err != nil {
+		return chat.Conversation{}, err
+	}
+	a.publish([]chat.Account{me}, chat.Unread{Conversation: c.ID, LastRead: prev, Unread: cs[0].Unread, Mentions: cs[0].Mentions})
+	return cs[0], nil
+}

@@ -67,6 +67,15 @@ type ReadReceipt struct {
 	MessageID    string `json:"message_id"`
 }
 
+// Unread tells a user's other connections that they marked a conversation unread from a
+// message on: LastRead is now the message before it, with the counts that follow.
+type Unread struct {
+	Conversation string `json:"conversation"`
+	LastRead     string `json:"last_read"`
+	Unread       int    `json:"unread"`
+	Mentions     int    `json:"mentions"`
+}
+
 // Typing says a member is typing in a conversation.
 type Typing struct {
 	Conversation string `json:"conversation"`
@@ -153,6 +162,7 @@ func (MessageEdited) EventType() string       { return "message.edited" }
 func (MessageDeleted) EventType() string      { return "message.deleted" }
 func (ReactionChanged) EventType() string     { return "reaction" }
 func (ReadReceipt) EventType() string         { return "read" }
+func (Unread) EventType() string              { return "unread" }
 func (Typing) EventType() string              { return "typing" }
 func (PresenceChanged) EventType() string     { return "presence" }
 func (CallSignal) EventType() string          { return "call" }
@@ -170,7 +180,7 @@ func (ErrorFrame) EventType() string          { return "error" }
 // AllEvents lists one value of every event type, for documentation and tests.
 func AllEvents() []Event {
 	return []Event{
-		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{},
+		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{}, Unread{},
 		Typing{}, PresenceChanged{}, CallSignal{}, ConversationChanged{}, ConversationRemoved{},
 		ChannelsChanged{}, UserChanged{}, UserDeleted{},
 		Hello{}, Resync{}, Pong{}, Ack{}, ErrorFrame{},

@@ -65,6 +65,9 @@ type Conversation struct {
 	Unread   int    `json:"unread"`
 	Mentions int    `json:"mentions"`
 	LastID   string `json:"last_message_id,omitempty"`
+	// LastRead is the newest message the caller has read there ("" for none): the
+	// "New messages" line goes before the first message after it.
+	LastRead string `json:"last_read,omitempty"`
 }
 
 // Receipt is one reader's last-read message in a conversation.

@@ -118,6 +118,7 @@ func (s *Server) Handler() http.Handler {
 	user("POST /api/conversations/{id}/messages/{mid}/reactions", s.handleReact)
 	user("DELETE /api/conversations/{id}/messages/{mid}/reactions/{emoji}", s.handleUnreact)
 	user("POST /api/conversations/{id}/read", s.handleRead)
+	user("POST /api/conversations/{id}/unread", s.handleUnread)
 	user("GET /api/conversations/{id}/receipts", s.handleReceipts)
 	user("POST /api/conversations/{id}/typing", s.handleTyping)
 	user("GET /api/files/{id}/{file}", s.handleFile)

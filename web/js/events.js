@@ -10,6 +10,7 @@ export const EV = Object.freeze({
   MESSAGE_DELETED: 'message.deleted',
   REACTION: 'reaction',
   READ: 'read',
+  UNREAD: 'unread',
   TYPING: 'typing',
   PRESENCE: 'presence',
   CALL: 'call',
