@@ -359,6 +359,8 @@ func (a *App) OpenDM(ctx context.Context, me chat.Account, members []string) (ch
 		}
 		a.publish([]chat.Account{m}, chat.ConversationChanged{Conversation: cm.Conversation})
 	}
+	// And me's other tabs and devices.
+	a.publish([]chat.Account{me}, chat.ConversationChanged{Conversation: c.Conversation})
 	return c.Conversation, nil
 }
 

@@ -30,6 +30,9 @@ let views = null;
 let running = false;
 const lastReadSent = new Map();
 const sendTimers = new Map();
+// Conversations marked unread while shown: no read receipt goes out for them until their
+// reader leaves them (or writes there).
+const readHold = new Set();
 let readTimer = 0;
 
 const ctx = {
@@ -42,6 +45,7 @@ const ctx = {
   editLast: () => views.conversation.editLast(),
   maxUploadMb: () => config.max_upload_mb,
   maybeMarkRead,
+  markUnread,
   refreshUsers,
   setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
   openSettings: () => views.settings.open(),
@@ -214,6 +218,8 @@ function openConversation(id, msgId) {
 async function show(id, msgId) {
   setDrawer(false);
   if (state.currentId !== id) {
+    // Marked unread stays unread until its reader leaves the conversation and comes back.
+    readHold.clear();
     state.setCurrent(id);
     views.composer.setConversation(id);
   }
@@ -239,6 +245,11 @@ function onEvent(ev) {
   if (ev.type === EV.USER_DELETED || ev.type === EV.CHANNELS) {
     refetchAll();
     return;
+  }
+  // Marked unread on another tab or device: this tab keeps it unread too while it shows it.
+  if (ev.type === EV.UNREAD) {
+    readHold.add(ev.conversation);
+    lastReadSent.delete(ev.conversation);
   }
   if ((ev.type === EV.ACK || ev.type === EV.ERROR) && ev.client_id) {
     clearTimeout(sendTimers.get(ev.client_id));
@@ -280,6 +291,7 @@ function sendPresence() {
 /** send posts a message: over the WebSocket when connected, else over HTTP. */
 function send(convId, body) {
   const clientId = uuid();
+  readHold.delete(convId);
   state.addPending(convId, clientId, body);
   if (socket.send({ type: 'send', conversation: convId, body, client_id: clientId })) {
     sendTimers.set(clientId, setTimeout(() => {
@@ -316,7 +328,7 @@ function maybeMarkRead() {
 
 function markRead() {
   const id = state.currentId;
-  if (!running || !id || document.visibilityState !== 'visible') return;
+  if (!running || !id || document.visibilityState !== 'visible' || readHold.has(id)) return;
   const c = state.conversation(id);
   const last = state.lastMessage(id);
   if (!c || !last) return;
@@ -324,6 +336,20 @@ function markRead() {
   lastReadSent.set(id, last.id);
   state.markRead(id);
   api.post(`/api/conversations/${enc(id)}/read`, { message_id: last.id }).catch(() => lastReadSent.delete(id));
+}
+
+/** markUnread marks msg's conversation unread from msg on, for every tab and device. */
+async function markUnread(msg) {
+  const id = msg.conversation;
+  readHold.add(id);
+  try {
+    const res = await api.post(`/api/conversations/${enc(id)}/unread`, { message_id: msg.id });
+    lastReadSent.delete(id);
+    state.markUnread(id, res.conversation);
+  } catch (err) {
+    readHold.delete(id);
+    toast(`Could not mark as unread: ${api.errorText(err)}`, { error: true });
+  }
 }
 
 // ---- leaving ----
@@ -350,6 +376,7 @@ function stopSession(notice) {
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   for (const t of sendTimers.values()) clearTimeout(t);
   sendTimers.clear();
+  readHold.clear();
   state.reset();
   $('#toasts').replaceChildren();
   if (views) {

@@ -3,7 +3,7 @@
 // events and emits what changed; views listen and redraw. No DOM, no network.
 //
 // Events emitted: me, users, conversations, messages(convId), typing(convId),
-// receipts(convId), removed(convId).
+// receipts(convId), removed(convId), unread(convId).
 
 import { EV } from './events.js';
 import { Emitter } from './emitter.js';
@@ -150,9 +150,24 @@ export class State extends Emitter {
     this.emit('conversations');
   }
 
-  /** markRead clears the unread counts of a conversation locally. */
-  markRead(id) {
+  /**
+   * markUnread applies a conversation marked unread (here or on another tab or device):
+   * { last_read, unread, mentions }. Emits unread(convId).
+   */
+  markUnread(id, { last_read: lastRead, unread, mentions }) {
     const c = this.conversations.get(id);
+    if (!c) return;
+    c.last_read = lastRead || '';
+    c.unread = unread || 0;
+    c.mentions = mentions || 0;
+    this.emit('conversations');
+    this.emit('unread', id);
+  }
+
+  /** markRead clears the unread counts of a conversation locally (read up to lastId). */
+  markRead(id, lastId) {
+    const c = this.conversations.get(id);
+    if (c && lastId && (c.last_read || '') < lastId) c.last_read = lastId;
     if (!c || (!c.unread && !c.mentions)) return;
     c.unread = 0;
     c.mentions = 0;
@@ -417,8 +432,11 @@ export class State extends Emitter {
         return {};
       }
       case EV.READ:
-        if (ev.reader === this.myName) this.markRead(ev.conversation);
+        if (ev.reader === this.myName) this.markRead(ev.conversation, ev.message_id);
         else this.setRead(ev.conversation, ev.reader, ev.message_id);
+        return {};
+      case EV.UNREAD:
+        this.markUnread(ev.conversation, ev);
         return {};
       case EV.CONVERSATION:
         this.upsertConversation(ev.conversation);

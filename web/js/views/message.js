@@ -51,6 +51,7 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
 
   const actions = msg.pending ? null : h('div', { class: 'message-actions', role: 'toolbar', 'aria-label': 'Message actions' },
     h('button', { type: 'button', class: 'icon-btn message-react-btn', dataset: { action: 'react' }, 'aria-label': 'Add reaction', title: 'Add reaction' }, icon('smile', 16)),
+    h('button', { type: 'button', class: 'icon-btn message-unread-btn', dataset: { action: 'unread' }, 'aria-label': 'Mark unread from here', title: 'Mark unread' }, icon('unread', 16)),
     mine ? h('button', { type: 'button', class: 'icon-btn message-edit-btn', dataset: { action: 'edit' }, 'aria-label': 'Edit message', title: 'Edit' }, icon('edit', 16)) : null,
     mine ? h('button', { type: 'button', class: 'icon-btn message-delete-btn', dataset: { action: 'delete' }, 'aria-label': 'Delete message', title: 'Delete' }, icon('trash', 16)) : null);
 
