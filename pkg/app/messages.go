@@ -334,6 +334,11 @@ func (a *App) React(ctx context.Context, me chat.Account, id, mid, emoji string,
 	if err := validEmoji(emoji); err != nil {
 		return err
 	}
+	// A new reaction is one emoji of the app's set; one given before the set was checked can
+	// still be taken back.
+	if on && !chat.IsEmoji(emoji) {
+		return chat.Errorf(chat.EInvalid, "%q is not an emoji this server knows: pick one from the emoji picker", emoji)
+	}
 	c, err := a.Resolve(ctx, me, id)
 	if err != nil {
 		return err

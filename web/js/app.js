@@ -371,6 +371,8 @@ function afterAccountDeleted() {
 
 function stopSession(notice) {
   running = false;
+  // Drafts stay across reloads, not after the session: the next person here must not see them.
+  if (views && state.myName) views.composer.forgetDrafts(state.myName);
   socket.stop();
   calls.leave();
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
