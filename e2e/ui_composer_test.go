@@ -34,7 +34,10 @@ func TestUI_Composer(t *testing.T) {
 	b.Login("alice", "alice-password")
 	bxOpenConv(b, pc)
 	b.WaitJS("bob's message", bxHasMessage("react to this one"), 10*time.Second)
-	typeIn := func(text string) { b.t.Helper(); b.Run("type "+text, chromedp.SendKeys(chromedp.CSS("#composer"), text)) }
+	typeIn := func(text string) {
+		b.t.Helper()
+		b.Run("type "+text, chromedp.SendKeys(chromedp.CSS("#composer"), text))
+	}
 	key := func(k string) { b.t.Helper(); b.Run("key", chromedp.KeyEvent(k)) }
 
 	t.Run("mentions", func(t *testing.T) {
