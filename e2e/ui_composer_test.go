@@ -1,9 +1,13 @@
 package e2e_test
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -116,4 +120,70 @@ func TestUI_Composer(t *testing.T) {
 		bxClick(b, "#new-private-submit")
 		b.WaitJS("created", `!document.querySelector('#new-private-dialog').open && [...document.querySelectorAll('#list-private .conv-item')].some((a) => a.title === 'launch-plans')`, 10*time.Second)
 	})
+}
+
+// TestUI_FileTray: files picked, pasted and dropped wait in a tray with previews, go with the
+// next send (the text as the first one's caption), and an upload can be cancelled.
+func TestUI_FileTray(t *testing.T) {
+	t.Parallel()
+	d := StartProcess(t, "-auth-burst", "200")
+	d.CreateUser("alice", "alice-password")
+	b := d.NewBrowser(1280, 800)
+	b.Login("alice", "alice-password")
+	bxOpenConv(b, "c:general")
+	png := bxWritePNG(t, 40, 30)
+
+	b.Run("pick a file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{png}))
+	b.WaitJS("an image preview in the tray", `!!document.querySelector('#upload-tray .tray-item[data-name="avatar.png"] img.tray-thumb')`, 5*time.Second)
+	Eval[bool](b, `(() => {
+	  const dt = new DataTransfer();
+	  dt.items.add(new File(['pasted text'], 'pasted.txt', { type: 'text/plain' }));
+	  document.querySelector('#composer').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+	  const dd = new DataTransfer();
+	  dd.items.add(new File(['dropped'], 'dropped.txt', { type: 'text/plain' }));
+	  document.querySelector('#conversation').dispatchEvent(new DragEvent('drop', { dataTransfer: dd, bubbles: true, cancelable: true }));
+	  return true;
+	})()`)
+	b.WaitJS("three in the tray", `[...document.querySelectorAll('#upload-tray .tray-item')].map((e) => e.dataset.name).join() === 'avatar.png,pasted.txt,dropped.txt'`, 5*time.Second)
+	if bxVisibleNow(b, "#message-list .message") {
+		t.Errorf("something was sent before Enter")
+	}
+	bxAxe(b, "file tray")
+	bxClick(b, `#upload-tray .tray-item[data-name="pasted.txt"] .tray-remove`)
+	b.WaitJS("removed", `document.querySelectorAll('#upload-tray .tray-item').length === 2`, 5*time.Second)
+	b.Run("caption and send", chromedp.SendKeys(chromedp.CSS("#composer"), "two files\n"))
+	b.WaitJS("both sent, the caption with the first", `((ms) => ms.length === 2 && ms[0].querySelector('.attachment-image img') && ms[0].textContent.includes('two files') && ms[1].querySelector('.attachment-file'))([...document.querySelectorAll('#message-list .message.mine:not(.pending)')])`, 10*time.Second)
+	b.WaitJS("tray empty", `document.querySelector('#upload-tray').hidden && `+bxComposer+` === ''`, 5*time.Second)
+
+	// A slow upload, cancelled: nothing is sent and the file stays in the tray.
+	big := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(big, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bxThrottle(b, 64*1024)
+	b.Run("pick a big file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{big}))
+	b.WaitJS("in the tray", `document.querySelectorAll('#upload-tray .tray-item').length === 1`, 5*time.Second)
+	b.Run("send", chromedp.SendKeys(chromedp.CSS("#composer"), "\n"))
+	b.WaitJS("progress shown", bxVisible("#upload")+` && `+bxVisible("#upload-cancel"), 10*time.Second)
+	bxClick(b, "#upload-cancel")
+	b.WaitJS("cancelled, still in the tray", `!(`+bxVisible("#upload")+`) && document.querySelectorAll('#upload-tray .tray-item').length === 1`, 5*time.Second)
+	bxThrottle(b, -1)
+	if n := Eval[int](b, `document.querySelectorAll('#message-list .message.mine').length`); n != 2 {
+		t.Errorf("%d messages after the cancelled upload, want 2", n)
+	}
+}
+
+// bxThrottle limits what b uploads to bytesPerSecond (-1: no limit).
+func bxThrottle(b *Browser, bytesPerSecond float64) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		b.t.Fatalf("enable network domain: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{DownloadThroughput: -1, UploadThroughput: bytesPerSecond}},
+	}); err != nil {
+		b.t.Fatalf("throttle: %v", err)
+	}
 }

@@ -70,7 +70,7 @@ export class Composer {
       const files = [...(e.clipboardData?.files || [])];
       if (files.length) {
         e.preventDefault();
-        this.upload(files[0]);
+        this.addFiles(files);
       }
     });
     $('#composer-form').addEventListener('submit', (e) => {
@@ -78,9 +78,9 @@ export class Composer {
       this.submit();
     });
     $('#file-input').addEventListener('change', (e) => {
-      const f = e.target.files && e.target.files[0];
+      const files = [...(e.target.files || [])];
       e.target.value = '';
-      if (f) this.upload(f);
+      this.addFiles(files);
     });
     $('#attach').addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
@@ -92,6 +92,8 @@ export class Composer {
     $('#attach').setAttribute('role', 'button');
     $('#upload-cancel').addEventListener('click', () => this.uploading && this.uploading.abort());
     this.wireDrop();
+    this.tray = []; // { file, url } waiting to be sent with the next message
+    $('#file-input').multiple = true;
   }
 
   /** draftKey is where the draft of conversation id is kept in localStorage. */
@@ -133,6 +135,7 @@ export class Composer {
   /** setConversation saves the draft of the old conversation and shows the new one's. */
   setConversation(id) {
     if (this.convId) this.saveDraft();
+    if (id !== this.convId) this.clearTray();
     this.convId = id;
     this.ta.value = id ? this.draft(id) : '';
     this.lastTyping = 0;
@@ -165,6 +168,10 @@ export class Composer {
   submit() {
     let body = this.ta.value.trim();
     if (this.emoji) body = replaceShortcodes(this.emoji, body);
+    if (this.tray.length && this.convId) {
+      this.sendTray(body);
+      return;
+    }
     if (!body || !this.convId) return;
     if (new TextEncoder().encode(body).length > 16000) {
       this.error('That message is too long (16,000 bytes at most).');
@@ -343,47 +350,102 @@ export class Composer {
       e.preventDefault();
       depth = 0;
       overlay.hidden = true;
-      const f = e.dataTransfer.files[0];
-      if (f) this.upload(f);
+      this.addFiles([...e.dataTransfer.files]);
     });
   }
 
-  /** upload sends file to the open conversation, with the composer text as its caption. */
-  async upload(file) {
-    if (!this.convId) return;
-    if (this.uploading) {
-      this.error('Wait for the current upload to finish.');
-      return;
-    }
+  // ---- files: a tray of what will be sent, then uploads with progress ----
+
+  /** addFiles puts files (picked, pasted or dropped) in the tray, to go with the next send. */
+  addFiles(files) {
+    if (!this.convId || !files.length) return;
     const max = this.ctx.maxUploadMb();
-    if (max && file.size > max * 1024 * 1024) {
-      this.error(`${file.name} is ${formatSize(file.size)}; the limit is ${max} MB.`);
+    for (const file of files) {
+      if (max && file.size > max * 1024 * 1024) {
+        this.error(`${file.name} is ${formatSize(file.size)}; the limit is ${max} MB.`);
+        continue;
+      }
+      if (this.tray.length >= 10) {
+        this.error('Ten files at most in one go.');
+        break;
+      }
+      const image = /^image\/(png|jpeg|gif|webp)$/.test(file.type);
+      this.tray.push({ file, url: image ? URL.createObjectURL(file) : '' });
+    }
+    this.drawTray();
+    this.ta.focus();
+  }
+
+  removeFromTray(i) {
+    const [t] = this.tray.splice(i, 1);
+    if (t && t.url) URL.revokeObjectURL(t.url);
+    this.drawTray();
+    this.ta.focus();
+  }
+
+  clearTray() {
+    for (const t of this.tray || []) if (t.url) URL.revokeObjectURL(t.url);
+    this.tray = [];
+    this.drawTray();
+  }
+
+  drawTray() {
+    const el = $('#upload-tray');
+    el.hidden = !this.tray.length;
+    replace(el, this.tray.map((t, i) => h('li', { class: 'tray-item', dataset: { name: t.file.name } },
+      t.url ? h('img', { class: 'tray-thumb', src: t.url, alt: '' }) : h('span', { class: 'tray-thumb tray-file' }, icon('file', 22)),
+      h('span', { class: 'tray-name', title: t.file.name }, t.file.name),
+      h('span', { class: 'tray-size' }, formatSize(t.file.size)),
+      h('button', {
+        type: 'button', class: 'icon-btn small tray-remove', 'aria-label': `Remove ${t.file.name}`, title: 'Remove',
+        disabled: !!this.uploading, on: { click: () => this.removeFromTray(i) },
+      }, icon('close', 14)))));
+  }
+
+  /**
+   * sendTray uploads the tray's files one after the other, the text going with the first as
+   * its caption. Cancel stops the upload in progress; it and the ones after stay in the tray.
+   */
+  async sendTray(body) {
+    if (this.uploading) return;
+    const convId = this.convId;
+    let caption = body;
+    if (caption && new TextEncoder().encode(caption).length > 16000) {
+      this.error('That message is too long (16,000 bytes at most).');
       return;
     }
-    const convId = this.convId;
-    const fd = new FormData();
-    fd.append('file', file, file.name);
-    const body = this.ta.value.trim();
-    if (body) fd.append('body', body);
-    fd.append('client_id', crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
-    const bar = $('#upload-progress');
-    bar.value = 0;
-    $('#upload-name').textContent = `Uploading ${file.name} (${formatSize(file.size)})`;
-    $('#upload').hidden = false;
     this.error('');
-    this.uploading = api.upload(`/api/conversations/${enc(convId)}/files`, fd, (f) => { bar.value = f; });
-    try {
-      const res = await this.uploading;
-      if (body && this.convId === convId && this.ta.value.trim() === body) {
-        this.ta.value = '';
-        this.grow();
+    while (this.tray.length && this.convId === convId) {
+      const { file } = this.tray[0];
+      const fd = new FormData();
+      fd.append('file', file, file.name);
+      if (caption) fd.append('body', caption);
+      fd.append('client_id', crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+      const bar = $('#upload-progress');
+      bar.value = 0;
+      $('#upload-name').textContent = `Uploading ${file.name} (${formatSize(file.size)})`;
+      $('#upload').hidden = false;
+      this.uploading = api.upload(`/api/conversations/${enc(convId)}/files`, fd, (f) => { bar.value = f; });
+      this.drawTray();
+      try {
+        const res = await this.uploading;
+        if (res && res.message) this.ctx.state.upsertMessage(res.message);
+        if (caption && this.ta.value.trim() === body) {
+          this.ta.value = '';
+          this.grow();
+          this.saveDraft();
+        }
+        caption = '';
+        const [t] = this.tray.splice(0, 1);
+        if (t && t.url) URL.revokeObjectURL(t.url);
+      } catch (err) {
+        if (err.code !== 'aborted') this.error(`Upload of ${file.name} failed: ${api.errorText(err)}`);
+        break;
+      } finally {
+        this.uploading = null;
+        $('#upload').hidden = true;
+        this.drawTray();
       }
-      if (res && res.message) this.ctx.state.upsertMessage(res.message);
-    } catch (err) {
-      if (err.code !== 'aborted') this.error(`Upload failed: ${api.errorText(err)}`);
-    } finally {
-      this.uploading = null;
-      $('#upload').hidden = true;
     }
   }
 }
