@@ -99,8 +99,16 @@ type Presence interface {
 	UserCalls(ctx context.Context, user string) ([]string, error)
 }
 
+// Notifications are each user's notification settings, in their own database.
+type Notifications interface {
+	NotificationPrefs(ctx context.Context, user string) (chat.NotificationPrefs, error)
+	SetConversationPrefs(ctx context.Context, user, conversation string, p chat.ConversationPrefs) error
+	SetDND(ctx context.Context, user string, on bool) error
+}
+
 // Store is every part of the state the use-cases need; *store.Store satisfies it.
 type Store interface {
+	Notifications
 	Journal
 	Accounts
 	Sessions

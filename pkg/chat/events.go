@@ -76,6 +76,12 @@ type Unread struct {
 	Mentions     int    `json:"mentions"`
 }
 
+// NotificationsChanged carries a user's notification settings after they changed them, to
+// their other connections.
+type NotificationsChanged struct {
+	Prefs NotificationPrefs `json:"prefs"`
+}
+
 // Typing says a member is typing in a conversation.
 type Typing struct {
 	Conversation string `json:"conversation"`
@@ -163,6 +169,7 @@ func (MessageDeleted) EventType() string      { return "message.deleted" }
 func (ReactionChanged) EventType() string     { return "reaction" }
 func (ReadReceipt) EventType() string         { return "read" }
 func (Unread) EventType() string              { return "unread" }
+func (NotificationsChanged) EventType() string { return "notifications" }
 func (Typing) EventType() string              { return "typing" }
 func (PresenceChanged) EventType() string     { return "presence" }
 func (CallSignal) EventType() string          { return "call" }
@@ -180,7 +187,7 @@ func (ErrorFrame) EventType() string          { return "error" }
 // AllEvents lists one value of every event type, for documentation and tests.
 func AllEvents() []Event {
 	return []Event{
-		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{}, Unread{},
+		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{}, Unread{}, NotificationsChanged{},
 		Typing{}, PresenceChanged{}, CallSignal{}, ConversationChanged{}, ConversationRemoved{},
 		ChannelsChanged{}, UserChanged{}, UserDeleted{},
 		Hello{}, Resync{}, Pong{}, Ack{}, ErrorFrame{},

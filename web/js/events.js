@@ -11,6 +11,7 @@ export const EV = Object.freeze({
   REACTION: 'reaction',
   READ: 'read',
   UNREAD: 'unread',
+  NOTIFICATIONS: 'notifications',
   TYPING: 'typing',
   PRESENCE: 'presence',
   CALL: 'call',
