@@ -163,26 +163,26 @@ type ErrorFrame struct {
 	RetryAfter int    `json:"retry_after,omitempty"` // seconds, with code too_many
 }
 
-func (MessageNew) EventType() string          { return "message.new" }
-func (MessageEdited) EventType() string       { return "message.edited" }
-func (MessageDeleted) EventType() string      { return "message.deleted" }
-func (ReactionChanged) EventType() string     { return "reaction" }
-func (ReadReceipt) EventType() string         { return "read" }
-func (Unread) EventType() string              { return "unread" }
+func (MessageNew) EventType() string           { return "message.new" }
+func (MessageEdited) EventType() string        { return "message.edited" }
+func (MessageDeleted) EventType() string       { return "message.deleted" }
+func (ReactionChanged) EventType() string      { return "reaction" }
+func (ReadReceipt) EventType() string          { return "read" }
+func (Unread) EventType() string               { return "unread" }
 func (NotificationsChanged) EventType() string { return "notifications" }
-func (Typing) EventType() string              { return "typing" }
-func (PresenceChanged) EventType() string     { return "presence" }
-func (CallSignal) EventType() string          { return "call" }
-func (ConversationChanged) EventType() string { return "conversation" }
-func (ConversationRemoved) EventType() string { return "conversation.removed" }
-func (ChannelsChanged) EventType() string     { return "channels" }
-func (UserChanged) EventType() string         { return "user" }
-func (UserDeleted) EventType() string         { return "user.deleted" }
-func (Hello) EventType() string               { return "hello" }
-func (Resync) EventType() string              { return "resync" }
-func (Pong) EventType() string                { return "pong" }
-func (Ack) EventType() string                 { return "ack" }
-func (ErrorFrame) EventType() string          { return "error" }
+func (Typing) EventType() string               { return "typing" }
+func (PresenceChanged) EventType() string      { return "presence" }
+func (CallSignal) EventType() string           { return "call" }
+func (ConversationChanged) EventType() string  { return "conversation" }
+func (ConversationRemoved) EventType() string  { return "conversation.removed" }
+func (ChannelsChanged) EventType() string      { return "channels" }
+func (UserChanged) EventType() string          { return "user" }
+func (UserDeleted) EventType() string          { return "user.deleted" }
+func (Hello) EventType() string                { return "hello" }
+func (Resync) EventType() string               { return "resync" }
+func (Pong) EventType() string                 { return "pong" }
+func (Ack) EventType() string                  { return "ack" }
+func (ErrorFrame) EventType() string           { return "error" }
 
 // AllEvents lists one value of every event type, for documentation and tests.
 func AllEvents() []Event {
