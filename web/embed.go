@@ -7,8 +7,8 @@ package web
 
 import "embed"
 
-// FS is the browser app: index.html, reset.html and the css, js, img and emoji directories
+// FS is the browser app: index.html, reset.html and the css, js, img, emoji and sound directories
 // (emoji: emojibase-data's English data and GitHub shortcodes, vendored as published).
 //
-//go:embed index.html reset.html css js img emoji
+//go:embed index.html reset.html css js img emoji sound
 var FS embed.FS

@@ -19,12 +19,16 @@ import { PeopleDialogs } from './views/people.js';
 import { Shell } from './views/shell.js';
 import { CallPanel } from './views/callpanel.js';
 import { toast, wireDialog } from './views/ui.js';
+import { Notifier } from './notify.js';
+import { NotifyMenu } from './views/notifymenu.js';
 
 const SEND_TIMEOUT = 15000;
 
 const state = new State();
 const socket = new Socket('/ws');
 const calls = new Calls({ sendFrame: (f) => socket.send(f), me: () => state.myName });
+const notifier = new Notifier({ state, openConversation: (id) => openConversation(id) });
+calls.on('incoming', (call) => notifier.onCall(call));
 let config = { registration: 'open', max_upload_mb: 50 };
 let views = null;
 let running = false;
@@ -90,6 +94,7 @@ function initViews() {
     settings: new SettingsView(ctx),
     people: new PeopleDialogs(ctx),
     calls: new CallPanel(ctx),
+    notifyMenu: new NotifyMenu(ctx),
   };
   socket.on('status', (up) => {
     views.shell.setConnected(up);
@@ -145,9 +150,11 @@ async function start(user) {
 }
 
 async function loadAll() {
-  const [convs, users] = await Promise.all([api.get('/api/conversations'), api.get('/api/users')]);
+  const [convs, users, prefs] = await Promise.all([api.get('/api/conversations'), api.get('/api/users'),
+    api.get('/api/me/notifications').catch(() => ({ prefs: state.prefs }))]);
   state.setUsers(users.users || []);
   state.setConversations(convs.conversations || []);
+  state.setPrefs(prefs.prefs);
 }
 
 async function refreshUsers() {
@@ -261,10 +268,11 @@ function onEvent(ev) {
   if (ev.type === EV.MESSAGE_NEW && ev.message && !state.conversation(ev.message.conversation)) {
     // A conversation we have not heard of yet (a new DM, a system notice): fetch it, with
     // its unread counts, from the server.
-    fetchConversation(ev.message.conversation);
+    fetchConversation(ev.message.conversation).then(() => { if (running) notifier.onMessage(ev.message); });
     return;
   }
-  state.apply(ev);
+  const { newMessage } = state.apply(ev);
+  if (newMessage) notifier.onMessage(newMessage);
 }
 
 const fetching = new Set();

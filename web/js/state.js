@@ -3,7 +3,7 @@
 // events and emits what changed; views listen and redraw. No DOM, no network.
 //
 // Events emitted: me, users, conversations, messages(convId), typing(convId),
-// receipts(convId), removed(convId), unread(convId).
+// receipts(convId), removed(convId), unread(convId), prefs.
 
 import { EV } from './events.js';
 import { Emitter } from './emitter.js';
@@ -37,6 +37,7 @@ export class State extends Emitter {
     this.typing = new Map();
     this.receipts = new Map();
     this.currentId = '';
+    this.prefs = { dnd: false, conversations: {} }; // notification settings (GET /api/me/notifications)
     this.viewing = false; // the current conversation is on screen and the tab is visible
   }
 
@@ -85,6 +86,20 @@ export class State extends Emitter {
 
   presence(username) {
     return (this.users.get(username) || {}).presence || 'offline';
+  }
+
+  // ---- notification settings ----
+
+  /** setPrefs replaces the notification settings. Emits prefs and conversations. */
+  setPrefs(prefs) {
+    this.prefs = { dnd: !!(prefs && prefs.dnd), conversations: (prefs && prefs.conversations) || {} };
+    this.emit('prefs');
+    this.emit('conversations');
+  }
+
+  /** muted reports whether conversation id is muted. */
+  muted(id) {
+    return !!(this.prefs.conversations[id] || {}).muted;
   }
 
   // ---- conversations ----
@@ -434,6 +449,9 @@ export class State extends Emitter {
       case EV.READ:
         if (ev.reader === this.myName) this.markRead(ev.conversation, ev.message_id);
         else this.setRead(ev.conversation, ev.reader, ev.message_id);
+        return {};
+      case EV.NOTIFICATIONS:
+        this.setPrefs(ev.prefs);
         return {};
       case EV.UNREAD:
         this.markUnread(ev.conversation, ev);

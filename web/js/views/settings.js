@@ -5,6 +5,7 @@ import { $, replace } from '../dom.js';
 import * as api from '../api.js';
 import { applyTheme } from '../theme.js';
 import { avatar, wireDialog, openDialog, confirmAction } from './ui.js';
+import { Notifier } from '../notify.js';
 
 const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
@@ -31,6 +32,13 @@ export class SettingsView {
     $('#logout-all').addEventListener('click', () => this.logoutAll());
     $('#danger-form').addEventListener('submit', (e) => { e.preventDefault(); this.deleteAccount(); });
     ctx.state.on('me', () => { if (this.dlg.open) this.drawAvatar(); });
+    $('#notify-permission').addEventListener('click', () => this.askPermission());
+    $('#notify-dnd').addEventListener('change', (e) => this.setDnd(e.target.checked));
+    $('#notify-sound').addEventListener('change', (e) => {
+      Notifier.setSound(e.target.checked);
+      this.status('notify', e.target.checked ? 'Sound on.' : 'Sound off.');
+    });
+    ctx.state.on('prefs', () => { if (this.dlg.open) this.drawNotify(); });
   }
 
   open() {
@@ -43,6 +51,7 @@ export class SettingsView {
     $('#settings-theme-dark').checked = theme === 'dark';
     $('#settings-theme-light').checked = theme !== 'dark';
     this.drawAvatar();
+    this.drawNotify();
     openDialog(this.dlg, $('#settings-display-name'));
   }
 
@@ -77,6 +86,37 @@ export class SettingsView {
   dropPreview() {
     if (this.previewUrl) URL.revokeObjectURL(this.previewUrl);
     this.previewUrl = '';
+  }
+
+  drawNotify() {
+    const perm = Notifier.permission();
+    const text = {
+      granted: 'Desktop notifications are on for this browser.',
+      denied: 'This browser blocks notifications from MiniMost: allow them in the site settings of your browser.',
+      default: 'Get a desktop notification for direct messages, mentions and calls.',
+      unsupported: 'This browser has no desktop notifications; you still get a sound and the unread badges.',
+    }[perm];
+    $('#notify-permission-text').textContent = text;
+    $('#notify-permission').hidden = perm !== 'default';
+    $('#notify-dnd').checked = !!this.ctx.state.prefs.dnd;
+    $('#notify-sound').checked = Notifier.soundOn();
+  }
+
+  async askPermission() {
+    const perm = await Notifier.request();
+    this.drawNotify();
+    this.status('notify', perm === 'granted' ? 'Desktop notifications enabled.' : 'Desktop notifications were not allowed.', perm === 'granted');
+  }
+
+  async setDnd(on) {
+    try {
+      const res = await api.patch('/api/me/notifications', { dnd: on });
+      this.ctx.state.setPrefs(res.prefs);
+      this.status('notify', on ? 'Do not disturb is on.' : 'Do not disturb is off.');
+    } catch (err) {
+      $('#notify-dnd').checked = !on;
+      this.status('notify', api.errorText(err), false);
+    }
   }
 
   async saveProfile() {

@@ -79,9 +79,11 @@ function item(state, c) {
   let extra = '';
   if (unread) extra += `, ${unread} unread`;
   if (mentions) extra += `, ${mentions} mention${mentions === 1 ? '' : 's'}`;
+  const muted = state.muted(c.id);
+  if (muted) extra += ', muted';
   return h('li', null,
     h('a', {
-      class: ['conv-item', unread && 'unread'],
+      class: ['conv-item', unread && 'unread', muted && 'muted'],
       href: convHref(c.id),
       dataset: { convId: c.id, unread: String(unread), mentions: String(mentions) },
       'aria-current': current ? 'page' : false,
