@@ -73,6 +73,9 @@ type Conversations interface {
 	SetLastRead(ctx context.Context, reader, conversation, messageID string) error
 	// MessageBefore is the newest message of a user's copy older than id ("" for none).
 	MessageBefore(ctx context.Context, user, conversation, id string) (string, error)
+	// CopyHistory copies the newest limit messages of a conversation from one user's copy
+	// into another's.
+	CopyHistory(ctx context.Context, from, to, conversation string, limit int) (int, error)
 }
 
 // Messages reads a user's own copy of their messages.

@@ -13,6 +13,13 @@ import { avatar } from './ui.js';
 export function renderMessage(msg, { continued, me, user, name, nameOf }) {
   const mine = msg.sender === me;
   const ms = messageTime(msg);
+  // In a channel the system's messages are notices of membership ("alice added carol"): one
+  // quiet line, no avatar and no actions.
+  if (msg.sender === 'system' && !String(msg.conversation).startsWith('d:') && !msg.pending) {
+    return h('article', { class: 'message system-line', dataset: { id: msg.id, sender: msg.sender }, 'aria-label': `${msg.body}, ${formatFull(ms)}` },
+      h('span', { class: 'system-text' }, msg.body),
+      h('time', { class: 'message-time', datetime: new Date(ms).toISOString(), title: formatFull(ms) }, formatTime(ms)));
+  }
   const mentionsMe = !mine && (msg.mentions || []).includes(me);
   const time = h('time', { class: 'message-time', datetime: new Date(ms).toISOString(), title: formatFull(ms) }, formatTime(ms));
 
