@@ -226,10 +226,12 @@ func TestAccess_PrivateChannelMembership(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := bodies(accHistory(carol, priv, accLen(1))), []string{"after carol"}; !slices.Equal(got, want) {
+	// carol receives the channel's recent history when she is added, and everyone reads that
+	// she was.
+	if got, want := bodies(accHistory(carol, priv, accLen(3))), []string{"before carol", "alice added carol", "after carol"}; !slices.Equal(got, want) {
 		t.Errorf("carol's history = %q, want %q", got, want)
 	}
-	if got, want := bodies(accHistory(bob, priv, accLen(2))), []string{"before carol", "after carol"}; !slices.Equal(got, want) {
+	if got, want := bodies(accHistory(bob, priv, accLen(3))), []string{"before carol", "alice added carol", "after carol"}; !slices.Equal(got, want) {
 		t.Errorf("bob's history = %q, want %q", got, want)
 	}
 
@@ -253,7 +255,7 @@ func TestAccess_PrivateChannelMembership(t *testing.T) {
 	}
 	apiErr(t, "history after leaving", carol.Do("GET", ConvPath(priv, "/messages"), nil), 404, "not_found")
 	apiErr(t, "post after leaving", carol.Do("POST", ConvPath(priv, "/messages"), map[string]string{"body": "x"}), 404, "not_found")
-	if got, want := bodies(accHistory(bob, priv, accLen(3))), []string{"before carol", "after carol", "after carol left"}; !slices.Equal(got, want) {
+	if got, want := bodies(accHistory(bob, priv, accLen(5))), []string{"before carol", "alice added carol", "after carol", "carol left", "after carol left"}; !slices.Equal(got, want) {
 		t.Errorf("bob's history = %q, want %q", got, want)
 	}
 	var sr struct{ Messages []Message }

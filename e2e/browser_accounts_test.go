@@ -157,7 +157,7 @@ func TestBrowser_Accounts(t *testing.T) {
 	bxFill(b, "#settings-new-password", "carol-password-2")
 	bxFill(b, "#settings-confirm-password", "carol-password-2")
 	b.Run("change password", chromedp.Click(chromedp.CSS("#settings-change-password")))
-	b.WaitJS("password changed status", `document.querySelector('#settings-status').classList.contains('ok') && /password changed/i.test(document.querySelector('#settings-status').textContent)`, 10*time.Second)
+	b.WaitJS("password changed status", `document.querySelector('#status-password').classList.contains('ok') && /password changed/i.test(document.querySelector('#status-password').textContent)`, 10*time.Second)
 
 	// The other browser lands on the login page by itself (no reload).
 	b2.WaitJS("second browser on the login form", bxVisible("#login-form")+` && !(`+bxVisible("#app")+`)`, 8*time.Second)

@@ -69,6 +69,13 @@ type Conversations interface {
 	AddUserConversation(ctx context.Context, user, conversation string) error
 	ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]chat.ConversationStat, error)
 	LastRead(ctx context.Context, reader string) (map[string]string, error)
+	// SetLastRead moves a reader's last-read message back or forward ("" forgets it).
+	SetLastRead(ctx context.Context, reader, conversation, messageID string) error
+	// MessageBefore is the newest message of a user's copy older than id ("" for none).
+	MessageBefore(ctx context.Context, user, conversation, id string) (string, error)
+	// CopyHistory copies the newest limit messages of a conversation from one user's copy
+	// into another's.
+	CopyHistory(ctx context.Context, from, to, conversation string, limit int) (int, error)
 }
 
 // Messages reads a user's own copy of their messages.
@@ -95,8 +102,16 @@ type Presence interface {
 	UserCalls(ctx context.Context, user string) ([]string, error)
 }
 
+// Notifications are each user's notification settings, in their own database.
+type Notifications interface {
+	NotificationPrefs(ctx context.Context, user string) (chat.NotificationPrefs, error)
+	SetConversationPrefs(ctx context.Context, user, conversation string, p chat.ConversationPrefs) error
+	SetDND(ctx context.Context, user string, on bool) error
+}
+
 // Store is every part of the state the use-cases need; *store.Store satisfies it.
 type Store interface {
+	Notifications
 	Journal
 	Accounts
 	Sessions

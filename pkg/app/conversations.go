@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/markdown"
 )
 
 // Conv is a conversation as one caller sees it, with every account that receives its
@@ -184,6 +185,7 @@ func (a *App) addStats(ctx context.Context, me chat.Account, cs []chat.Conversat
 	for i := range cs {
 		st := stats[cs[i].ID]
 		cs[i].Unread, cs[i].Mentions, cs[i].LastID = st.Unread, st.Mentions, st.LastID
+		cs[i].LastRead = lastRead[cs[i].ID]
 	}
 	return nil
 }
@@ -290,11 +292,33 @@ func (a *App) Invite(ctx context.Context, me chat.Account, id, user string) erro
 	if err := a.Store.AddPrivateMember(ctx, me, c.ID, acct); err != nil {
 		return err
 	}
+	// The new member reads what was said before, as a new account does in public channels;
+	// the inviter has all of it.
+	if _, err := a.Store.CopyHistory(ctx, me.Name, acct.Name, c.ID, InviteHistory); err != nil {
+		a.Logger.Warn("copy history to an invited member", "conversation", c.ID, "user", acct.Name, "err", err)
+	}
 	if c, err = a.resolve(ctx, d, me, c.ID); err != nil {
 		return err
 	}
 	a.publish(c.Recipients, chat.ConversationChanged{Conversation: c.Conversation})
+	a.systemLine(ctx, c, me.Name+" added "+acct.Name)
 	return nil
+}
+
+// InviteHistory is how many of a private channel's newest messages a member added to it
+// receives.
+const InviteHistory = 200
+
+// systemLine posts text from the system user into conversation c, to its members: "alice
+// added carol", "carol left". A failure is logged: the change it tells of is done.
+func (a *App) systemLine(ctx context.Context, c Conv, text string) {
+	html, _ := markdown.Render(text)
+	m := chat.Message{Conversation: c.ID, Sender: chat.SystemUser, Body: text, HTML: html}
+	if err := a.Store.PostMessage(ctx, &m, names(c.Recipients)); err != nil {
+		a.Logger.Warn("post a system line", "conversation", c.ID, "err", err)
+		return
+	}
+	a.publish(c.Recipients, chat.MessageNew{Message: m})
 }
 
 // Leave takes me out of private channel id and tells the members who stay.
@@ -311,6 +335,7 @@ func (a *App) Leave(ctx context.Context, me chat.Account, id string) error {
 		// Any member who stays sees the channel as everyone else does.
 		if c2, err := a.resolve(ctx, d, m, c.ID); err == nil {
 			a.publish(c2.Recipients, chat.ConversationChanged{Conversation: c2.Conversation})
+			a.systemLine(ctx, c2, me.Name+" left")
 		}
 		break
 	}
@@ -358,6 +383,8 @@ func (a *App) OpenDM(ctx context.Context, me chat.Account, members []string) (ch
 		}
 		a.publish([]chat.Account{m}, chat.ConversationChanged{Conversation: cm.Conversation})
 	}
+	// And me's other tabs and devices.
+	a.publish([]chat.Account{me}, chat.ConversationChanged{Conversation: c.Conversation})
 	return c.Conversation, nil
 }
 

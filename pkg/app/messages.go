@@ -335,6 +335,11 @@ func (a *App) React(ctx context.Context, me chat.Account, id, mid, emoji string,
 	if err := validEmoji(emoji); err != nil {
 		return err
 	}
+	// A new reaction is one emoji of the app's set; one given before the set was checked can
+	// still be taken back.
+	if on && !chat.IsEmoji(emoji) {
+		return chat.Errorf(chat.EInvalid, "%q is not an emoji this server knows: pick one from the emoji picker", emoji)
+	}
 	c, err := a.Resolve(ctx, me, id)
 	if err != nil {
 		return err
@@ -525,4 +530,33 @@ func writeFileSync(path string, data []byte) error {
 		return chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
 	}
 	return nil
+}
+
+// MarkUnread marks conversation id unread for me from message mid on: the last message me
+// has read becomes the one before it. It answers the conversation with its new counts, and
+// tells me's other connections.
+func (a *App) MarkUnread(ctx context.Context, me chat.Account, id, mid string) (chat.Conversation, error) {
+	c, err := a.Resolve(ctx, me, id)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	if !chat.ValidMessageID(mid) {
+		return chat.Conversation{}, chat.Errorf(chat.EInvalid, "message_id must be a message id")
+	}
+	if _, err := a.Store.GetMessage(ctx, me.Name, c.ID, mid); err != nil {
+		return chat.Conversation{}, err
+	}
+	prev, err := a.Store.MessageBefore(ctx, me.Name, c.ID, mid)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	if err := a.Store.SetLastRead(ctx, me.Name, c.ID, prev); err != nil {
+		return chat.Conversation{}, err
+	}
+	cs := []chat.Conversation{c.Conversation}
+	if err := a.addStats(ctx, me, cs); err != nil {
+		return chat.Conversation{}, err
+	}
+	a.publish([]chat.Account{me}, chat.Unread{Conversation: c.ID, LastRead: prev, Unread: cs[0].Unread, Mentions: cs[0].Mentions})
+	return cs[0], nil
 }

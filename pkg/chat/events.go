@@ -67,6 +67,21 @@ type ReadReceipt struct {
 	MessageID    string `json:"message_id"`
 }
 
+// Unread tells a user's other connections that they marked a conversation unread from a
+// message on: LastRead is now the message before it, with the counts that follow.
+type Unread struct {
+	Conversation string `json:"conversation"`
+	LastRead     string `json:"last_read"`
+	Unread       int    `json:"unread"`
+	Mentions     int    `json:"mentions"`
+}
+
+// NotificationsChanged carries a user's notification settings after they changed them, to
+// their other connections.
+type NotificationsChanged struct {
+	Prefs NotificationPrefs `json:"prefs"`
+}
+
 // Typing says a member is typing in a conversation.
 type Typing struct {
 	Conversation string `json:"conversation"`
@@ -155,30 +170,32 @@ type ErrorFrame struct {
 	RetryAfter int    `json:"retry_after,omitempty"` // seconds, with code too_many
 }
 
-func (MessageNew) EventType() string          { return "message.new" }
-func (Ephemeral) EventType() string           { return "ephemeral" }
-func (MessageEdited) EventType() string       { return "message.edited" }
-func (MessageDeleted) EventType() string      { return "message.deleted" }
-func (ReactionChanged) EventType() string     { return "reaction" }
-func (ReadReceipt) EventType() string         { return "read" }
-func (Typing) EventType() string              { return "typing" }
-func (PresenceChanged) EventType() string     { return "presence" }
-func (CallSignal) EventType() string          { return "call" }
-func (ConversationChanged) EventType() string { return "conversation" }
-func (ConversationRemoved) EventType() string { return "conversation.removed" }
-func (ChannelsChanged) EventType() string     { return "channels" }
-func (UserChanged) EventType() string         { return "user" }
-func (UserDeleted) EventType() string         { return "user.deleted" }
-func (Hello) EventType() string               { return "hello" }
-func (Resync) EventType() string              { return "resync" }
-func (Pong) EventType() string                { return "pong" }
-func (Ack) EventType() string                 { return "ack" }
-func (ErrorFrame) EventType() string          { return "error" }
+func (MessageNew) EventType() string           { return "message.new" }
+func (Ephemeral) EventType() string            { return "ephemeral" }
+func (MessageEdited) EventType() string        { return "message.edited" }
+func (MessageDeleted) EventType() string       { return "message.deleted" }
+func (ReactionChanged) EventType() string      { return "reaction" }
+func (ReadReceipt) EventType() string          { return "read" }
+func (Unread) EventType() string               { return "unread" }
+func (NotificationsChanged) EventType() string { return "notifications" }
+func (Typing) EventType() string               { return "typing" }
+func (PresenceChanged) EventType() string      { return "presence" }
+func (CallSignal) EventType() string           { return "call" }
+func (ConversationChanged) EventType() string  { return "conversation" }
+func (ConversationRemoved) EventType() string  { return "conversation.removed" }
+func (ChannelsChanged) EventType() string      { return "channels" }
+func (UserChanged) EventType() string          { return "user" }
+func (UserDeleted) EventType() string          { return "user.deleted" }
+func (Hello) EventType() string                { return "hello" }
+func (Resync) EventType() string               { return "resync" }
+func (Pong) EventType() string                 { return "pong" }
+func (Ack) EventType() string                  { return "ack" }
+func (ErrorFrame) EventType() string           { return "error" }
 
 // AllEvents lists one value of every event type, for documentation and tests.
 func AllEvents() []Event {
 	return []Event{
-		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{},
+		MessageNew{}, MessageEdited{}, MessageDeleted{}, ReactionChanged{}, ReadReceipt{}, Unread{}, NotificationsChanged{},
 		Typing{}, PresenceChanged{}, CallSignal{}, ConversationChanged{}, ConversationRemoved{},
 		ChannelsChanged{}, UserChanged{}, UserDeleted{}, Ephemeral{},
 		Hello{}, Resync{}, Pong{}, Ack{}, ErrorFrame{},

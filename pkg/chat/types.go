@@ -68,6 +68,32 @@ type Conversation struct {
 	Unread   int    `json:"unread"`
 	Mentions int    `json:"mentions"`
 	LastID   string `json:"last_message_id,omitempty"`
+	// LastRead is the newest message the caller has read there ("" for none): the
+	// "New messages" line goes before the first message after it.
+	LastRead string `json:"last_read,omitempty"`
+}
+
+// Notification levels of a conversation: every message, mentions of you (and @here,
+// @channel, @all) only, or nothing. "" is the default: all for direct messages, mentions
+// elsewhere.
+const (
+	NotifyAll      = "all"
+	NotifyMentions = "mentions"
+	NotifyNone     = "none"
+)
+
+// ConversationPrefs is how one user is notified of one conversation. Muted silences it
+// whatever the level, @here and @channel included, and dims it in the sidebar.
+type ConversationPrefs struct {
+	Level string `json:"level"`
+	Muted bool   `json:"muted"`
+}
+
+// NotificationPrefs are a user's notification settings: do-not-disturb (no notification at
+// all) and the conversations whose level or mute was set.
+type NotificationPrefs struct {
+	DND           bool                         `json:"dnd"`
+	Conversations map[string]ConversationPrefs `json:"conversations"`
 }
 
 // Receipt is one reader's last-read message in a conversation.

@@ -129,6 +129,21 @@ func (s *Server) handleUnreact(w http.ResponseWriter, r *http.Request, me chat.A
 	return nil
 }
 
+func (s *Server) handleUnread(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	var req struct {
+		MessageID string `json:"message_id"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	c, err := s.App.MarkUnread(r.Context(), me, r.PathValue("id"), req.MessageID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": c})
+	return nil
+}
+
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request, me chat.Account) error {
 	var req struct {
 		MessageID string `json:"message_id"`

@@ -19,17 +19,24 @@ import { PeopleDialogs } from './views/people.js';
 import { Shell } from './views/shell.js';
 import { CallPanel } from './views/callpanel.js';
 import { toast, wireDialog } from './views/ui.js';
+import { Notifier } from './notify.js';
+import { NotifyMenu } from './views/notifymenu.js';
 
 const SEND_TIMEOUT = 15000;
 
 const state = new State();
 const socket = new Socket('/ws');
 const calls = new Calls({ sendFrame: (f) => socket.send(f), me: () => state.myName });
+const notifier = new Notifier({ state, openConversation: (id) => openConversation(id) });
+calls.on('incoming', (call) => notifier.onCall(call));
 let config = { registration: 'open', max_upload_mb: 50 };
 let views = null;
 let running = false;
 const lastReadSent = new Map();
 const sendTimers = new Map();
+// Conversations marked unread while shown: no read receipt goes out for them until their
+// reader leaves them (or writes there).
+const readHold = new Set();
 let readTimer = 0;
 
 const ctx = {
@@ -42,6 +49,7 @@ const ctx = {
   editLast: () => views.conversation.editLast(),
   maxUploadMb: () => config.max_upload_mb,
   maybeMarkRead,
+  markUnread,
   refreshUsers,
   setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
   openSettings: () => views.settings.open(),
@@ -86,6 +94,7 @@ function initViews() {
     settings: new SettingsView(ctx),
     people: new PeopleDialogs(ctx),
     calls: new CallPanel(ctx),
+    notifyMenu: new NotifyMenu(ctx),
   };
   socket.on('status', (up) => {
     views.shell.setConnected(up);
@@ -141,9 +150,11 @@ async function start(user) {
 }
 
 async function loadAll() {
-  const [convs, users] = await Promise.all([api.get('/api/conversations'), api.get('/api/users')]);
+  const [convs, users, prefs] = await Promise.all([api.get('/api/conversations'), api.get('/api/users'),
+    api.get('/api/me/notifications').catch(() => ({ prefs: state.prefs }))]);
   state.setUsers(users.users || []);
   state.setConversations(convs.conversations || []);
+  state.setPrefs(prefs.prefs);
 }
 
 async function refreshUsers() {
@@ -214,6 +225,8 @@ function openConversation(id, msgId) {
 async function show(id, msgId) {
   setDrawer(false);
   if (state.currentId !== id) {
+    // Marked unread stays unread until its reader leaves the conversation and comes back.
+    readHold.clear();
     state.setCurrent(id);
     views.composer.setConversation(id);
   }
@@ -240,6 +253,11 @@ function onEvent(ev) {
     refetchAll();
     return;
   }
+  // Marked unread on another tab or device: this tab keeps it unread too while it shows it.
+  if (ev.type === EV.UNREAD) {
+    readHold.add(ev.conversation);
+    lastReadSent.delete(ev.conversation);
+  }
   if ((ev.type === EV.ACK || ev.type === EV.ERROR) && ev.client_id) {
     clearTimeout(sendTimers.get(ev.client_id));
     sendTimers.delete(ev.client_id);
@@ -250,10 +268,11 @@ function onEvent(ev) {
   if (ev.type === EV.MESSAGE_NEW && ev.message && !state.conversation(ev.message.conversation)) {
     // A conversation we have not heard of yet (a new DM, a system notice): fetch it, with
     // its unread counts, from the server.
-    fetchConversation(ev.message.conversation);
+    fetchConversation(ev.message.conversation).then(() => { if (running) notifier.onMessage(ev.message); });
     return;
   }
-  state.apply(ev);
+  const { newMessage } = state.apply(ev);
+  if (newMessage) notifier.onMessage(newMessage);
 }
 
 const fetching = new Set();
@@ -280,6 +299,7 @@ function sendPresence() {
 /** send posts a message: over the WebSocket when connected, else over HTTP. */
 function send(convId, body) {
   const clientId = uuid();
+  readHold.delete(convId);
   state.addPending(convId, clientId, body);
   if (socket.send({ type: 'send', conversation: convId, body, client_id: clientId })) {
     sendTimers.set(clientId, setTimeout(() => {
@@ -316,7 +336,7 @@ function maybeMarkRead() {
 
 function markRead() {
   const id = state.currentId;
-  if (!running || !id || document.visibilityState !== 'visible') return;
+  if (!running || !id || document.visibilityState !== 'visible' || readHold.has(id)) return;
   const c = state.conversation(id);
   const last = state.lastMessage(id);
   if (!c || !last) return;
@@ -324,6 +344,20 @@ function markRead() {
   lastReadSent.set(id, last.id);
   state.markRead(id);
   api.post(`/api/conversations/${enc(id)}/read`, { message_id: last.id }).catch(() => lastReadSent.delete(id));
+}
+
+/** markUnread marks msg's conversation unread from msg on, for every tab and device. */
+async function markUnread(msg) {
+  const id = msg.conversation;
+  readHold.add(id);
+  try {
+    const res = await api.post(`/api/conversations/${enc(id)}/unread`, { message_id: msg.id });
+    lastReadSent.delete(id);
+    state.markUnread(id, res.conversation);
+  } catch (err) {
+    readHold.delete(id);
+    toast(`Could not mark as unread: ${api.errorText(err)}`, { error: true });
+  }
 }
 
 // ---- leaving ----
@@ -345,11 +379,14 @@ function afterAccountDeleted() {
 
 function stopSession(notice) {
   running = false;
+  // Drafts stay across reloads, not after the session: the next person here must not see them.
+  if (views && state.myName) views.composer.forgetDrafts(state.myName);
   socket.stop();
   calls.leave();
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   for (const t of sendTimers.values()) clearTimeout(t);
   sendTimers.clear();
+  readHold.clear();
   state.reset();
   $('#toasts').replaceChildren();
   if (views) {

@@ -107,4 +107,8 @@ const ICONS = {
   logout: ['M15 4h4v16h-4M10 8l-4 4l4 4M6 12h11'],
   file: ['M6 3h8l5 5v13H6zM14 3v5h5'],
   leave: ['M10 4H5v16h5M14 8l4 4l-4 4M18 12H9'],
+  unread: ['M14 6H4v13h16v-7M4 6l8 6l3-2.2', 'M19 3.5a2.5 2.5 0 1 0 0 5a2.5 2.5 0 1 0 0-5z'],
+  down: ['M12 5v14M6 13l6 6l6-6'],
+  bell: ['M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0'],
+  bellOff: ['M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l2 2H8M10 20a2 2 0 0 0 4 0M3 3l18 18'],
 };

@@ -10,6 +10,8 @@ export const EV = Object.freeze({
   MESSAGE_DELETED: 'message.deleted',
   REACTION: 'reaction',
   READ: 'read',
+  UNREAD: 'unread',
+  NOTIFICATIONS: 'notifications',
   TYPING: 'typing',
   PRESENCE: 'presence',
   CALL: 'call',

@@ -3,7 +3,7 @@
 // events and emits what changed; views listen and redraw. No DOM, no network.
 //
 // Events emitted: me, users, conversations, messages(convId), typing(convId),
-// receipts(convId), removed(convId).
+// receipts(convId), removed(convId), unread(convId), prefs.
 
 import { EV } from './events.js';
 import { Emitter } from './emitter.js';
@@ -37,6 +37,7 @@ export class State extends Emitter {
     this.typing = new Map();
     this.receipts = new Map();
     this.currentId = '';
+    this.prefs = { dnd: false, conversations: {} }; // notification settings (GET /api/me/notifications)
     this.viewing = false; // the current conversation is on screen and the tab is visible
   }
 
@@ -85,6 +86,20 @@ export class State extends Emitter {
 
   presence(username) {
     return (this.users.get(username) || {}).presence || 'offline';
+  }
+
+  // ---- notification settings ----
+
+  /** setPrefs replaces the notification settings. Emits prefs and conversations. */
+  setPrefs(prefs) {
+    this.prefs = { dnd: !!(prefs && prefs.dnd), conversations: (prefs && prefs.conversations) || {} };
+    this.emit('prefs');
+    this.emit('conversations');
+  }
+
+  /** muted reports whether conversation id is muted. */
+  muted(id) {
+    return !!(this.prefs.conversations[id] || {}).muted;
   }
 
   // ---- conversations ----
@@ -150,9 +165,24 @@ export class State extends Emitter {
     this.emit('conversations');
   }
 
-  /** markRead clears the unread counts of a conversation locally. */
-  markRead(id) {
+  /**
+   * markUnread applies a conversation marked unread (here or on another tab or device):
+   * { last_read, unread, mentions }. Emits unread(convId).
+   */
+  markUnread(id, { last_read: lastRead, unread, mentions }) {
     const c = this.conversations.get(id);
+    if (!c) return;
+    c.last_read = lastRead || '';
+    c.unread = unread || 0;
+    c.mentions = mentions || 0;
+    this.emit('conversations');
+    this.emit('unread', id);
+  }
+
+  /** markRead clears the unread counts of a conversation locally (read up to lastId). */
+  markRead(id, lastId) {
+    const c = this.conversations.get(id);
+    if (c && lastId && (c.last_read || '') < lastId) c.last_read = lastId;
     if (!c || (!c.unread && !c.mentions)) return;
     c.unread = 0;
     c.mentions = 0;
@@ -417,8 +447,14 @@ export class State extends Emitter {
         return {};
       }
       case EV.READ:
-        if (ev.reader === this.myName) this.markRead(ev.conversation);
+        if (ev.reader === this.myName) this.markRead(ev.conversation, ev.message_id);
         else this.setRead(ev.conversation, ev.reader, ev.message_id);
+        return {};
+      case EV.NOTIFICATIONS:
+        this.setPrefs(ev.prefs);
+        return {};
+      case EV.UNREAD:
+        this.markUnread(ev.conversation, ev);
         return {};
       case EV.CONVERSATION:
         this.upsertConversation(ev.conversation);

@@ -44,7 +44,13 @@ async function submit(path, userEl, passEl, button, onLoggedIn) {
     } else if (err.status === 401) {
       setError(err.message || 'Wrong username or password.');
     } else if (path === '/api/register' && err.status === 403) {
-      setError(err.message || 'Registration is closed.');
+      // Registration was closed after this page loaded: back to the login form, which says
+      // so and no longer offers registration.
+      $('#register-switch').hidden = true;
+      $('#registration-closed').hidden = false;
+      showMode('login');
+      setError(err.message || 'Registration is closed. Ask your administrator for an account.');
+      return;
     } else {
       setError(api.errorText(err));
     }

@@ -27,20 +27,51 @@ export class ConversationView {
     this.typingTimer = 0;
     this.scroller = $('#messages');
     this.list = $('#message-list');
+    // The "New messages" line: before newFrom, the first message after readMark (what had
+    // been read when the conversation opened, or where it was marked unread). readMark null:
+    // no line.
+    this.readMark = null;
+    this.newFrom = '';
+    this.newCount = 0; // messages from others that arrived while scrolled up
+    this.divider = h('div', { class: 'new-divider', role: 'separator', 'aria-label': 'New messages' }, h('span', null, 'New messages'));
+    this.pill = $('#jump-latest');
+    this.pill.addEventListener('click', () => {
+      this.toBottom();
+      this.newCount = 0;
+      this.updatePill();
+      $('#composer').focus();
+    });
     $('#members-btn').prepend(icon('users', 18));
 
     const s = this.state;
     s.on('messages', (id, change) => { if (id === this.id) this.onMessages(change || {}); });
     s.on('typing', (id) => { if (id === this.id) this.renderTyping(); });
-    s.on('receipts', (id) => { if (id === this.id) this.renderSeen(); });
+    s.on('receipts', (id) => {
+      if (id !== this.id) return;
+      // "Seen by" is the last line of the list: when the bottom was in view, keep it in view.
+      const bottom = this.atBottom();
+      this.renderSeen();
+      if (bottom || this.stick) this.toBottom();
+    });
     s.on('users', () => { if (this.id) { this.renderHeader(); this.render(); } });
     s.on('conversations', () => { if (this.id) this.renderHeader(); });
     s.on('me', () => { if (this.id) this.render(); });
+    s.on('unread', (id) => {
+      if (id !== this.id) return;
+      const c = this.state.conversation(id);
+      this.readMark = c ? c.last_read || '' : null;
+      this.newFrom = this.findNewFrom();
+      this.render();
+    });
 
     this.scroller.addEventListener('scroll', () => {
       this.stick = this.atBottom();
       if (this.scroller.scrollTop < 200) this.loadOlder();
-      if (this.stick) this.ctx.maybeMarkRead();
+      if (this.stick) {
+        this.newCount = 0;
+        this.ctx.maybeMarkRead();
+      }
+      this.updatePill();
     }, { passive: true });
     // Images change heights as they load: keep the bottom in view when it was.
     this.list.addEventListener('load', () => { if (this.stick) this.toBottom(); }, true);
@@ -65,6 +96,12 @@ export class ConversationView {
       this.editing = '';
       replace(this.list);
       this.stick = true;
+      const c = this.state.conversation(id);
+      this.readMark = c && c.unread ? c.last_read || '' : null;
+      this.unreadAtOpen = c ? c.unread || 0 : 0;
+      this.newFrom = '';
+      this.newCount = 0;
+      this.placed = false;
     }
     const gen = ++this.gen;
     $('#empty-state').hidden = true;
@@ -73,9 +110,68 @@ export class ConversationView {
     const hist = this.state.history(id);
     this.render();
     this.toBottom();
-    if (!hist.loaded) await this.loadNewest(id, gen);
-    else this.ctx.maybeMarkRead();
+    // Enough of the history to reach the first unread message (up to a few pages).
+    if (!hist.loaded) await this.loadNewest(id, gen, Math.min(200, Math.max(PAGE, this.unreadAtOpen + 10)));
+    await this.reachReadMark(id, gen);
+    if (gen === this.gen && !this.placed) {
+      this.placed = true;
+      this.newFrom = this.findNewFrom();
+      this.render();
+      this.placeAtFirstUnread();
+    }
+    this.updatePill();
+    this.ctx.maybeMarkRead();
     this.loadReceipts(id);
+  }
+
+  /** reachReadMark loads older pages until the last read message is loaded (8 at most). */
+  async reachReadMark(id, gen) {
+    for (let i = 0; i < 8 && this.readMark !== null && gen === this.gen; i++) {
+      const hist = this.state.history(id);
+      const first = hist.items.find((m) => !m.pending);
+      if (!hist.loaded || !hist.hasMore || !first || first.id <= this.readMark) return;
+      if (hist.loading) return;
+      await this.loadOlder();
+    }
+  }
+
+  /** findNewFrom is the first message from someone else after readMark ('' for none). */
+  findNewFrom() {
+    if (this.readMark === null || !this.id) return '';
+    const me = this.state.myName;
+    const m = this.state.history(this.id).items.find((x) => !x.pending && x.id > this.readMark && x.sender !== me);
+    return m ? m.id : '';
+  }
+
+  /**
+   * placeAtFirstUnread opens the conversation at its "New messages" line when what follows
+   * it is more than a screen; otherwise at the bottom.
+   */
+  placeAtFirstUnread() {
+    const s = this.scroller;
+    if (!this.divider.isConnected) {
+      this.toBottom();
+      return;
+    }
+    const top = this.divider.getBoundingClientRect().top - s.getBoundingClientRect().top + s.scrollTop;
+    if (s.scrollHeight - top > s.clientHeight) {
+      s.scrollTop = Math.max(0, top - 8);
+      this.stick = false;
+    } else {
+      this.toBottom();
+      this.stick = true;
+    }
+  }
+
+  /** updatePill shows "N new messages" or "Jump to latest" while scrolled up. */
+  updatePill() {
+    const s = this.scroller;
+    const far = s.scrollHeight - s.scrollTop - s.clientHeight > s.clientHeight;
+    const show = !!this.id && !this.atBottom() && (this.newCount > 0 || far);
+    this.pill.hidden = !show;
+    if (!show) return;
+    const text = this.newCount ? `${this.newCount} new message${this.newCount === 1 ? '' : 's'}` : 'Jump to latest';
+    if (this.pill.textContent !== text) replace(this.pill, icon('down', 16), text);
   }
 
   /** reload refetches the newest page (after a resync). */
@@ -91,6 +187,10 @@ export class ConversationView {
     this.id = '';
     this.gen++;
     this.cache.clear();
+    this.readMark = null;
+    this.newFrom = '';
+    this.newCount = 0;
+    this.pill.hidden = true;
     replace(this.list);
     replace($('#conv-title'));
     replace($('#conv-sub'));
@@ -101,12 +201,12 @@ export class ConversationView {
     es.hidden = false;
   }
 
-  async loadNewest(id, gen) {
+  async loadNewest(id, gen, limit = PAGE) {
     const hist = this.state.history(id);
     hist.loading = true;
     this.renderTop();
     try {
-      const res = await api.get(`/api/conversations/${enc(id)}/messages?limit=${PAGE}`);
+      const res = await api.get(`/api/conversations/${enc(id)}/messages?limit=${limit}`);
       if (gen !== this.gen && this.id !== id) return;
       this.state.setNewest(id, res.messages || [], res.has_more);
     } catch (err) {
@@ -163,11 +263,24 @@ export class ConversationView {
       this.fillViewport();
     } else if (change.kind === 'new') {
       if (wasBottom || change.mine) this.toBottom();
+      else this.newCount++;
+      // Something new while nobody looks (another tab in front, or scrolled up): it starts
+      // the "New messages" line unless one is shown already.
+      if (!change.mine && !this.newFrom && (!wasBottom || !this.state.viewing)) {
+        const before = this.state.history(this.id).items.filter((m) => !m.pending && m.id < change.id).pop();
+        this.readMark = before ? before.id : '';
+        this.newFrom = change.id;
+        this.render();
+        if (wasBottom) this.toBottom();
+      }
     } else if (wasBottom) {
       this.toBottom();
     }
     this.stick = this.atBottom();
-    if (change.kind === 'new' || change.kind === 'reset') this.ctx.maybeMarkRead();
+    if (this.stick) this.newCount = 0;
+    this.updatePill();
+    // Read receipts only for what is in view: not for a message that arrived above the fold.
+    if (change.kind === 'reset' || (change.kind === 'new' && this.stick)) this.ctx.maybeMarkRead();
   }
 
   // A first page shorter than the screen leaves nothing to scroll: load more right away.
@@ -197,7 +310,6 @@ export class ConversationView {
     replace($('#conv-sub'), sub);
     const n = c.kind === 'channel' ? this.state.users.size : members.length;
     replace($('#members-count'), n ? String(n) : '');
-    $('#members-btn').setAttribute('aria-label', `Members${n ? ` (${n})` : ''}`);
     $('#composer').placeholder = c.kind === 'dm' ? `Message ${title}` : `Message ${c.kind === 'channel' ? '#' : ''}${title}`;
   }
 
@@ -246,6 +358,10 @@ export class ConversationView {
         this.cache.set(m.id, entry);
       }
       used.add(m.id);
+      if (m.id === this.newFrom) {
+        nodes.push(this.divider);
+        prev = null;
+      }
       nodes.push(entry.el);
       prev = m;
     }
@@ -320,6 +436,9 @@ export class ConversationView {
         break;
       case 'delete':
         this.deleteMessage(msg);
+        break;
+      case 'unread':
+        this.ctx.markUnread(msg);
         break;
       case 'retry':
         this.ctx.retrySend(msg.client_id);

@@ -22,6 +22,13 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
   const tag = hook ? h('span', { class: 'tag tag-webhook', title: 'Posted by an integration' }, 'webhook')
     : (user && user.bot ? h('span', { class: 'tag tag-bot', title: 'A bot account' }, 'bot') : null);
   const ms = messageTime(msg);
+  // In a channel the system's messages are notices of membership ("alice added carol"): one
+  // quiet line, no avatar and no actions.
+  if (msg.sender === 'system' && !String(msg.conversation).startsWith('d:') && !msg.pending) {
+    return h('article', { class: 'message system-line', dataset: { id: msg.id, sender: msg.sender }, 'aria-label': `${msg.body}, ${formatFull(ms)}` },
+      h('span', { class: 'system-text' }, msg.body),
+      h('time', { class: 'message-time', datetime: new Date(ms).toISOString(), title: formatFull(ms) }, formatTime(ms)));
+  }
   const mentionsMe = !mine && (msg.mentions || []).includes(me);
   const time = h('time', { class: 'message-time', datetime: new Date(ms).toISOString(), title: formatFull(ms) }, formatTime(ms));
 
@@ -34,13 +41,22 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
     }
   } else if (msg.body) body.textContent = msg.body;
 
+  // "(edited)" ends the text's last line, as in Slack, rather than sitting on a line of its own.
+  const edited = msg.edited_ts ? h('span', { class: 'edited', title: `Edited ${formatFull(msg.edited_ts * 1000)}` }, '(edited)') : null;
+  if (edited) {
+    const last = body.lastElementChild;
+    if (last && /^(P|LI|H[1-6])$/.test(last.tagName)) last.append(' ', edited);
+    else if (last && /^(UL|OL)$/.test(last.tagName) && last.lastElementChild) last.lastElementChild.append(' ', edited);
+    else if (!last) body.append(' ', edited);
+  }
+
   const main = h('div', { class: 'message-main' },
     h('div', { class: ['message-head', continued && 'visually-hidden'] },
       h('span', { class: ['message-sender', msg.sender === 'system' && 'system'], title: hook ? name : msg.sender }, name),
       tag,
       time),
     body,
-    msg.edited_ts ? h('span', { class: 'edited', title: `Edited ${formatFull(msg.edited_ts * 1000)}` }, '(edited)') : null,
+    edited && !body.contains(edited) ? edited : null,
     msg.attachment ? attachment(msg.attachment) : null,
     msg.failed ? h('div', { class: 'send-failed', role: 'alert' }, `Not sent: ${msg.failed}`,
       h('button', { type: 'button', class: 'link', dataset: { action: 'retry' } }, 'Retry'),
@@ -52,6 +68,7 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
 
   const actions = msg.pending ? null : h('div', { class: 'message-actions', role: 'toolbar', 'aria-label': 'Message actions' },
     h('button', { type: 'button', class: 'icon-btn message-react-btn', dataset: { action: 'react' }, 'aria-label': 'Add reaction', title: 'Add reaction' }, icon('smile', 16)),
+    h('button', { type: 'button', class: 'icon-btn message-unread-btn', dataset: { action: 'unread' }, 'aria-label': 'Mark unread from here', title: 'Mark unread' }, icon('unread', 16)),
     mine ? h('button', { type: 'button', class: 'icon-btn message-edit-btn', dataset: { action: 'edit' }, 'aria-label': 'Edit message', title: 'Edit' }, icon('edit', 16)) : null,
     mine ? h('button', { type: 'button', class: 'icon-btn message-delete-btn', dataset: { action: 'delete' }, 'aria-label': 'Delete message', title: 'Delete' }, icon('trash', 16)) : null);
 

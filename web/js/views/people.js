@@ -22,6 +22,12 @@ export class PeopleDialogs {
     $('#new-private-filter').addEventListener('input', () => this.drawPicker('#new-private-users', '#new-private-filter', 'private'));
     $('#new-dm-form').addEventListener('submit', (e) => { e.preventDefault(); this.createDm(); });
     $('#new-private-form').addEventListener('submit', (e) => { e.preventDefault(); this.createPrivate(); });
+    // A channel name is a slug: shown as one while it is typed, never refused after submit.
+    $('#new-private-name').addEventListener('input', (e) => {
+      const el = e.target;
+      const slug = slugify(el.value, e.inputType !== 'insertText' || !/[\s_-]$/.test(el.value));
+      if (slug !== el.value) el.value = slug;
+    });
     $('#invite-form').addEventListener('submit', (e) => { e.preventDefault(); this.invite(); });
     $('#leave-channel').addEventListener('click', () => this.leave());
     this.state.on('users', () => { if ($('#members-dialog').open) this.drawMembers(); });
@@ -89,7 +95,8 @@ export class PeopleDialogs {
   }
 
   async createPrivate() {
-    const name = $('#new-private-name').value.trim();
+    const name = slugify($('#new-private-name').value, true);
+    $('#new-private-name').value = name;
     const err = $('#new-private-error');
     if (!name) {
       $('#new-private-name').focus();
@@ -188,4 +195,16 @@ export class PeopleDialogs {
       if (!$('#members-dialog').open) toast(api.errorText(e), { error: true });
     }
   }
+}
+
+/**
+ * slugify turns text into a channel name: lowercase letters, digits, '-' and '_', starting
+ * with a letter or digit, at most 40 characters ("Launch Plans!" → "launch-plans"). Accents
+ * are dropped (é → e). finished: also trim a trailing separator (not while typing).
+ */
+export function slugify(text, finished) {
+  let s = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-').replace(/-{2,}/g, '-').replace(/^[-_]+/, '').slice(0, 40);
+  if (finished) s = s.replace(/[-_]+$/, '');
+  return s;
 }

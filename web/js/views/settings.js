@@ -5,6 +5,7 @@ import { $, replace } from '../dom.js';
 import * as api from '../api.js';
 import { applyTheme } from '../theme.js';
 import { avatar, wireDialog, openDialog, confirmAction } from './ui.js';
+import { Notifier } from '../notify.js';
 
 const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
@@ -31,11 +32,18 @@ export class SettingsView {
     $('#logout-all').addEventListener('click', () => this.logoutAll());
     $('#danger-form').addEventListener('submit', (e) => { e.preventDefault(); this.deleteAccount(); });
     ctx.state.on('me', () => { if (this.dlg.open) this.drawAvatar(); });
+    $('#notify-permission').addEventListener('click', () => this.askPermission());
+    $('#notify-dnd').addEventListener('change', (e) => this.setDnd(e.target.checked));
+    $('#notify-sound').addEventListener('change', (e) => {
+      Notifier.setSound(e.target.checked);
+      this.status('notify', e.target.checked ? 'Sound on.' : 'Sound off.');
+    });
+    ctx.state.on('prefs', () => { if (this.dlg.open) this.drawNotify(); });
   }
 
   open() {
     const me = this.ctx.state.me;
-    this.status('');
+    for (const el of this.dlg.querySelectorAll('.status')) this.show(el, '');
     $('#settings-display-name').value = me.display_name || '';
     for (const id of ['#settings-current-password', '#settings-new-password', '#settings-confirm-password', '#danger-password']) $(id).value = '';
     $('#danger-mode-soft').checked = true;
@@ -43,13 +51,25 @@ export class SettingsView {
     $('#settings-theme-dark').checked = theme === 'dark';
     $('#settings-theme-light').checked = theme !== 'dark';
     this.drawAvatar();
+    this.drawNotify();
     openDialog(this.dlg, $('#settings-display-name'));
   }
 
-  status(text, ok = true) {
-    const el = $('#settings-status');
+  /**
+   * status shows text next to the control it is about: section is 'avatar', 'profile',
+   * 'theme', 'password', 'sessions' or 'danger' (#status-<section>). A refusal is an alert,
+   * scrolled into view.
+   */
+  status(section, text, ok = true) {
+    const el = $(`#status-${section}`);
+    this.show(el, text, ok);
+    if (text && !ok) el.scrollIntoView({ block: 'nearest' });
+  }
+
+  show(el, text, ok = true) {
     el.textContent = text;
     el.className = `status ${text ? (ok ? 'ok' : 'bad') : ''}`;
+    el.setAttribute('role', text && !ok ? 'alert' : 'status');
   }
 
   drawAvatar() {
@@ -68,17 +88,48 @@ export class SettingsView {
     this.previewUrl = '';
   }
 
+  drawNotify() {
+    const perm = Notifier.permission();
+    const text = {
+      granted: 'Desktop notifications are on for this browser.',
+      denied: 'This browser blocks notifications from MiniMost: allow them in the site settings of your browser.',
+      default: 'Get a desktop notification for direct messages, mentions and calls.',
+      unsupported: 'This browser has no desktop notifications; you still get a sound and the unread badges.',
+    }[perm];
+    $('#notify-permission-text').textContent = text;
+    $('#notify-permission').hidden = perm !== 'default';
+    $('#notify-dnd').checked = !!this.ctx.state.prefs.dnd;
+    $('#notify-sound').checked = Notifier.soundOn();
+  }
+
+  async askPermission() {
+    const perm = await Notifier.request();
+    this.drawNotify();
+    this.status('notify', perm === 'granted' ? 'Desktop notifications enabled.' : 'Desktop notifications were not allowed.', perm === 'granted');
+  }
+
+  async setDnd(on) {
+    try {
+      const res = await api.patch('/api/me/notifications', { dnd: on });
+      this.ctx.state.setPrefs(res.prefs);
+      this.status('notify', on ? 'Do not disturb is on.' : 'Do not disturb is off.');
+    } catch (err) {
+      $('#notify-dnd').checked = !on;
+      this.status('notify', api.errorText(err), false);
+    }
+  }
+
   async saveProfile() {
     const name = $('#settings-display-name').value.trim();
-    if ([...name].length > 64) return this.status('A display name has at most 64 characters.', false);
+    if ([...name].length > 64) return this.status('profile', 'A display name has at most 64 characters.', false);
     const btn = $('#settings-save-profile');
     btn.disabled = true;
     try {
       const res = await api.patch('/api/me', { display_name: name });
       this.ctx.setMe(res.user);
-      this.status('Profile saved.');
+      this.status('profile', 'Profile saved.');
     } catch (err) {
-      this.status(api.errorText(err), false);
+      this.status('profile', api.errorText(err), false);
     } finally {
       btn.disabled = false;
     }
@@ -86,12 +137,12 @@ export class SettingsView {
 
   async uploadAvatar(file) {
     if (!AVATAR_TYPES.includes(file.type)) {
-      return this.status('An avatar must be a PNG, JPEG, GIF or WebP image.', false);
+      return this.status('avatar', 'An avatar must be a PNG, JPEG, GIF or WebP image.', false);
     }
     this.dropPreview();
     this.previewUrl = URL.createObjectURL(file);
     this.drawAvatar();
-    this.status('Uploading avatar…');
+    this.status('avatar', 'Uploading avatar…');
     const fd = new FormData();
     fd.append('avatar', file, file.name);
     try {
@@ -99,11 +150,11 @@ export class SettingsView {
       this.dropPreview();
       this.ctx.setMe(res.user);
       this.drawAvatar();
-      this.status('Avatar updated.');
+      this.status('avatar', 'Avatar updated.');
     } catch (err) {
       this.dropPreview();
       this.drawAvatar();
-      this.status(`Avatar upload failed: ${api.errorText(err)}`, false);
+      this.status('avatar', `Avatar upload failed: ${api.errorText(err)}`, false);
     }
   }
 
@@ -112,9 +163,9 @@ export class SettingsView {
       const res = await api.del('/api/me/avatar');
       this.ctx.setMe(res.user);
       this.drawAvatar();
-      this.status('Avatar removed.');
+      this.status('avatar', 'Avatar removed.');
     } catch (err) {
-      this.status(api.errorText(err), false);
+      this.status('avatar', api.errorText(err), false);
     }
   }
 
@@ -123,9 +174,9 @@ export class SettingsView {
     try {
       const res = await api.patch('/api/me', { theme });
       this.ctx.setMe(res.user);
-      this.status(`${theme === 'dark' ? 'Dark' : 'Light'} theme saved.`);
+      this.status('theme', `${theme === 'dark' ? 'Dark' : 'Light'} theme saved.`);
     } catch (err) {
-      this.status(`Theme not saved: ${api.errorText(err)}`, false);
+      this.status('theme', `Theme not saved: ${api.errorText(err)}`, false);
     }
   }
 
@@ -133,17 +184,17 @@ export class SettingsView {
     const cur = $('#settings-current-password');
     const next = $('#settings-new-password');
     const conf = $('#settings-confirm-password');
-    if (!cur.value) { cur.focus(); return this.status('Enter your current password.', false); }
-    if (next.value.length < 8) { next.focus(); return this.status('The new password needs at least 8 characters.', false); }
-    if (next.value !== conf.value) { conf.focus(); return this.status('The new passwords do not match.', false); }
+    if (!cur.value) { cur.focus(); return this.status('password', 'Enter your current password.', false); }
+    if (next.value.length < 8) { next.focus(); return this.status('password', 'The new password needs at least 8 characters.', false); }
+    if (next.value !== conf.value) { conf.focus(); return this.status('password', 'The new passwords do not match.', false); }
     const btn = $('#settings-change-password');
     btn.disabled = true;
     try {
       await api.post('/api/me/password', { current_password: cur.value, new_password: next.value }, { quiet401: true });
       cur.value = next.value = conf.value = '';
-      this.status('Password changed. Your other sessions were logged out.');
+      this.status('password', 'Password changed. Your other sessions were logged out.');
     } catch (err) {
-      this.status(err.status === 401 || err.status === 403 ? (err.message || 'The current password is wrong.') : api.errorText(err), false);
+      this.status('password', err.status === 401 || err.status === 403 ? (err.message || 'The current password is wrong.') : api.errorText(err), false);
     } finally {
       btn.disabled = false;
     }
@@ -161,14 +212,14 @@ export class SettingsView {
       this.dlg.close();
       this.ctx.afterLogoutEverywhere();
     } catch (err) {
-      this.status(api.errorText(err), false);
+      this.status('sessions', api.errorText(err), false);
     }
   }
 
   async deleteAccount() {
     const pw = $('#danger-password');
     const mode = $('#danger-mode-hard').checked ? 'hard' : 'soft';
-    if (!pw.value) { pw.focus(); return this.status('Enter your current password to delete your account.', false); }
+    if (!pw.value) { pw.focus(); return this.status('danger', 'Enter your current password to delete your account.', false); }
     const ok = await confirmAction({
       title: 'Delete your account?',
       text: mode === 'hard'
@@ -185,7 +236,7 @@ export class SettingsView {
       this.dlg.close();
       this.ctx.afterAccountDeleted();
     } catch (err) {
-      this.status(err.status === 401 ? (err.message || 'The password is wrong.') : api.errorText(err), false);
+      this.status('danger', err.status === 401 ? (err.message || 'The password is wrong.') : api.errorText(err), false);
     } finally {
       btn.disabled = false;
     }

@@ -1,7 +1,7 @@
 // views/shell.js: the frame around the conversation — the account menu (avatar, Settings,
 // Log out), the reconnect banner, the search box with its results, and keyboard shortcuts.
 
-import { h, $, replace } from '../dom.js';
+import { h, $, icon, replace, setTrustedHTML } from '../dom.js';
 import * as api from '../api.js';
 import { formatFull, formatTime, messageTime } from '../format.js';
 import { avatar } from './ui.js';
@@ -26,6 +26,7 @@ export class Shell {
     });
 
     const input = $('#search-input');
+    $('.search-icon').append(icon('search', 16));
     input.addEventListener('input', () => this.onSearchInput());
     input.addEventListener('focus', () => { if (input.value.trim()) this.onSearchInput(); });
     input.addEventListener('keydown', (e) => this.searchKeys(e));
@@ -46,8 +47,7 @@ export class Shell {
     const me = this.state.me;
     if (!me) return;
     const name = me.display_name || me.username;
-    replace($('#me-avatar'), avatar(me, { size: 'sm', round: true }));
-    $('#me-avatar').setAttribute('aria-label', `Account menu for ${name}`);
+    replace($('#me-avatar'), avatar(me, { size: 'sm', round: true }), h('span', { class: 'visually-hidden' }, `Account menu for ${name}`));
     $('#me-avatar').title = name;
     replace($('#me-name'), name);
     replace($('#me-username'), `@${me.username}`);
@@ -134,7 +134,7 @@ export class Shell {
         const ms = messageTime(m);
         parts.push(h('button', { type: 'button', class: 'search-item search-result', dataset: { convId: m.conversation, messageId: m.id }, on: { click: () => this.pick(m.conversation, m.id) } },
           h('span', { class: 'meta' }, `${this.state.name(m.sender)} in ${where} · `, h('time', { title: formatFull(ms) }, `${new Date(ms).toLocaleDateString()} ${formatTime(ms)}`)),
-          h('span', { class: 'snippet' }, m.body || (m.attachment ? `📎 ${m.attachment.name}` : ''))));
+          snippet(m)));
       }
     }
     replace(box, parts);
@@ -176,4 +176,15 @@ export class Shell {
       if (q) this.runSearch(q);
     }
   }
+}
+
+// snippet shows a found message as it reads in the conversation: its server-rendered
+// markdown (laid out on a line or two by the stylesheet), or the attachment's name.
+function snippet(m) {
+  const el = h('span', { class: 'snippet' });
+  if (m.html) setTrustedHTML(el, m.html);
+  else el.textContent = m.body || (m.attachment ? `📎 ${m.attachment.name}` : '');
+  // Links inside a result are not separate stops: the whole result is the button.
+  for (const a of el.querySelectorAll('a')) a.tabIndex = -1;
+  return el;
 }

@@ -68,25 +68,30 @@ function item(state, c) {
   else if (c.kind === 'private') lead = h('span', { class: 'conv-icon' }, icon('lock', 15));
   else {
     const others = state.others(c);
+    // A group's icon is a people glyph with its size in small type: never a filled pill that
+    // reads as an unread count.
     lead = h('span', { class: 'conv-icon' },
       others.length === 1 ? presenceDot(state.presence(others[0]))
-        : h('span', { class: 'badge unread-count', 'aria-hidden': 'true' }, String(others.length)));
+        : h('span', { class: 'group-size', title: `${others.length + 1} people` }, icon('users', 14), h('span', { class: 'group-size-n' }, String(others.length + 1))));
   }
   const title = state.title(c);
-  let label = title;
-  if (unread) label += `, ${unread} unread`;
-  if (mentions) label += `, ${mentions} mention${mentions === 1 ? '' : 's'}`;
+  // What the badges say, for screen readers (the badges themselves are hidden from them).
+  let extra = '';
+  if (unread) extra += `, ${unread} unread`;
+  if (mentions) extra += `, ${mentions} mention${mentions === 1 ? '' : 's'}`;
+  const muted = state.muted(c.id);
+  if (muted) extra += ', muted';
   return h('li', null,
     h('a', {
-      class: ['conv-item', unread && 'unread'],
+      class: ['conv-item', unread && 'unread', muted && 'muted'],
       href: convHref(c.id),
       dataset: { convId: c.id, unread: String(unread), mentions: String(mentions) },
       'aria-current': current ? 'page' : false,
-      'aria-label': label,
       title,
     },
     lead,
     h('span', { class: 'conv-name' }, title),
+    extra ? h('span', { class: 'visually-hidden' }, extra) : null,
     mentions && c.kind !== 'dm' ? h('span', { class: 'badge mention-count', 'aria-hidden': 'true', title: 'Mentions' }, `@${mentions}`) : null,
     unread ? h('span', { class: ['badge unread-count', c.kind === 'dm' && 'dm-unread'], 'aria-hidden': 'true', title: 'Unread' }, String(unread)) : null));
 }

@@ -1,6 +1,6 @@
 // views/ui.js: shared view pieces — avatars, dialogs, the confirmation dialog, toasts.
 
-import { h, $, replace } from '../dom.js';
+import { h, $, icon, replace } from '../dom.js';
 import { displayName, initials, colorIndex } from '../format.js';
 
 /**
@@ -35,6 +35,8 @@ export function presenceDot(presence) {
  */
 export function wireDialog(dlg) {
   for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
+  // The close button in the dialog's head is an icon (the cross), sized like every icon button.
+  for (const b of dlg.querySelectorAll('.dialog-close')) if (!b.querySelector('svg')) b.append(icon('close', 20));
   dlg.addEventListener('mousedown', (e) => {
     if (e.target !== dlg) return;
     const r = dlg.getBoundingClientRect();

@@ -1,0 +1,33 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// MessageBefore returns the id of the newest message of conversation in user's copy that is
+// older than id ("" when there is none).
+func (s *Store) MessageBefore(ctx context.Context, user, conversation, id string) (string, error) {
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return "", opErr("message before", err)
+	}
+	var prev sql.NullString
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ? AND id < ?", conversation, id).Scan(&prev)
+	})
+	return prev.String, opErr("message before", err)
+}
+
+// SetLastRead moves reader's last-read message in conversation to messageID, back as well as
+// forward (mark as unread); an empty messageID forgets the receipt, so everything is unread.
+func (s *Store) SetLastRead(ctx context.Context, reader, conversation, messageID string) error {
+	var err error
+	if messageID == "" {
+		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM read_receipts WHERE reader = ? AND conversation = ?", reader, conversation)
+	} else {
+		_, err = s.presence.W.ExecContext(ctx, `INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
+			ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts`,
+			reader, conversation, messageID, s.Now().Unix())
+	}
+	return opErr("set last read", err)
+}
