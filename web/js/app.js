@@ -3,7 +3,7 @@
 // open a conversation, send, mark read, log out.
 
 import { EV } from './events.js';
-import { $ } from './dom.js';
+import { $, icon } from './dom.js';
 import * as api from './api.js';
 import { enc } from './api.js';
 import { State } from './state.js';
@@ -21,6 +21,7 @@ import { CallPanel } from './views/callpanel.js';
 import { toast, wireDialog } from './views/ui.js';
 import { Notifier } from './notify.js';
 import { NotifyMenu } from './views/notifymenu.js';
+import { Commands, WebhooksDialog, ephemeralNote } from './views/integrations.js';
 
 const SEND_TIMEOUT = 15000;
 
@@ -56,7 +57,37 @@ const ctx = {
   logout,
   afterAccountDeleted,
   afterLogoutEverywhere: () => stopSession('You were logged out everywhere.'),
+  commands: new Commands({ onAction: commandAction, showEphemeral }),
 };
+
+// ---- integrations ----
+
+/** showEphemeral shows an answer only this user sees (a slash command's) in its conversation. */
+function showEphemeral(convId, html) {
+  if (state.currentId === convId && views) {
+    const list = $('#message-list');
+    list.append(ephemeralNote(html));
+    list.lastElementChild.scrollIntoView({ block: 'end' });
+  } else {
+    const c = state.conversation(convId);
+    toast(`A command answered you in ${c ? state.title(c) : 'another conversation'}.`, {
+      actions: c ? [{ label: 'Show', run: () => openConversation(convId) }] : [],
+    });
+  }
+}
+
+/** commandAction does what a built-in command asks of the app. */
+function commandAction(action, convId) {
+  if (action === 'call' && state.currentId === convId) views.calls.start(false);
+}
+
+let webhooks = null;
+
+/** updateHeadActions shows the webhooks button for channels (not for direct messages). */
+function updateHeadActions() {
+  const c = state.conversation(state.currentId);
+  $('#webhooks-btn').hidden = !c || c.kind === 'dm';
+}
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -96,6 +127,12 @@ function initViews() {
     calls: new CallPanel(ctx),
     notifyMenu: new NotifyMenu(ctx),
   };
+  webhooks = new WebhooksDialog();
+  $('#webhooks-btn').append(icon('hook', 18));
+  $('#webhooks-btn').addEventListener('click', () => {
+    const c = state.conversation(state.currentId);
+    if (c) webhooks.open(c);
+  });
   socket.on('status', (up) => {
     views.shell.setConnected(up);
     if (up) sendPresence();
@@ -228,6 +265,7 @@ async function show(id, msgId) {
     // Marked unread stays unread until its reader leaves the conversation and comes back.
     readHold.clear();
     state.setCurrent(id);
+    updateHeadActions();
     views.composer.setConversation(id);
   }
   updateViewing();
@@ -254,6 +292,10 @@ function onEvent(ev) {
     return;
   }
   // Marked unread on another tab or device: this tab keeps it unread too while it shows it.
+  if (ev.type === EV.EPHEMERAL) {
+    showEphemeral(ev.conversation, ev.html);
+    return;
+  }
   if (ev.type === EV.UNREAD) {
     readHold.add(ev.conversation);
     lastReadSent.delete(ev.conversation);

@@ -4,16 +4,17 @@
 
 import { h, $, icon, replace } from '../dom.js';
 import * as api from '../api.js';
-import { enc } from '../api.js';
+import { enc, errorText } from '../api.js';
 import { formatSize } from '../format.js';
 import { showError, onEnter, avatar } from './ui.js';
 import { openPicker } from './emoji.js';
+import { Commands } from './integrations.js';
 import { loadEmoji, searchEmoji, replaceShortcodes, useEmoji } from '../emoji-data.js';
 
 const TYPING_EVERY = 3000;
 
 export class Composer {
-  /** ctx: { state, send(convId, body), sendTyping(convId), editLast(), maxUploadMb() } */
+  /** ctx: { state, send(convId, body), sendTyping(convId), editLast(), maxUploadMb(), commands (slash commands) } */
   constructor(ctx) {
     this.ctx = ctx;
     this.convId = '';
@@ -181,7 +182,25 @@ export class Composer {
     this.saveDraft();
     this.grow();
     this.lastTyping = 0;
+    if (this.ctx.commands && Commands.isCommand(body)) {
+      this.runCommand(this.convId, body);
+      return;
+    }
     this.ctx.send(this.convId, body);
+  }
+
+  /** runCommand runs a slash command; on failure the text comes back with the reason. */
+  async runCommand(convId, body) {
+    this.closeAc();
+    try {
+      await this.ctx.commands.run(convId, body);
+    } catch (err) {
+      if (this.convId === convId && !this.ta.value) {
+        this.ta.value = body;
+        this.grow();
+      }
+      this.error(errorText(err));
+    }
   }
 
   /** insert puts text at the caret (an emoji from the picker). */
@@ -214,11 +233,24 @@ export class Composer {
     const pos = this.ta.selectionStart;
     if (pos !== this.ta.selectionEnd || !this.convId) return this.closeAc();
     const before = this.ta.value.slice(0, pos);
-    let m = before.match(/(?:^|[\s(])@([\w.-]*)$/);
+    let m = before.match(/^\/([a-z0-9_-]*)$/i);
+    if (m && this.ctx.commands) return this.suggestCommands(m[1]);
+    m = before.match(/(?:^|[\s(])@([\w.-]*)$/);
     if (m) return this.suggestPeople(m[1], pos - m[1].length - 1);
     m = before.match(/(?:^|[\s(]):([a-z0-9_+-]{2,})$/i);
     if (m) return this.suggestEmoji(m[1], pos - m[1].length - 1);
     return this.closeAc();
+  }
+
+  async suggestCommands(q) {
+    const ql = q.toLowerCase();
+    const cmds = await this.ctx.commands.load();
+    if (!/^\/[a-z0-9_-]*$/i.test(this.ta.value.slice(0, this.ta.selectionStart))) return this.closeAc(); // typed on meanwhile
+    const items = cmds.filter((c) => c.trigger.startsWith(ql)).slice(0, 10).map((c) => ({
+      insert: `/${c.trigger} `, key: c.trigger,
+      node: [h('span', { class: 'ac-icon' }, '/'), h('span', { class: 'ac-main' }, `/${c.trigger}${c.hint ? ` ${c.hint}` : ''}`), h('span', { class: 'ac-sub' }, c.description)],
+    }));
+    this.showAc(items, 0, 'commands');
   }
 
   suggestPeople(q, start) {
@@ -275,7 +307,7 @@ export class Composer {
       id: `ac-${i}`, role: 'option', class: 'ac-item', dataset: { key: it.key },
       on: { mousedown: (e) => { e.preventDefault(); this.pickAc(i); } },
     }, it.node)));
-    this.acEl.setAttribute('aria-label', kind === 'people' ? 'People to mention' : 'Emoji');
+    this.acEl.setAttribute('aria-label', { people: 'People to mention', emoji: 'Emoji', commands: 'Commands' }[kind]);
     this.acEl.hidden = false;
     this.markAc();
   }

@@ -1,12 +1,12 @@
 // views/integrations.js: what users see of integrations — their access tokens (Settings),
-// the incoming webhooks of a channel (a dialog), slash commands in the composer (a list to
-// pick from, and running them), and the answers only they see (ephemeral notes).
+// the incoming webhooks of a channel (a dialog), slash commands (loaded for the composer's
+// suggestions, and run), and the answers only they see (ephemeral notes).
 
 import { h, replace, setTrustedHTML } from '../dom.js';
 import * as api from '../api.js';
 import { enc, errorText } from '../api.js';
 import { formatFull } from '../format.js';
-import { wireDialog, openDialog, confirmAction, toast } from './ui.js';
+import { wireDialog, openDialog, confirmAction } from './ui.js';
 
 function when(ts) {
   return ts ? formatFull(ts * 1000) : 'never';
@@ -169,97 +169,30 @@ export class WebhooksDialog {
 }
 
 /**
- * SlashCommands offers the slash commands while the composer's text is "/word" and runs a
- * command when one is sent. ctx: { textarea, anchor (element the list is placed in),
- * convId(), onAction(action), showEphemeral(convId, html) }.
+ * Commands loads the slash commands the composer offers and runs one when it is sent.
+ * ctx: { onAction(action, convId), showEphemeral(convId, html) }.
  */
-export class SlashCommands {
+export class Commands {
   constructor(ctx) {
     this.ctx = ctx;
-    this.commands = null;
-    this.active = 0;
-    this.items = [];
-    this.box = h('ul', { id: 'command-list', class: 'autocomplete', role: 'listbox', 'aria-label': 'Commands', hidden: true });
-    ctx.anchor.append(this.box);
-    const ta = ctx.textarea;
-    ta.setAttribute('aria-controls', 'command-list');
-    ta.addEventListener('input', () => this.update());
-    // Capture: the list's keys come before the composer's own Enter handling.
-    ta.addEventListener('keydown', (e) => this.key(e), true);
-    ta.addEventListener('blur', () => setTimeout(() => this.hide(), 150));
+    this.list = null;
   }
 
+  /** load returns the commands ({trigger, hint, description, builtin}), fetched once. */
   async load() {
-    if (!this.commands) {
+    if (!this.list) {
       try {
-        this.commands = (await api.get('/api/commands')).commands || [];
+        this.list = (await api.get('/api/commands')).commands || [];
       } catch {
-        this.commands = [];
+        return [];
       }
     }
-    return this.commands;
+    return this.list;
   }
 
   /** isCommand reports whether text is a command to run rather than a message to post. */
   static isCommand(text) {
-    return /^\/[a-z0-9_-]+(\s|$)/i.test(text) && !text.startsWith('//');
-  }
-
-  async update() {
-    const v = this.ctx.textarea.value;
-    const m = /^\/([a-z0-9_-]*)$/i.exec(v);
-    if (!m) return this.hide();
-    const cmds = await this.load();
-    const q = m[1].toLowerCase();
-    this.items = cmds.filter((c) => c.trigger.startsWith(q));
-    if (!this.items.length) return this.hide();
-    this.active = Math.min(this.active, this.items.length - 1);
-    this.draw();
-  }
-
-  draw() {
-    replace(this.box, this.items.map((c, i) => h('li', {
-      role: 'option', id: `command-${c.trigger}`, class: ['autocomplete-item', i === this.active && 'active'],
-      'aria-selected': String(i === this.active),
-      on: { mousedown: (e) => { e.preventDefault(); this.choose(i); } },
-    }, h('span', { class: 'command-trigger' }, `/${c.trigger}`), c.hint ? h('span', { class: 'command-hint' }, ` ${c.hint}`) : null,
-    h('span', { class: 'command-desc' }, c.description))));
-    this.box.hidden = false;
-    this.ctx.textarea.setAttribute('aria-activedescendant', `command-${this.items[this.active].trigger}`);
-  }
-
-  hide() {
-    this.box.hidden = true;
-    this.items = [];
-    this.ctx.textarea.removeAttribute('aria-activedescendant');
-  }
-
-  key(e) {
-    if (this.box.hidden || !this.items.length) return;
-    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      e.stopImmediatePropagation();
-      this.active = (this.active + (e.key === 'ArrowDown' ? 1 : this.items.length - 1)) % this.items.length;
-      this.draw();
-    } else if (e.key === 'Tab' || e.key === 'Enter') {
-      e.preventDefault();
-      e.stopImmediatePropagation();
-      this.choose(this.active);
-    } else if (e.key === 'Escape') {
-      e.preventDefault();
-      e.stopImmediatePropagation();
-      this.hide();
-    }
-  }
-
-  choose(i) {
-    const c = this.items[i];
-    if (!c) return;
-    const ta = this.ctx.textarea;
-    ta.value = `/${c.trigger} `;
-    ta.setSelectionRange(ta.value.length, ta.value.length);
-    this.hide();
-    ta.focus();
+    return /^\/[a-z0-9_-]+(\s|$)/i.test(text);
   }
 
   /** run sends a command typed in conversation convId and acts on the answer. */
@@ -279,9 +212,4 @@ export function ephemeralNote(html) {
     h('span', { class: 'ephemeral-label' }, 'Only you can see this'),
     body,
     h('button', { type: 'button', class: 'link', on: { click: (e) => e.target.closest('.ephemeral').remove() } }, 'Dismiss'));
-}
-
-/** notify shows a command's failure. */
-export function commandFailed(err) {
-  toast(errorText(err), { error: true });
 }

@@ -5,6 +5,7 @@ import { $, replace } from '../dom.js';
 import * as api from '../api.js';
 import { applyTheme } from '../theme.js';
 import { avatar, wireDialog, openDialog, confirmAction } from './ui.js';
+import { TokensSection } from './integrations.js';
 import { Notifier } from '../notify.js';
 
 const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
@@ -32,6 +33,7 @@ export class SettingsView {
     $('#logout-all').addEventListener('click', () => this.logoutAll());
     $('#danger-form').addEventListener('submit', (e) => { e.preventDefault(); this.deleteAccount(); });
     ctx.state.on('me', () => { if (this.dlg.open) this.drawAvatar(); });
+    this.tokens = new TokensSection($('#settings-tokens'));
     $('#notify-permission').addEventListener('click', () => this.askPermission());
     $('#notify-dnd').addEventListener('change', (e) => this.setDnd(e.target.checked));
     $('#notify-sound').addEventListener('change', (e) => {
