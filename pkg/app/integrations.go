@@ -604,6 +604,7 @@ var builtinCommands = map[string]CommandInfo{
 	"invite": {Trigger: "invite", Hint: "@user", Description: "Add someone to this private channel", Builtin: true},
 	"leave":  {Trigger: "leave", Description: "Leave this private channel", Builtin: true},
 	"call":   {Trigger: "call", Description: "Start a call here", Builtin: true},
+	"mute":   {Trigger: "mute", Description: "Mute or unmute this conversation", Builtin: true},
 }
 
 // Commands lists the slash commands me can use, built-in first.
@@ -612,7 +613,7 @@ func (a *App) Commands(ctx context.Context, me chat.Account) ([]CommandInfo, err
 		return nil, err
 	}
 	out := []CommandInfo{}
-	for _, t := range []string{"me", "shrug", "invite", "leave", "call"} {
+	for _, t := range []string{"me", "shrug", "invite", "leave", "mute", "call"} {
 		out = append(out, builtinCommands[t])
 	}
 	cs, err := a.Store.SlashCommands(ctx)
@@ -682,6 +683,20 @@ func (a *App) Command(ctx context.Context, me chat.Account, id, text string) (Co
 		return CommandResult{Action: "left"}, a.Leave(ctx, me, c.ID)
 	case "call":
 		return CommandResult{Action: "call"}, nil
+	case "mute":
+		prefs, err := a.Store.NotificationPrefs(ctx, me.Name)
+		if err != nil {
+			return CommandResult{}, err
+		}
+		p := prefs.Conversations[c.ID]
+		p.Muted = !p.Muted
+		if _, err := a.SetConversationPrefs(ctx, me, c.ID, p); err != nil {
+			return CommandResult{}, err
+		}
+		if p.Muted {
+			return CommandResult{Ephemeral: "<p>This conversation is muted: it notifies you of nothing, @here and @channel included. /mute again to unmute.</p>"}, nil
+		}
+		return CommandResult{Ephemeral: "<p>This conversation is no longer muted.</p>"}, nil
 	}
 	cmds, err := a.Store.SlashCommands(ctx)
 	if err != nil {

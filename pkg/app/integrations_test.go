@@ -324,6 +324,15 @@ func TestApp_OutgoingAndCommands(t *testing.T) {
 		if _, err := e.app.Command(e.ctx, w.dave, priv, "/me here"); codeOf(err) != chat.ENotFound {
 			t.Errorf("dave still posts after /leave: %v", err)
 		}
+		if _, err := e.app.Command(e.ctx, w.bob, "c:general", "/mute"); err != nil {
+			t.Fatal(err)
+		}
+		if p := must(e.app.NotificationPrefs(e.ctx, w.bob)); !p.Conversations["c:general"].Muted {
+			t.Errorf("after /mute: %+v", p)
+		}
+		if _, err := e.app.Command(e.ctx, w.bob, "c:general", "/mute"); err != nil || must(e.app.NotificationPrefs(e.ctx, w.bob)).Conversations["c:general"].Muted {
+			t.Errorf("a second /mute did not unmute: %v", err)
+		}
 		if res, _ := e.app.Command(e.ctx, w.bob, "c:general", "/call"); res.Action != "call" {
 			t.Errorf("/call: %+v", res)
 		}
