@@ -66,6 +66,20 @@ func TestBrowser_Integrations(t *testing.T) {
 		}
 	})
 
+	t.Run("a member's webhook", func(t *testing.T) {
+		bxClick(alice, "#webhooks-btn")
+		alice.WaitJS("the webhooks dialog", bxVisible("#webhook-create"), 10*time.Second)
+		bxFill(alice, "#webhook-username", "Uptime")
+		bxClick(alice, "#webhook-create")
+		alice.WaitJS("the URL shown once", `(document.querySelector('#webhooks-dialog .token-secret') || {}).textContent?.includes('/hooks/')`, 10*time.Second)
+		u := Eval[string](alice, `document.querySelector('#webhooks-dialog .token-secret').textContent`)
+		if r := postHook(t, d, u, "application/json", []byte(`{"text":"site *up* again"}`)); r.Status != 200 {
+			t.Fatalf("post to the member's hook: %d %s", r.Status, r.Body)
+		}
+		bob.WaitJS("bob sees it as Uptime", `[...document.querySelectorAll('#message-list .message.from-webhook')].some((m) => m.querySelector('.message-sender').textContent === 'Uptime' && m.querySelector('.message-body strong')?.textContent === 'up')`, 10*time.Second)
+		Eval[bool](alice, `(() => { document.querySelector('#webhooks-dialog').close(); return true; })()`)
+	})
+
 	t.Run("tokens in settings", func(t *testing.T) {
 		Eval[bool](alice, `(() => { document.querySelector("#composer").value = ""; return true; })()`)
 		bxClick(alice, "#me-avatar")
