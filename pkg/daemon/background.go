@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/minimost/minimost/pkg/metrics"
 )
 
 // checkpointIdle truncates the WAL of every database left unwritten for -wal-idle, checking
@@ -38,6 +40,11 @@ func (m *Main) checkpointIdle(ctx context.Context) {
 // read it.
 func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("websocket_connections", "Open WebSocket connections.", func() float64 { return float64(m.hub.Count()) })
+	m.metrics.Fanout(func() metrics.FanoutCounts {
+		st := m.store.FanoutStats()
+		return metrics.FanoutCounts{Queued: st.Queued, Copies: st.Copies, Transactions: st.Transactions, Refused: st.Refused,
+			JournalCommits: st.JournalCommits, JournalCommitSeconds: float64(st.JournalCommitNanos) / 1e9, SlowClosed: int64(m.hub.Slow())}
+	})
 	m.metrics.GaugeFunc("start_time_seconds", "When the daemon started, in Unix seconds.", func() float64 { return float64(m.started.Unix()) })
 	du := &diskUsage{dir: m.Config.DataDir, every: 30 * time.Second}
 	m.metrics.LabeledGaugeFunc("disk_bytes", "Bytes on disk in the data directory by part (refreshed at most every 30 s).", "part", map[string]func() float64{

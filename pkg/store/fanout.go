@@ -36,6 +36,11 @@ const (
 	DefaultFanoutLinger = 250 * time.Millisecond
 	// lingerMaxOps is the queue length at which a user's operations are applied at once.
 	lingerMaxOps = 256
+	// DefaultFanoutMaxQueued is how many copies may wait for the fan-out before new posts
+	// are refused with retry advice (Options.FanoutMaxQueued): about two seconds of the
+	// fan-out's throughput on a small machine, so a backlog never outlasts the shutdown's
+	// grace period.
+	DefaultFanoutMaxQueued = 100_000
 )
 
 // entry is one journaled operation on its way to its recipients' databases.
@@ -67,6 +72,8 @@ type FanoutStats struct {
 	// JournalCommits is the number of journal commits and JournalCommitNanos their total
 	// duration.
 	JournalCommits, JournalCommitNanos int64
+	// Refused is the number of operations refused because Queued was at its bound.
+	Refused int64
 }
 
 type appendReq struct {
@@ -131,6 +138,10 @@ type fanout struct {
 	timer   *time.Timer
 	timerAt time.Time
 	stats   FanoutStats
+	// maxQueued bounds stats.Queued: past it, submit refuses new operations (refusing is
+	// set meanwhile, so that the log says it once).
+	maxQueued int64
+	refusing  bool
 	// progress is closed, and replaced, whenever operations have been applied: readers
 	// (waitUser) and flush wait on it, together with their context.
 	progress chan struct{}
@@ -161,21 +172,22 @@ type fanout struct {
 	remWake   chan struct{}
 }
 
-func newFanout(s *Store, workers int, linger time.Duration) *fanout {
+func newFanout(s *Store, workers int, linger time.Duration, maxQueued int) *fanout {
 	f := &fanout{
-		s:        s,
-		appendCh: make(chan appendReq, 1024),
-		stopJ:    make(chan struct{}),
-		jDone:    make(chan struct{}),
-		stopS:    make(chan struct{}),
-		sDone:    make(chan struct{}),
-		users:    map[string]*userQueue{},
-		progress: make(chan struct{}),
-		dirty:    map[string]struct{}{},
-		syncWake: make(chan struct{}, 1),
-		syncDB:   syncWAL,
-		remWake:  make(chan struct{}, 1),
-		linger:   linger,
+		s:         s,
+		appendCh:  make(chan appendReq, 1024),
+		stopJ:     make(chan struct{}),
+		jDone:     make(chan struct{}),
+		stopS:     make(chan struct{}),
+		sDone:     make(chan struct{}),
+		users:     map[string]*userQueue{},
+		progress:  make(chan struct{}),
+		dirty:     map[string]struct{}{},
+		syncWake:  make(chan struct{}, 1),
+		syncDB:    syncWAL,
+		remWake:   make(chan struct{}, 1),
+		linger:    linger,
+		maxQueued: int64(maxQueued),
 	}
 	f.work = sync.NewCond(&f.mu)
 	f.timer = time.AfterFunc(time.Hour, func() {
@@ -206,6 +218,9 @@ func wake(ch chan struct{}) {
 // submit journals e (durably) and queues it for its recipients. When it returns nil the
 // operation is acknowledged: it will reach every recipient even across a crash.
 func (f *fanout) submit(ctx context.Context, e *entry) error {
+	if err := f.admit(len(e.recipients)); err != nil {
+		return err
+	}
 	req := appendReq{e: e, done: make(chan error, 1)}
 	select {
 	case f.appendCh <- req:
@@ -233,6 +248,30 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	}
 	f.enqueue(e)
 	return nil
+}
+
+// admit refuses an operation of n copies while the fan-out's backlog is at its bound: the
+// sender is asked to retry in a second (HTTP 429, or a WebSocket error with retry_after),
+// rather than the backlog growing until readers or the shutdown pay for it. An operation
+// alone bigger than the bound passes when nothing is queued.
+func (f *fanout) admit(n int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.stats.Queued
+	if f.maxQueued <= 0 || q == 0 || q+int64(n) <= f.maxQueued {
+		if f.refusing && q < f.maxQueued/2 {
+			f.refusing = false
+			f.s.Logger.Info("fan-out caught up: accepting messages again", "queued", q, "refused", f.stats.Refused)
+		}
+		return nil
+	}
+	f.stats.Refused++
+	if !f.refusing {
+		f.refusing = true
+		f.s.Logger.Warn("fan-out saturated: refusing messages until it catches up", "queued", q, "max", f.maxQueued)
+	}
+	return &chat.Error{Code: chat.ETooMany, RetryAfter: 1,
+		Message: "the server is busy delivering earlier messages; retry in a second"}
 }
 
 // journalLoop commits appends in groups: everything waiting when a commit starts goes into

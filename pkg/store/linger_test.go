@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -135,5 +136,44 @@ func TestStore_FanoutLingerClose(t *testing.T) {
 		if counts[u] != 7 {
 			t.Errorf("%s has %d messages after reopen, want 7", u, counts[u])
 		}
+	}
+}
+
+// Past its bound the fan-out refuses new posts with retry advice, and accepts them again once
+// it has caught up; what it refused is not journaled.
+func TestStore_FanoutBackPressure(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, t.TempDir(), store.Options{FanoutLinger: time.Hour, FanoutMaxQueued: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	users := []string{"ann", "ben", "cat"}
+	MustCreateUsers(t, s, users...)
+	postN(t, s, 3, users) // 9 copies queued
+	m := &chat.Message{Conversation: "c:general", Sender: "ann", Body: "one too many", HTML: "x"}
+	err = s.PostMessage(ctx, m, users)
+	var ce *chat.Error
+	if !errors.As(err, &ce) || ce.Code != chat.ETooMany || ce.RetryAfter < 1 {
+		t.Fatalf("post past the bound: %v, want too_many with retry_after", err)
+	}
+	if st := s.FanoutStats(); st.Refused != 1 || st.Queued != 9 {
+		t.Errorf("refused %d, queued %d; want 1, 9", st.Refused, st.Queued)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PostMessage(ctx, m, users); err != nil {
+		t.Fatalf("post after the flush: %v", err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.MessageCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["ann"] != 4 {
+		t.Errorf("ann has %d messages, want 4 (the refused post is not there)", counts["ann"])
 	}
 }

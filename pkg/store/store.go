@@ -49,8 +49,12 @@ type Options struct {
 	// the transaction (default DefaultFanoutLinger; negative: none). Reads of that user's
 	// database never wait for it: they have the queue written at once.
 	FanoutLinger time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// FanoutMaxQueued bounds the copies waiting for the fan-out: past it, posts, edits and
+	// deletions are refused with chat.ETooMany and a retry delay (default
+	// DefaultFanoutMaxQueued; negative: no bound).
+	FanoutMaxQueued int
+	Logger          *slog.Logger
+	Now             func() time.Time
 	// DeletionHook, if set, runs between the steps of an account deletion ("files", then
 	// "user:<name>" after each database); tests use it to crash a deletion half way.
 	DeletionHook func(step string)
@@ -69,6 +73,9 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 		opt.FanoutLinger = DefaultFanoutLinger
 	}
 	opt.FanoutLinger = max(opt.FanoutLinger, 0)
+	if opt.FanoutMaxQueued == 0 {
+		opt.FanoutMaxQueued = DefaultFanoutMaxQueued
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -91,7 +98,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.users = &userDBs{dir: filepath.Join(dir, "users"), max: opt.MaxOpenUserDBs, m: map[string]*userDB{}, lru: list.New()}
-	s.fanout = newFanout(s, opt.FanoutWorkers, opt.FanoutLinger)
+	s.fanout = newFanout(s, opt.FanoutWorkers, opt.FanoutLinger, opt.FanoutMaxQueued)
 	if err := s.fanout.replay(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("replay journal: %w", err)
