@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,6 +102,47 @@ type Report struct {
 	ConnectPerSec    float64 `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
 	RSSBeforeMiB     float64 `json:"rss_before_sockets_mib"` // logged in, no socket open
 	RSSPerSocketKiB  float64 `json:"rss_per_socket_kib"`     // (RSS at end − RSS before sockets) / users
+	// GoMemPerSocketKiB is the daemon's Go heap and stacks in use after a GC (from
+	// /debug/pprof/heap?gc=1), at the end minus before the sockets, per socket: unlike RSS
+	// it does not count memory freed but not yet returned to the system.
+	GoMemPerSocketKiB float64 `json:"go_mem_per_socket_kib"`
+	Goroutines        int     `json:"server_goroutines"`
+}
+
+// goMem returns the daemon's heap and stack bytes in use after a forced GC, and its number
+// of goroutines, from its pprof endpoint.
+func goMem(ctx context.Context, base string) (inuse int64, goroutines int, err error) {
+	get := func(path string) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	heap, err := get("/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(heap, "\n") {
+		var n, sys int64
+		if _, err := fmt.Sscanf(line, "# HeapInuse = %d", &n); err == nil {
+			inuse += n
+		} else if _, err := fmt.Sscanf(line, "# Stack = %d / %d", &n, &sys); err == nil {
+			inuse += n
+		}
+	}
+	g, err := get("/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	fmt.Sscanf(g, "goroutine profile: total %d", &goroutines)
+	return inuse, goroutines, nil
 }
 
 func loadavg() string {
@@ -174,6 +216,12 @@ func run(ctx context.Context, c config) error {
 	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
 	// here (the daemon's GC returns that memory only slowly, so per-socket figures of small
 	// runs are rough).
+	var memBefore int64
+	if c.Pprof != "" {
+		if memBefore, _, err = goMem(sctx, c.Pprof); err != nil {
+			logf("no Go memory figures from %s: %v", c.Pprof, err)
+		}
+	}
 	if p, err := readProc(c.PID); err == nil {
 		rep.RSSBeforeMiB = float64(p.RSS) / (1 << 20)
 	}
@@ -314,6 +362,12 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	end := time.Now()
+	if memBefore > 0 {
+		if mem, g, err := goMem(ctx, c.Pprof); err == nil {
+			rep.GoMemPerSocketKiB = float64(mem-memBefore) / 1024 / float64(len(clients))
+			rep.Goroutines = g
+		}
+	}
 	after, procErr2 := readProc(c.PID)
 	selfAfter, _ := readProc(0)
 	close(stopSample)
@@ -537,7 +591,7 @@ func printReport(c config, r *Report) {
 	}
 	fmt.Printf("per copy: %.1f µs server CPU;  %d copies missing;  %d sockets dropped (%d too slow);  %d sends refused\n",
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
-	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket\n",
-		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB)
+	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket, %d goroutines\n",
+		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.Goroutines)
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
 }
