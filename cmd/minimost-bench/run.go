@@ -109,6 +109,24 @@ type Report struct {
 	Goroutines        int     `json:"server_goroutines"`
 }
 
+// saveProfile writes what url answers to path.
+func saveProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
 // goMem returns the daemon's heap and stack bytes in use after a forced GC, and its number
 // of goroutines, from its pprof endpoint.
 func goMem(ctx context.Context, base string) (inuse int64, goroutines int, err error) {
@@ -362,6 +380,11 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	end := time.Now()
+	if c.HeapOut != "" && c.Pprof != "" {
+		if err := saveProfile(ctx, c.Pprof+"/debug/pprof/heap?gc=1", c.HeapOut); err != nil {
+			logf("heap profile: %v", err)
+		}
+	}
 	if memBefore > 0 {
 		if mem, g, err := goMem(ctx, c.Pprof); err == nil {
 			rep.GoMemPerSocketKiB = float64(mem-memBefore) / 1024 / float64(len(clients))
