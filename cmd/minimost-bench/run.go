@@ -384,6 +384,9 @@ func run(ctx context.Context, c config) error {
 		if err := saveProfile(ctx, c.Pprof+"/debug/pprof/heap?gc=1", c.HeapOut); err != nil {
 			logf("heap profile: %v", err)
 		}
+		if err := saveProfile(ctx, c.Pprof+"/debug/pprof/goroutine?debug=1", c.HeapOut+".goroutines.txt"); err != nil {
+			logf("goroutine profile: %v", err)
+		}
 	}
 	if memBefore > 0 {
 		if mem, g, err := goMem(ctx, c.Pprof); err == nil {
