@@ -31,6 +31,10 @@ type client struct {
 	acks      []time.Duration // send → ack (senders only)
 	lastRecv  time.Time
 	errors    int // error frames
+	// dropped is set when the server closed the socket before the run ended (closeCode says
+	// how: 1013 "try again later" is a client that fell too far behind).
+	dropped   bool
+	closeCode websocket.StatusCode
 }
 
 func newClient(name string, base *url.URL, transport http.RoundTripper) *client {
@@ -175,6 +179,9 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 	for {
 		_, b, err := c.ws.Read(ctx)
 		if err != nil {
+			if ctx.Err() == nil {
+				c.dropped, c.closeCode = true, websocket.CloseStatus(err)
+			}
 			return
 		}
 		now := time.Now()

@@ -66,6 +66,13 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	maddr := ml.Addr().String()
+	ml.Close()
 	// A load test is many sockets and posts from one address: the per-account rates and the
 	// per-address connection limit are lifted (they are tested elsewhere).
 	limits := `{"channels": ["general"], "posts_per_minute": 0, "reactions_per_minute": 0, "connections_per_address": 1000000, "max_connections": 1000000, "max_sockets_per_user": 1000}`
@@ -80,7 +87,8 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 	}
 	// -auth-burst: every client logs in from 127.0.0.1 at once.
 	cmd := exec.Command(bin, "-data", dir, "-listen", addr, "-log-level", "warn",
-		"-auth-burst", strconv.Itoa(max(100, 2*c.Users)), "-cleanup-first", "24h")
+		"-auth-burst", strconv.Itoa(max(100, 2*c.Users)), "-cleanup-first", "24h",
+		"-metrics-listen", maddr, "-pprof")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -93,6 +101,7 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 	c.CACert = filepath.Join(dir, "cert.pem")
 	c.Socket = filepath.Join(dir, "minimost.sock")
 	c.PID = cmd.Process.Pid
+	c.Pprof = "http://" + maddr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {

@@ -46,6 +46,9 @@ type config struct {
 	Keep       bool
 	JSON       bool
 	SetupLimit time.Duration
+	Connectors int
+	Pprof      string
+	HeapOut    string
 }
 
 func main() {
@@ -61,13 +64,16 @@ func main() {
 	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "how long to wait after sending for copies still on their way")
-	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs) or private (private channels of 10)")
+	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10) or idle (sockets held, nothing sent: memory per socket)")
 	fs.StringVar(&c.Prefix, "prefix", "bench", "username prefix of the accounts")
 	fs.StringVar(&c.Password, "password", "bench-password-123", "password of the accounts")
 	fs.BoolVar(&c.Spawn, "spawn", false, "start a minimostd of our own on a temporary data directory and a free port")
 	fs.StringVar(&c.Minimostd, "minimostd", "", "minimostd binary for -spawn (default: on PATH, else ./bin/minimostd)")
 	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
+	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
+	fs.StringVar(&c.Pprof, "pprof", "", "the daemon's -metrics-listen address with -pprof, e.g. http://127.0.0.1:9464, for Go memory per socket (-spawn sets it)")
+	fs.StringVar(&c.HeapOut, "heap-profile", "", "with -pprof: save the daemon's heap profile (after a GC) at the end of the run to this file, for go tool pprof, and its goroutines to FILE.goroutines.txt")
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -94,8 +100,13 @@ func (c *config) check() error {
 	if c.Users > 9999 {
 		return errors.New("-users must be at most 9999")
 	}
-	if c.Senders < 1 || c.Senders > c.Users {
+	if c.Scenario == "idle" {
+		c.Senders = 0
+	} else if c.Senders < 1 || c.Senders > c.Users {
 		return errors.New("-senders must be between 1 and -users")
+	}
+	if c.Connectors < 1 {
+		return errors.New("-connectors must be at least 1")
 	}
 	if c.Rate <= 0 || c.Rate > 20 {
 		return errors.New("-rate must be above 0 and at most 20 (the server's per-socket frame limit)")
@@ -104,7 +115,7 @@ func (c *config) check() error {
 		return errors.New("-duration must be above 0 and at most 1h")
 	}
 	switch c.Scenario {
-	case "channel":
+	case "channel", "idle":
 	case "dm":
 		if c.Senders > c.Users/2 {
 			return errors.New("-scenario dm: -senders must be at most -users/2 (one sender per pair)")
@@ -114,7 +125,7 @@ func (c *config) check() error {
 			return errors.New("-scenario private needs at least 10 users")
 		}
 	default:
-		return fmt.Errorf("unknown -scenario %q (channel, dm or private)", c.Scenario)
+		return fmt.Errorf("unknown -scenario %q (channel, dm, private or idle)", c.Scenario)
 	}
 	if !c.Spawn {
 		if err := loopbackOnly(c.URL); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -92,6 +93,74 @@ type Report struct {
 	SetupS          float64 `json:"setup_s"`
 	UsersCreated    int     `json:"users_created"`
 	ServerProcError string  `json:"server_proc_error,omitempty"`
+
+	MissingCopies    int64   `json:"missing_copies"`  // wanted but not received within -drain
+	DroppedSockets   int     `json:"dropped_sockets"` // closed by the server during the run
+	SlowClosed       int     `json:"slow_closed"`     // of which "too slow" (1013)
+	RefusedSends     int     `json:"refused_sends"`   // error frames answering a send (too_many: back-pressure)
+	ServerCPUPerCopy float64 `json:"server_cpu_us_per_copy"`
+	ConnectPerSec    float64 `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
+	RSSBeforeMiB     float64 `json:"rss_before_sockets_mib"` // logged in, no socket open
+	RSSPerSocketKiB  float64 `json:"rss_per_socket_kib"`     // (RSS at end − RSS before sockets) / users
+	// GoMemPerSocketKiB is the daemon's Go heap and stacks in use after a GC (from
+	// /debug/pprof/heap?gc=1), at the end minus before the sockets, per socket: unlike RSS
+	// it does not count memory freed but not yet returned to the system.
+	GoMemPerSocketKiB float64 `json:"go_mem_per_socket_kib"`
+	Goroutines        int     `json:"server_goroutines"`
+}
+
+// saveProfile writes what url answers to path.
+func saveProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// goMem returns the daemon's heap and stack bytes in use after a forced GC, and its number
+// of goroutines, from its pprof endpoint.
+func goMem(ctx context.Context, base string) (inuse int64, goroutines int, err error) {
+	get := func(path string) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	heap, err := get("/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(heap, "\n") {
+		var n, sys int64
+		if _, err := fmt.Sscanf(line, "# HeapInuse = %d", &n); err == nil {
+			inuse += n
+		} else if _, err := fmt.Sscanf(line, "# Stack = %d / %d", &n, &sys); err == nil {
+			inuse += n
+		}
+	}
+	g, err := get("/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	fmt.Sscanf(g, "goroutine profile: total %d", &goroutines)
+	return inuse, goroutines, nil
 }
 
 func loadavg() string {
@@ -153,16 +222,34 @@ func run(ctx context.Context, c config) error {
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
 	}
-	logf("logging in and connecting %d clients", len(clients))
+	logf("logging in %d clients", len(clients))
 	if err := parallel(sctx, 8, len(clients), func(i int) error {
 		if err := clients[i].login(sctx, c.Password); err != nil {
 			return fmt.Errorf("login %s: %w", clients[i].name, err)
 		}
-		return clients[i].dial(ctx)
+		return nil
 	}); err != nil {
+		return err
+	}
+	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
+	// here (the daemon's GC returns that memory only slowly, so per-socket figures of small
+	// runs are rough).
+	var memBefore int64
+	if c.Pprof != "" {
+		if memBefore, _, err = goMem(sctx, c.Pprof); err != nil {
+			logf("no Go memory figures from %s: %v", c.Pprof, err)
+		}
+	}
+	if p, err := readProc(c.PID); err == nil {
+		rep.RSSBeforeMiB = float64(p.RSS) / (1 << 20)
+	}
+	logf("connecting %d WebSockets (%d at a time)", len(clients), c.Connectors)
+	connStart := time.Now()
+	if err := parallel(sctx, c.Connectors, len(clients), func(i int) error { return clients[i].dial(ctx) }); err != nil {
 		closeAll(clients)
 		return err
 	}
+	rep.ConnectPerSec = float64(len(clients)) / time.Since(connStart).Seconds()
 	defer closeAll(clients)
 
 	runID := randomID()
@@ -285,7 +372,28 @@ func run(ctx context.Context, c config) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if c.Scenario == "idle" {
+		// Nothing is sent: hold the sockets for the duration, then measure.
+		select {
+		case <-time.After(c.Duration):
+		case <-ctx.Done():
+		}
+	}
 	end := time.Now()
+	if c.HeapOut != "" && c.Pprof != "" {
+		if err := saveProfile(ctx, c.Pprof+"/debug/pprof/heap?gc=1", c.HeapOut); err != nil {
+			logf("heap profile: %v", err)
+		}
+		if err := saveProfile(ctx, c.Pprof+"/debug/pprof/goroutine?debug=1", c.HeapOut+".goroutines.txt"); err != nil {
+			logf("goroutine profile: %v", err)
+		}
+	}
+	if memBefore > 0 {
+		if mem, g, err := goMem(ctx, c.Pprof); err == nil {
+			rep.GoMemPerSocketKiB = float64(mem-memBefore) / 1024 / float64(len(clients))
+			rep.Goroutines = g
+		}
+	}
 	after, procErr2 := readProc(c.PID)
 	selfAfter, _ := readProc(0)
 	close(stopSample)
@@ -304,6 +412,15 @@ func run(ctx context.Context, c config) error {
 		lat = append(lat, cl.latencies...)
 		acks = append(acks, cl.acks...)
 		rep.ErrorFrames += cl.errors
+		if cl.dropped {
+			rep.DroppedSockets++
+			if cl.closeCode == 1013 {
+				rep.SlowClosed++
+			}
+		}
+	}
+	for _, s := range senders {
+		rep.RefusedSends += clients[s.idx].errors
 	}
 	window := max(last.Sub(start), c.Duration)
 	rep.WindowS = window.Seconds()
@@ -311,6 +428,7 @@ func run(ctx context.Context, c config) error {
 	rep.Acked = int(acked.Load())
 	rep.CopiesWanted = wanted
 	rep.CopiesReceived = tr.total.Load()
+	rep.MissingCopies = max(wanted-rep.CopiesReceived, 0)
 	tr.mu.Lock()
 	for k, n := range tr.copies {
 		if n >= tr.want[k[0]] {
@@ -330,6 +448,12 @@ func run(ctx context.Context, c config) error {
 		rep.ServerRSSMiB = float64(after.RSS) / (1 << 20)
 		rep.ServerPeakMiB = float64(max(peak.Load(), after.RSS)) / (1 << 20)
 		rep.ServerThreads = after.Threads
+		if rep.CopiesReceived > 0 {
+			rep.ServerCPUPerCopy = 1e6 * rep.ServerCPUS / float64(rep.CopiesReceived)
+		}
+		if rep.RSSBeforeMiB > 0 {
+			rep.RSSPerSocketKiB = (rep.ServerRSSMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
+		}
 	} else if procErr != nil {
 		rep.ServerProcError = procErr.Error()
 	} else {
@@ -353,6 +477,7 @@ func setupScenario(ctx context.Context, c config, clients []*client, runID strin
 	}
 	n := len(clients)
 	switch c.Scenario {
+	case "idle":
 	case "channel":
 		all := make([]int, n)
 		for i := range all {
@@ -490,5 +615,9 @@ func printReport(c config, r *Report) {
 	} else {
 		fmt.Printf("server:   no CPU/memory figures (%s)\n", r.ServerProcError)
 	}
+	fmt.Printf("per copy: %.1f µs server CPU;  %d copies missing;  %d sockets dropped (%d too slow);  %d sends refused\n",
+		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
+	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket, %d goroutines\n",
+		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.Goroutines)
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
 }

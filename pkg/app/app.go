@@ -180,6 +180,11 @@ type App struct {
 
 	responses responses      // response URLs of recent slash commands
 	bg        sync.WaitGroup // integrations' background calls
+
+	// PresenceInterval is the least time between two presence events (default 1 s): the
+	// changes of that time go out together, one frame per connection.
+	PresenceInterval time.Duration
+	presence         presenceBatch
 }
 
 // New returns an App on its required parts, with defaults for the rest.
@@ -187,8 +192,9 @@ func New(st Store, h Hasher, settings SettingsSource, events Publisher, conns Co
 	return &App{
 		Store: st, Hasher: h, Settings: settings, Events: events, Conns: conns, Closer: closer, DataDir: dataDir,
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, SessionTTL: 30 * 24 * time.Hour,
-		PublicURL: func() string { return "https://127.0.0.1:5000" },
-		channels:  slices.Clone(settings.Get().Channels),
+		PublicURL:        func() string { return "https://127.0.0.1:5000" },
+		channels:         slices.Clone(settings.Get().Channels),
+		PresenceInterval: time.Second,
 	}
 }
 

@@ -4,26 +4,88 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
 )
 
-// SetPresence records and announces me's presence ("online", "away" or "offline").
+// SetPresence records me's presence ("online", "away" or "offline") and queues its
+// announcement (see presenceBatch).
 func (a *App) SetPresence(ctx context.Context, me chat.Account, status string) error {
 	switch status {
 	case "online", "away", "offline":
 	default:
 		return chat.Errorf(chat.EInvalid, "presence must be online or away")
 	}
-	d, err := a.caller(ctx, me)
-	if err != nil {
+	if _, err := a.caller(ctx, me); err != nil {
 		return err
 	}
 	if err := a.Store.SetPresence(ctx, me.Name, status); err != nil {
 		return err
 	}
-	a.publish(d.All(), chat.PresenceChanged{User: me.Name, Presence: status})
+	a.queuePresence(me.Name, status)
 	return nil
+}
+
+// presenceBatch holds the presence changes not yet announced. A change starts a timer of
+// PresenceInterval; when it fires, every change of that time goes out in one event to every
+// account. Connecting N users therefore costs each connected client about one frame a second,
+// not one per user, and a reconnect storm cannot flood the slower clients.
+type presenceBatch struct {
+	mu      sync.Mutex
+	pending map[string]string // username → latest presence
+	order   []string          // usernames in the order of their first change
+	timer   *time.Timer
+	last    time.Time // when the last event went out
+}
+
+func (a *App) queuePresence(user, status string) {
+	b := &a.presence
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending == nil {
+		b.pending = map[string]string{}
+	}
+	if _, ok := b.pending[user]; !ok {
+		b.order = append(b.order, user)
+	}
+	b.pending[user] = status
+	if b.timer != nil {
+		return
+	}
+	// The first change after a quiet interval goes out at once; later ones wait for the
+	// interval to end.
+	wait := max(a.PresenceInterval-time.Since(b.last), 0)
+	b.timer = time.AfterFunc(wait, func() { a.FlushPresence(context.Background()) })
+}
+
+// FlushPresence announces the pending presence changes now, in one event to every account.
+func (a *App) FlushPresence(ctx context.Context) {
+	b := &a.presence
+	b.mu.Lock()
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	changes := make([]chat.PresenceChange, 0, len(b.order))
+	for _, u := range b.order {
+		changes = append(changes, chat.PresenceChange{User: u, Presence: b.pending[u]})
+	}
+	b.pending, b.order = nil, nil
+	if len(changes) > 0 {
+		b.last = time.Now()
+	}
+	b.mu.Unlock()
+	if len(changes) == 0 {
+		return
+	}
+	d, err := a.Store.Accounts(ctx)
+	if err != nil {
+		a.Logger.Warn("announce presence", "changes", len(changes), "err", err)
+		return
+	}
+	a.publish(d.All(), chat.PresenceChanged{Changes: changes})
 }
 
 // Disconnected is called when me's last connection closed: me stops typing, leaves every

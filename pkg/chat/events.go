@@ -88,8 +88,14 @@ type Typing struct {
 	User         string `json:"user"`
 }
 
-// PresenceChanged says an account went online, away or offline.
+// PresenceChanged carries the presence changes of the last moment (the server sends at most
+// one a second): each account that went online, away or offline, with its latest presence.
 type PresenceChanged struct {
+	Changes []PresenceChange `json:"changes"`
+}
+
+// PresenceChange is one account's new presence: "online", "away" or "offline".
+type PresenceChange struct {
 	User     string `json:"user"`
 	Presence string `json:"presence"`
 }

@@ -37,6 +37,11 @@ func (m *Main) checkpointIdle(ctx context.Context) {
 // read it.
 func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("websocket_connections", "Open WebSocket connections.", func() float64 { return float64(m.hub.Count()) })
+	m.metrics.Fanout(func() metrics.FanoutCounts {
+		st := m.store.FanoutStats()
+		return metrics.FanoutCounts{Queued: st.Queued, Copies: st.Copies, Transactions: st.Transactions, Refused: st.Refused,
+			JournalCommits: st.JournalCommits, JournalCommitSeconds: float64(st.JournalCommitNanos) / 1e9, SlowClosed: int64(m.hub.Slow())}
+	})
 	m.metrics.GaugeFunc("start_time_seconds", "When the daemon started, in Unix seconds.", func() float64 { return float64(m.started.Unix()) })
 	m.metrics.Registry.MustRegister(&metrics.Disk{Dir: m.Config.DataDir})
 	m.metrics.GaugeFunc("user_databases_open", "users/*.db handles the daemon holds open (a bounded cache).", func() float64 { return float64(m.store.OpenUserDBs()) })

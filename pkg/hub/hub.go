@@ -2,8 +2,9 @@
 // subscriber is a channel of frames. Clients are keyed by account id (never by username, which
 // a later account may reuse). Every account has an increasing event sequence and a ring of
 // recent events, so a client that reconnects gets exactly what it missed, or is told to
-// resync when the ring (or a restart) lost it. Publishing never blocks on a slow client: its
-// subscription is closed instead, and it reconnects and catches up.
+// resync when the ring (or a restart) lost it. Publishing never blocks on a slow client: a
+// subscriber's frames queue up to Buffer, and past that its subscription is closed instead,
+// and it reconnects and catches up. An idle subscriber holds no queue.
 package hub
 
 import (
@@ -25,7 +26,15 @@ func (f Frame) Bytes() []byte {
 	if len(f.Payload) < 2 {
 		return f.Payload
 	}
-	b := make([]byte, 0, len(f.Payload)+24)
+	return f.AppendTo(make([]byte, 0, len(f.Payload)+24))
+}
+
+// AppendTo appends the frame as sent to the client (Bytes) to b: a writer reusing one buffer
+// copies the shared payload once per frame and allocates nothing.
+func (f Frame) AppendTo(b []byte) []byte {
+	if len(f.Payload) < 2 {
+		return append(b, f.Payload...)
+	}
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, f.Seq, 10)
 	if len(f.Payload) > 2 {
@@ -38,18 +47,52 @@ func (f Frame) Bytes() []byte {
 type Sub struct {
 	User    string
 	Session string
-	// C carries the frames; it is closed when the subscription ends (see Reason).
-	C      chan Frame
+	// Ready receives a value when frames are queued or the subscription ended: the
+	// client's writer then calls Take.
+	Ready chan struct{}
+
+	mu     sync.Mutex
+	q      []Frame
+	ended  bool
 	reason string
-	once   sync.Once
-	hub    *Hub
 }
 
-// Reason says why C was closed: "slow", "session", "shutdown" or "".
+// Take appends the queued frames to buf and empties the queue; open is false when the
+// subscription has ended: these are its last frames (see Reason).
+func (s *Sub) Take(buf []Frame) (frames []Frame, open bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	buf = append(buf, s.q...)
+	clear(s.q)
+	if cap(s.q) > 64 {
+		s.q = nil // the backlog is gone: give back its memory
+	} else {
+		s.q = s.q[:0]
+	}
+	return buf, !s.ended
+}
+
+// Reason says why the subscription ended: "slow", "session", "shutdown" or "".
 func (s *Sub) Reason() string {
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.reason
+}
+
+// push queues f; false when the queue is full (the subscriber is too slow).
+func (s *Sub) push(f Frame, limit int) bool {
+	s.mu.Lock()
+	if len(s.q) >= limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.q = append(s.q, f)
+	s.mu.Unlock()
+	select {
+	case s.Ready <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 type userState struct {
@@ -63,17 +106,19 @@ type Hub struct {
 	boot string
 	// RingSize is how many recent events per user are kept for catch-up.
 	RingSize int
-	// Buffer is the size of each subscriber's channel.
+	// Buffer is how many frames may wait for one subscriber before it is closed as slow.
 	Buffer int
 
 	mu    sync.Mutex
 	users map[string]*userState
 	n     int
+	// slow counts the subscriptions closed because their queue was full.
+	slow uint64
 }
 
 // New returns an empty Hub with a fresh boot id.
 func New() *Hub {
-	return &Hub{boot: rand.Text()[:12], RingSize: 256, Buffer: 256, users: map[string]*userState{}}
+	return &Hub{boot: rand.Text()[:12], RingSize: 256, Buffer: 1024, users: map[string]*userState{}}
 }
 
 // Boot identifies this process's sequence space; a client's seq from another boot is useless.
@@ -113,9 +158,8 @@ func (h *Hub) publish(users []string, payload []byte) {
 			u.ring = append(u.ring, f)
 		}
 		for s := range u.subs {
-			select {
-			case s.C <- f:
-			default:
+			if !s.push(f, h.Buffer) {
+				h.slow++
 				h.closeLocked(s, "slow")
 			}
 		}
@@ -129,7 +173,7 @@ func (h *Hub) Subscribe(user, session, boot string, since uint64) (sub *Sub, rep
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.state(user)
-	sub = &Sub{User: user, Session: session, C: make(chan Frame, h.Buffer), hub: h}
+	sub = &Sub{User: user, Session: session, Ready: make(chan struct{}, 1)}
 	u.subs[sub] = struct{}{}
 	h.n++
 	seq = u.seq
@@ -170,10 +214,16 @@ func (h *Hub) closeLocked(sub *Sub, reason string) {
 	}
 	delete(u.subs, sub)
 	h.n--
-	if sub.reason == "" {
+	sub.mu.Lock()
+	if !sub.ended {
+		sub.ended = true
 		sub.reason = reason
 	}
-	sub.once.Do(func() { close(sub.C) })
+	sub.mu.Unlock()
+	select {
+	case sub.Ready <- struct{}{}:
+	default:
+	}
 }
 
 // CloseSession ends every connection of the session with the given id hash.
@@ -223,6 +273,13 @@ func (h *Hub) Connections(user string) int {
 		return len(u.subs)
 	}
 	return 0
+}
+
+// Slow returns how many subscriptions were closed because they fell Buffer frames behind.
+func (h *Hub) Slow() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.slow
 }
 
 // Count returns the number of connections.

@@ -22,11 +22,36 @@ func seqOf(t *testing.T, f hub.Frame) (uint64, string) {
 	return m.Seq, m.Type
 }
 
+// reader reads a subscription as the WebSocket writer does: wait for Ready, Take.
+type reader struct {
+	sub     *hub.Sub
+	pending []hub.Frame
+	ended   bool
+}
+
+// next waits for the subscriber's next frame; ok is false when it ended.
+func (r *reader) next() (hub.Frame, bool) {
+	for len(r.pending) == 0 {
+		if r.ended {
+			return hub.Frame{}, false
+		}
+		<-r.sub.Ready
+		var open bool
+		r.pending, open = r.sub.Take(r.pending)
+		r.ended = !open
+	}
+	f := r.pending[0]
+	r.pending = r.pending[1:]
+	return f, true
+}
+
+func nextOf(sub *hub.Sub) (hub.Frame, bool) { return (&reader{sub: sub}).next() }
+
 func TestHub_PublishAndCatchUp(t *testing.T) {
 	h := hub.New()
 	sub, _, _, _ := h.Subscribe("bob", "s1", "", 0)
 	h.Publish([]string{"alice", "bob"}, chat.Typing{Conversation: "c:a"})
-	f := <-sub.C
+	f, _ := nextOf(sub)
 	if seq, typ := seqOf(t, f); seq != 1 || typ != "typing" {
 		t.Errorf("got seq %d type %q, want 1 typing", seq, typ)
 	}
@@ -75,7 +100,11 @@ func TestHub_SlowSubscriberIsClosedNotWaitedFor(t *testing.T) {
 	got := 0
 	go func() {
 		defer wg.Done()
-		for range fast.C {
+		r := &reader{sub: fast}
+		for {
+			if _, ok := r.next(); !ok {
+				return
+			}
 			got++
 			if got == 10 {
 				return
@@ -87,7 +116,11 @@ func TestHub_SlowSubscriberIsClosedNotWaitedFor(t *testing.T) {
 	}
 	wg.Wait()
 	n := 0
-	for range slow.C {
+	r := &reader{sub: slow}
+	for {
+		if _, ok := r.next(); !ok {
+			break
+		}
 		n++
 	}
 	if n != 2 || slow.Reason() != "slow" {
@@ -100,14 +133,14 @@ func TestHub_CloseSession(t *testing.T) {
 	a, _, _, _ := h.Subscribe("bob", "s1", "", 0)
 	b, _, _, _ := h.Subscribe("bob", "s2", "", 0)
 	h.CloseSession("s1")
-	if _, ok := <-a.C; ok || a.Reason() != "session" {
+	if _, ok := nextOf(a); ok || a.Reason() != "session" {
 		t.Errorf("s1 still open or reason %q", a.Reason())
 	}
 	if h.Connections("bob") != 1 {
 		t.Errorf("connections = %d, want 1", h.Connections("bob"))
 	}
 	h.CloseUser("bob", "")
-	if _, ok := <-b.C; ok {
+	if _, ok := nextOf(b); ok {
 		t.Error("s2 still open after CloseUser")
 	}
 }
@@ -130,7 +163,8 @@ func TestHub_PublishReturnsMarshalErrors(t *testing.T) {
 		t.Fatalf("Publish(Pong) = %v", err)
 	}
 	// The failed event took no sequence number: the next one is 1.
-	if seq, typ := seqOf(t, <-sub.C); seq != 1 || typ != "pong" {
+	f, _ := nextOf(sub)
+	if seq, typ := seqOf(t, f); seq != 1 || typ != "pong" {
 		t.Errorf("got seq %d type %q, want 1 pong", seq, typ)
 	}
 }
@@ -145,5 +179,38 @@ func TestHub_AccountsAreKeyedByID(t *testing.T) {
 	defer h.Unsubscribe(sub)
 	if len(replay) != 0 || seq != 0 || resync {
 		t.Errorf("new account replayed %d frames (seq %d, resync %v); want none", len(replay), seq, resync)
+	}
+}
+
+// A subscriber that falls behind by up to Buffer frames gets them all, in order, in one Take;
+// one frame more and it is closed as slow, which Slow counts.
+func TestHub_BacklogTakenAtOnce(t *testing.T) {
+	h := hub.New()
+	h.Buffer = 50
+	sub, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	for i := range 50 {
+		h.Publish([]string{"bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
+	}
+	<-sub.Ready
+	frames, open := sub.Take(nil)
+	if !open || len(frames) != 50 {
+		t.Fatalf("took %d frames (open %v), want 50 open", len(frames), open)
+	}
+	for i, f := range frames {
+		if seq, _ := seqOf(t, f); seq != uint64(i+1) {
+			t.Fatalf("frame %d has seq %d", i, seq)
+		}
+	}
+	if frames, open := sub.Take(frames[:0]); len(frames) != 0 || !open {
+		t.Errorf("second take: %d frames, open %v; want none, open", len(frames), open)
+	}
+	for i := range 51 {
+		h.Publish([]string{"bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
+	}
+	if frames, open := sub.Take(nil); len(frames) != 50 || open || sub.Reason() != "slow" {
+		t.Errorf("after 51 frames: took %d, open %v, reason %q; want 50, closed, slow", len(frames), open, sub.Reason())
+	}
+	if got := h.Slow(); got != 1 {
+		t.Errorf("Slow() = %d, want 1", got)
 	}
 }

@@ -103,3 +103,26 @@ func TestDisk(t *testing.T) {
 		}
 	}
 }
+func TestMetrics_Fanout(t *testing.T) {
+	m := metrics.New()
+	m.Fanout(func() metrics.FanoutCounts {
+		return metrics.FanoutCounts{Queued: 7, Copies: 1000, Transactions: 40, Refused: 2, JournalCommits: 5, JournalCommitSeconds: 0.25, SlowClosed: 3}
+	})
+	srv := httptest.NewServer(m.Handler(false))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		"minimost_fanout_queued_copies 7", "minimost_fanout_copies_total 1000", "minimost_fanout_transactions_total 40",
+		"minimost_fanout_refused_total 2", "minimost_journal_commits_total 5", "minimost_journal_commit_seconds_total 0.25",
+		"minimost_websocket_slow_closed_total 3",
+	} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -365,3 +365,50 @@ func BenchmarkCleanupBacklog(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*total/el.Seconds(), "rows/s")
 }
+
+// BenchmarkFanoutLive posts to a channel of 1,000 members one message at a time at a chat
+// rate (50 messages/s, the saturating case for a big channel) rather than as fast as
+// possible: each user's queue then holds what arrived during the linger. One op is one
+// message; cpu-ns/copy is the process's CPU per copy, tx/copy the user-database
+// transactions per copy (1 without lingering).
+func BenchmarkFanoutLive(b *testing.B) {
+	const members, rate = 1000, 50
+	names := benchUsers(members)
+	for _, linger := range []time.Duration{-1, 20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond} {
+		b.Run(fmt.Sprintf("linger=%v", max(linger, 0)), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, b.TempDir(), store.Options{FanoutLinger: linger})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			MustCreateUsers(b, s, names...)
+			if err := s.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			st0 := s.FanoutStats()
+			tick := time.NewTicker(time.Second / rate)
+			defer tick.Stop()
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			for i := range b.N {
+				<-tick.C
+				body, html := benchBody(i)
+				m := &chat.Message{Conversation: "c:general", Sender: names[i%members], Body: body, HTML: html}
+				if err := s.PostMessage(ctx, m, names); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			el, cpu := time.Since(start), cpuTime()-cpu0
+			b.StopTimer()
+			st := s.FanoutStats()
+			copies := float64(st.Copies - st0.Copies)
+			b.ReportMetric(float64(cpu.Nanoseconds())/copies, "cpu-ns/copy")
+			b.ReportMetric(float64(st.Transactions-st0.Transactions)/copies, "tx/copy")
+			b.ReportMetric(copies/el.Seconds(), "copies/s")
+		})
+	}
+}

@@ -31,6 +31,16 @@ const (
 	// retryDelay is the wait before a failed user-database write, a database that could not
 	// be opened for its fsync, or a failed journal removal is tried again.
 	retryDelay = 500 * time.Millisecond
+	// DefaultFanoutLinger is how long a user's first queued operation waits for others to
+	// share its transaction (Options.FanoutLinger).
+	DefaultFanoutLinger = 250 * time.Millisecond
+	// lingerMaxOps is the queue length at which a user's operations are applied at once.
+	lingerMaxOps = 256
+	// DefaultFanoutMaxQueued is how many copies may wait for the fan-out before new posts
+	// are refused with retry advice (Options.FanoutMaxQueued): about two seconds of the
+	// fan-out's throughput on a small machine, so a backlog never outlasts the shutdown's
+	// grace period.
+	DefaultFanoutMaxQueued = 100_000
 )
 
 // entry is one journaled operation on its way to its recipients' databases.
@@ -46,6 +56,26 @@ type entry struct {
 	finished  bool   // every copy committed
 }
 
+// readyEntry is a user waiting for a worker.
+type readyEntry struct {
+	user string
+	q    *userQueue
+}
+
+// FanoutStats are counters of the fan-out since the store was opened.
+type FanoutStats struct {
+	// Queued is the number of copies waiting to be written to user databases.
+	Queued int64
+	// Copies is the number of copies written; Transactions the number of user-database
+	// transactions that wrote them.
+	Copies, Transactions int64
+	// JournalCommits is the number of journal commits and JournalCommitNanos their total
+	// duration.
+	JournalCommits, JournalCommitNanos int64
+	// Refused is the number of operations refused because Queued was at its bound.
+	Refused int64
+}
+
 type appendReq struct {
 	e    *entry
 	done chan error
@@ -58,6 +88,11 @@ type userQueue struct {
 	ready   bool // in fanout.ready
 	active  bool // a worker is applying a batch
 	backoff bool // the last batch failed: wait for the retry timer
+	// due is when a ready queue is applied even if no reader waits for it: its first
+	// operation lingers so that the ones after it share the transaction.
+	due time.Time
+	// urgent is set while a reader waits for the queue: it is applied without lingering.
+	urgent bool
 	// enq and applied count operations queued for and applied to the user's database, so a
 	// read can wait for exactly the writes that came before it (read-your-writes).
 	enq, applied uint64
@@ -87,9 +122,26 @@ type fanout struct {
 	mu sync.Mutex
 	// work is signalled when a user is added to ready (one worker is enough) and broadcast
 	// when closing. Only workers wait on it.
-	work  *sync.Cond
-	ready []string
-	users map[string]*userQueue
+	work *sync.Cond
+	// ready lists the users whose queue waits for a worker, in the order they became ready
+	// (so by due time); urgentQ lists those a reader waits for. An entry whose queue has
+	// since been taken is stale and skipped.
+	ready   []readyEntry
+	urgentQ []readyEntry
+	users   map[string]*userQueue
+	// linger bounds how long an operation waits in a user's queue for others to share its
+	// transaction (0: none). flushing > 0 (a flush is waiting) or closing cancels it.
+	linger   time.Duration
+	flushing int
+	// timer wakes the workers when the oldest lingering queue is due; timerAt is when
+	// (zero: not set).
+	timer   *time.Timer
+	timerAt time.Time
+	stats   FanoutStats
+	// maxQueued bounds stats.Queued: past it, submit refuses new operations (refusing is
+	// set meanwhile, so that the log says it once).
+	maxQueued int64
+	refusing  bool
 	// progress is closed, and replaced, whenever operations have been applied: readers
 	// (waitUser) and flush wait on it, together with their context.
 	progress chan struct{}
@@ -120,22 +172,31 @@ type fanout struct {
 	remWake   chan struct{}
 }
 
-func newFanout(s *Store, workers int) *fanout {
+func newFanout(s *Store, workers int, linger time.Duration, maxQueued int) *fanout {
 	f := &fanout{
-		s:        s,
-		appendCh: make(chan appendReq, 1024),
-		stopJ:    make(chan struct{}),
-		jDone:    make(chan struct{}),
-		stopS:    make(chan struct{}),
-		sDone:    make(chan struct{}),
-		users:    map[string]*userQueue{},
-		progress: make(chan struct{}),
-		dirty:    map[string]struct{}{},
-		syncWake: make(chan struct{}, 1),
-		syncDB:   syncWAL,
-		remWake:  make(chan struct{}, 1),
+		s:         s,
+		appendCh:  make(chan appendReq, 1024),
+		stopJ:     make(chan struct{}),
+		jDone:     make(chan struct{}),
+		stopS:     make(chan struct{}),
+		sDone:     make(chan struct{}),
+		users:     map[string]*userQueue{},
+		progress:  make(chan struct{}),
+		dirty:     map[string]struct{}{},
+		syncWake:  make(chan struct{}, 1),
+		syncDB:    syncWAL,
+		remWake:   make(chan struct{}, 1),
+		linger:    linger,
+		maxQueued: int64(maxQueued),
 	}
 	f.work = sync.NewCond(&f.mu)
+	f.timer = time.AfterFunc(time.Hour, func() {
+		f.mu.Lock()
+		f.timerAt = time.Time{}
+		f.work.Broadcast()
+		f.mu.Unlock()
+	})
+	f.timer.Stop()
 	go f.journalLoop()
 	go f.syncLoop()
 	for range workers {
@@ -157,6 +218,9 @@ func wake(ch chan struct{}) {
 // submit journals e (durably) and queues it for its recipients. When it returns nil the
 // operation is acknowledged: it will reach every recipient even across a crash.
 func (f *fanout) submit(ctx context.Context, e *entry) error {
+	if err := f.admit(len(e.recipients)); err != nil {
+		return err
+	}
 	req := appendReq{e: e, done: make(chan error, 1)}
 	select {
 	case f.appendCh <- req:
@@ -184,6 +248,30 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	}
 	f.enqueue(e)
 	return nil
+}
+
+// admit refuses an operation of n copies while the fan-out's backlog is at its bound: the
+// sender is asked to retry in a second (HTTP 429, or a WebSocket error with retry_after),
+// rather than the backlog growing until readers or the shutdown pay for it. An operation
+// alone bigger than the bound passes when nothing is queued.
+func (f *fanout) admit(n int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.stats.Queued
+	if f.maxQueued <= 0 || q == 0 || q+int64(n) <= f.maxQueued {
+		if f.refusing && q < f.maxQueued/2 {
+			f.refusing = false
+			f.s.Logger.Info("fan-out caught up: accepting messages again", "queued", q, "refused", f.stats.Refused)
+		}
+		return nil
+	}
+	f.stats.Refused++
+	if !f.refusing {
+		f.refusing = true
+		f.s.Logger.Warn("fan-out saturated: refusing messages until it catches up", "queued", q, "max", f.maxQueued)
+	}
+	return &chat.Error{Code: chat.ETooMany, RetryAfter: 1,
+		Message: "the server is busy delivering earlier messages; retry in a second"}
 }
 
 // journalLoop commits appends in groups: everything waiting when a commit starts goes into
@@ -271,6 +359,13 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 		return
 	}
 	now := f.s.Now().Unix()
+	start := time.Now()
+	defer func() {
+		f.mu.Lock()
+		f.stats.JournalCommits++
+		f.stats.JournalCommitNanos += int64(time.Since(start))
+		f.mu.Unlock()
+	}()
 	err := withTx(context.Background(), f.s.presence.W, func(tx *sql.Tx) error {
 		if len(batch) > 0 {
 			ins, err := tx.Prepare("INSERT INTO journal(op, payload, recipients, created_ts) VALUES (?, ?, ?, ?)")
@@ -337,6 +432,8 @@ func (f *fanout) enqueue(e *entry) {
 		f.finishLocked(e)
 		return
 	}
+	f.stats.Queued += int64(e.remaining)
+	due := time.Now().Add(f.linger)
 	for _, r := range e.recipients {
 		q := f.users[r]
 		if q == nil {
@@ -345,19 +442,75 @@ func (f *fanout) enqueue(e *entry) {
 		}
 		q.ops = append(q.ops, e)
 		q.enq++
-		f.markReadyLocked(r, q)
+		f.markReadyLocked(r, q, due)
 	}
 }
 
-// markReadyLocked puts user in the ready list if it has operations, no worker on it and no
-// retry pending.
-func (f *fanout) markReadyLocked(user string, q *userQueue) {
+// markReadyLocked puts user in the ready list, to be applied at due (or earlier), if it has
+// operations, no worker on it and no retry pending.
+func (f *fanout) markReadyLocked(user string, q *userQueue, due time.Time) {
 	if q.ready || q.active || q.backoff || len(q.ops) == 0 {
 		return
 	}
 	q.ready = true
-	f.ready = append(f.ready, user)
+	q.due = due
+	f.ready = append(f.ready, readyEntry{user, q})
+	if q.urgent {
+		f.urgentQ = append(f.urgentQ, readyEntry{user, q})
+	}
 	f.work.Signal()
+}
+
+// makeUrgentLocked has q applied without lingering: a reader waits for it.
+func (f *fanout) makeUrgentLocked(user string, q *userQueue) {
+	if q.urgent {
+		return
+	}
+	q.urgent = true
+	if q.ready {
+		f.urgentQ = append(f.urgentQ, readyEntry{user, q})
+		f.work.Signal()
+	}
+}
+
+// nextLocked takes the next queue for a worker: a queue a reader waits for, else the oldest
+// ready one once it is due (at once when lingering is off, a flush waits, the store is
+// closing or the queue is long). With nothing to take it returns how long until the oldest
+// ready queue is due (0: none is ready).
+func (f *fanout) nextLocked(now time.Time) (user string, q *userQueue, wait time.Duration) {
+	for len(f.urgentQ) > 0 {
+		r := f.urgentQ[0]
+		f.urgentQ[0] = readyEntry{}
+		f.urgentQ = f.urgentQ[1:]
+		if r.q.ready && f.users[r.user] == r.q {
+			return r.user, r.q, 0
+		}
+	}
+	for len(f.ready) > 0 {
+		r := f.ready[0]
+		if !r.q.ready || f.users[r.user] != r.q {
+			f.ready[0] = readyEntry{}
+			f.ready = f.ready[1:]
+			continue
+		}
+		if f.linger > 0 && f.flushing == 0 && !f.closing && len(r.q.ops) < lingerMaxOps && now.Before(r.q.due) {
+			return "", nil, r.q.due.Sub(now)
+		}
+		f.ready[0] = readyEntry{}
+		f.ready = f.ready[1:]
+		return r.user, r.q, 0
+	}
+	return "", nil, 0
+}
+
+// wakeAtLocked has the workers woken after d, unless they already will be by then.
+func (f *fanout) wakeAtLocked(d time.Duration) {
+	at := time.Now().Add(d)
+	if !f.timerAt.IsZero() && !at.Before(f.timerAt) {
+		return
+	}
+	f.timerAt = at
+	f.timer.Reset(d)
 }
 
 // finishLocked records that every copy of e is committed: its seq waits for the fsync of
@@ -386,17 +539,25 @@ func (f *fanout) worker() {
 	defer f.workers.Done()
 	for {
 		f.mu.Lock()
-		for len(f.ready) == 0 && !f.closing {
+		var user string
+		var q *userQueue
+		for {
+			var wait time.Duration
+			user, q, wait = f.nextLocked(time.Now())
+			if q != nil {
+				break
+			}
+			if f.closing && len(f.ready) == 0 {
+				f.mu.Unlock()
+				return
+			}
+			if wait > 0 {
+				f.wakeAtLocked(wait)
+			}
 			f.work.Wait()
 		}
-		if len(f.ready) == 0 {
-			f.mu.Unlock()
-			return
-		}
-		user := f.ready[0]
-		f.ready = f.ready[1:]
-		q := f.users[user]
 		q.ready = false
+		q.urgent = false
 		q.active = true
 		ops := q.ops
 		q.ops = nil
@@ -420,7 +581,7 @@ func (f *fanout) worker() {
 					defer f.mu.Unlock()
 					q.backoff = false
 					if !f.closing {
-						f.markReadyLocked(user, q)
+						f.markReadyLocked(user, q, time.Now())
 					}
 				})
 			}
@@ -431,13 +592,19 @@ func (f *fanout) worker() {
 			f.dirty[user] = struct{}{}
 		}
 		q.applied += uint64(len(ops))
+		f.stats.Queued -= int64(len(ops))
+		if !gone {
+			f.stats.Copies += int64(len(ops))
+			f.stats.Transactions++
+		}
 		for _, e := range ops {
 			if e.remaining--; e.remaining == 0 {
 				f.finishLocked(e)
 			}
 		}
 		if len(q.ops) > 0 {
-			f.markReadyLocked(user, q)
+			// They arrived while this batch was written: they have lingered already.
+			f.markReadyLocked(user, q, time.Now())
 		} else if q.applied == q.enq {
 			// Nothing pending: forget the user so the map stays small. A reader waiting on
 			// q sees applied == enq, which is past its target.
@@ -665,6 +832,7 @@ func (f *fanout) waitUser(ctx context.Context, user string) error {
 	}
 	target := q.enq
 	for q.applied < target {
+		f.makeUrgentLocked(user, q)
 		ch := f.progress
 		f.mu.Unlock()
 		select {
@@ -683,6 +851,13 @@ func (f *fanout) waitUser(ctx context.Context, user string) error {
 func (f *fanout) flush(ctx context.Context) error {
 	f.mu.Lock()
 	target := f.nextIdx
+	f.flushing++
+	f.work.Broadcast()
+	defer func() {
+		f.mu.Lock()
+		f.flushing--
+		f.mu.Unlock()
+	}()
 	for len(f.pending) > 0 && f.pending[0].idx <= target {
 		ch := f.progress
 		f.mu.Unlock()
@@ -769,6 +944,7 @@ func (f *fanout) close() {
 	f.work.Broadcast()
 	f.mu.Unlock()
 	f.workers.Wait()
+	f.timer.Stop()
 	close(f.stopS)
 	<-f.sDone
 	close(f.stopJ)

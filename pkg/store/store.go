@@ -45,8 +45,16 @@ type Options struct {
 	MaxOpenUserDBs int
 	// FanoutWorkers is the number of goroutines writing user databases (default 4).
 	FanoutWorkers int
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// FanoutLinger is how long a copy may wait in its recipient's queue for others to share
+	// the transaction (default DefaultFanoutLinger; negative: none). Reads of that user's
+	// database never wait for it: they have the queue written at once.
+	FanoutLinger time.Duration
+	// FanoutMaxQueued bounds the copies waiting for the fan-out: past it, posts, edits and
+	// deletions are refused with chat.ETooMany and a retry delay (default
+	// DefaultFanoutMaxQueued; negative: no bound).
+	FanoutMaxQueued int
+	Logger          *slog.Logger
+	Now             func() time.Time
 	// DeletionHook, if set, runs between the steps of an account deletion ("files", then
 	// "user:<name>" after each database); tests use it to crash a deletion half way.
 	DeletionHook func(step string)
@@ -60,6 +68,13 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 	}
 	if opt.FanoutWorkers <= 0 {
 		opt.FanoutWorkers = 4
+	}
+	if opt.FanoutLinger == 0 {
+		opt.FanoutLinger = DefaultFanoutLinger
+	}
+	opt.FanoutLinger = max(opt.FanoutLinger, 0)
+	if opt.FanoutMaxQueued == 0 {
+		opt.FanoutMaxQueued = DefaultFanoutMaxQueued
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -83,7 +98,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.users = &userDBs{dir: filepath.Join(dir, "users"), max: opt.MaxOpenUserDBs, m: map[string]*userDB{}, lru: list.New()}
-	s.fanout = newFanout(s, opt.FanoutWorkers)
+	s.fanout = newFanout(s, opt.FanoutWorkers, opt.FanoutLinger, opt.FanoutMaxQueued)
 	if err := s.fanout.replay(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("replay journal: %w", err)
@@ -128,6 +143,13 @@ func (s *Store) close() error {
 
 // Flush waits until every journaled operation so far is applied to every user database.
 func (s *Store) Flush(ctx context.Context) error { return opErr("flush", s.fanout.flush(ctx)) }
+
+// FanoutStats returns the fan-out's counters.
+func (s *Store) FanoutStats() FanoutStats {
+	s.fanout.mu.Lock()
+	defer s.fanout.mu.Unlock()
+	return s.fanout.stats
+}
 
 // userDBPath returns users/<name>.db for a valid username.
 func (s *Store) userDBPath(name string) string { return filepath.Join(s.dir, "users", name+".db") }

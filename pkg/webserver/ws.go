@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -101,10 +102,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for _, f := range replay {
-		if err := s.wsWrite(ctx, c, f.Bytes()); err != nil {
-			return
-		}
+	if err := s.wsWriteFrames(ctx, c, replay); err != nil {
+		return
 	}
 	if first {
 		if err := s.App.SetPresence(ctx, me, "online"); err != nil {
@@ -114,6 +113,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	go s.wsWriter(ctx, cancel, c, sub, me)
 	s.wsReader(ctx, c, me, sess)
 }
+
+// errGone wraps a failed write to a client: the client went away (or stalled past
+// wsWriteTimeout), which is worth a debug line, not an error.
+type errGone struct{ err error }
+
+func (e errGone) Error() string { return "client gone: " + e.err.Error() }
+func (e errGone) Unwrap() error { return e.err }
 
 // wsSend writes one event to this connection only.
 func (s *Server) wsSend(ctx context.Context, c *websocket.Conn, ev chat.Event) error {
@@ -127,7 +133,35 @@ func (s *Server) wsSend(ctx context.Context, c *websocket.Conn, ev chat.Event) e
 func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
 	defer cancel()
-	return c.Write(ctx, websocket.MessageText, b)
+	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+		return errGone{err}
+	}
+	return nil
+}
+
+// framePool holds the buffers hub frames are written from: a frame's shared payload is
+// copied once, into a buffer that goes back to the pool as soon as the socket has it, so an
+// idle connection holds none.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// wsWriteFrames writes hub frames, one WebSocket message each.
+func (s *Server) wsWriteFrames(ctx context.Context, c *websocket.Conn, frames []hub.Frame) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	bp := framePool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			framePool.Put(bp)
+		}
+	}()
+	for _, f := range frames {
+		*bp = f.AppendTo((*bp)[:0])
+		if err := s.wsWrite(ctx, c, *bp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // wsWriter sends the subscription's frames and pings; it closes the socket when the
@@ -140,10 +174,23 @@ func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *web
 	// from the account snapshot, without a query per connection.
 	alive := time.NewTicker(wsAliveInterval)
 	defer alive.Stop()
+	var frames []hub.Frame
 	for {
 		select {
-		case f, ok := <-sub.C:
-			if !ok {
+		case <-sub.Ready:
+			var open bool
+			frames, open = sub.Take(frames[:0])
+			err := s.wsWriteFrames(ctx, c, frames)
+			clear(frames)
+			if cap(frames) > 64 {
+				frames = nil
+			}
+			if err != nil {
+				s.Logger.Debug("websocket write failed", "user", me.Name, "err", err)
+				c.CloseNow()
+				return
+			}
+			if !open {
 				switch sub.Reason() {
 				case "session":
 					c.Close(CloseSessionEnded, "session ended")
@@ -154,10 +201,6 @@ func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *web
 				default:
 					c.Close(websocket.StatusNormalClosure, "")
 				}
-				return
-			}
-			if err := s.wsWrite(ctx, c, f.Bytes()); err != nil {
-				c.CloseNow()
 				return
 			}
 		case <-ping.C:
@@ -220,6 +263,11 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Accoun
 }
 
 func (s *Server) wsError(ctx context.Context, c *websocket.Conn, clientID string, err error) {
+	if errors.As(err, new(errGone)) {
+		// The answer could not be written: the client is gone, nothing more to tell it.
+		s.Logger.Debug("websocket write failed", "err", err)
+		return
+	}
 	if chat.ErrorCode(err) == chat.EInternal {
 		s.Logger.Error("websocket frame failed", "err", err)
 	}

@@ -440,9 +440,13 @@ export class State extends Emitter {
         this.setTyping(ev.conversation, ev.user);
         return {};
       case EV.PRESENCE: {
-        const u = this.users.get(ev.user);
-        if (u) u.presence = ev.presence;
-        else this.users.set(ev.user, { username: ev.user, display_name: '', presence: ev.presence });
+        // One event carries every change of the last second; the roster came from
+        // GET /api/users, so one 'users' notification redraws them all.
+        for (const c of ev.changes || []) {
+          const u = this.users.get(c.user);
+          if (u) u.presence = c.presence;
+          else this.users.set(c.user, { username: c.user, display_name: '', presence: c.presence });
+        }
         this.emit('users');
         return {};
       }
