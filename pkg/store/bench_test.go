@@ -412,3 +412,54 @@ func BenchmarkFanoutLive(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreatePrivateChannel creates a private channel of 1,000 members (the accounts are
+// made once, outside the timer): each member's database gets the conversation. cold: the
+// store is opened again before each run, so no member's database is open yet, as on a server
+// where they are not in the handle cache.
+func BenchmarkCreatePrivateChannel(b *testing.B) {
+	dir := b.TempDir()
+	s := MustOpen(b, dir)
+	names := benchUsers(1000)
+	MustCreateUsers(b, s, names...)
+	ctx := context.Background()
+	for _, cold := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cold=%v", cold), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if cold {
+					s.Close()
+					s = MustOpen(b, dir)
+				}
+				d, err := s.Accounts(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := s.CreatePrivateChannel(ctx, fmt.Sprintf("big-%d", i), d.All()[0], d.All()[1:]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClose closes a store with 1,000 open user databases, each with a message in its
+// WAL: what shutdown does after the last request.
+func BenchmarkClose(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		s := MustOpen(b, dir)
+		names := benchUsers(1000)
+		MustCreateUsers(b, s, names...)
+		postConcurrently(b, s, 1, "c:general", names)
+		if err := s.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

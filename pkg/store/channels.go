@@ -37,11 +37,9 @@ func (s *Store) CreatePrivateChannel(ctx context.Context, name string, creator c
 	if err != nil {
 		return pc, fmt.Errorf("store: create private channel: %w", err)
 	}
-	for _, m := range all {
-		if err := s.AddUserConversation(ctx, m.Name, pc.ID); err != nil && chat.ErrorCode(err) != chat.ENotFound {
-			return pc, err
-		}
-	}
+	// Nothing is written to the members' own databases: a private channel is listed from
+	// private_channel_members, and each copy gets its conversations row with its first
+	// message. Opening a thousand members' databases here made a big channel take seconds.
 	return pc, nil
 }
 

@@ -304,13 +304,46 @@ func (c *userDBs) forget(name string) {
 	}
 }
 
+// closeAll checkpoints and closes every open user database. Each checkpoint syncs its file,
+// so they run side by side: thousands of open databases still close within the shutdown's
+// bound.
 func (c *userDBs) closeAll() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	all := make([]*userDB, 0, len(c.m))
 	for _, u := range c.m {
-		u.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		all = append(all, u)
+	}
+	c.mu.Unlock()
+	parallel(len(all), closeWorkers, func(i int) { all[i].db.Exec("PRAGMA wal_checkpoint(TRUNCATE)") })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, u := range all {
 		c.removeLocked(u)
 	}
+}
+
+// closeWorkers is how many user databases are synced at once by work that touches many
+// (closing them all, adding a conversation to every member of a big private channel).
+const closeWorkers = 16
+
+// parallel runs fn(0) … fn(n-1) on at most workers goroutines and waits for them.
+func parallel(n, workers int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // withUserDB runs fn with the database of an existing user.
