@@ -83,6 +83,10 @@ type Messages interface {
 	History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error)
 	GetMessage(ctx context.Context, user, conversation, id string) (chat.Message, error)
 	Search(ctx context.Context, user, q string, limit int) ([]chat.Message, error)
+	// Thread returns the replies to a message, oldest first.
+	Thread(ctx context.Context, user, conversation, root string) ([]chat.Message, error)
+	// ThreadSummaries counts the replies to each of roots that has some.
+	ThreadSummaries(ctx context.Context, user, conversation string, roots []string) (map[string]chat.ThreadSummary, error)
 	HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error)
 }
 

@@ -42,6 +42,16 @@ type Message struct {
 	ThreadRoot   string      `json:"thread_root,omitempty"`
 	Attachment   *Attachment `json:"attachment,omitempty"`
 	Reactions    []Reaction  `json:"reactions,omitempty"`
+	// Thread summarizes the replies to this message, when it has some.
+	Thread *ThreadSummary `json:"thread,omitempty"`
+}
+
+// ThreadSummary is what shows under a message that has replies: how many, when the last one
+// came (Unix milliseconds) and who wrote them, first repliers first.
+type ThreadSummary struct {
+	Replies      int      `json:"replies"`
+	LastReplyMS  int64    `json:"last_reply_ms"`
+	Participants []string `json:"participants"`
 }
 
 // Reaction is one emoji on a message with the users who chose it.

@@ -217,3 +217,15 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, me chat.Ac
 	writeJSON(w, 200, map[string]any{"messages": msgs})
 	return nil
 }
+
+func (s *Server) handleThread(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	root, replies, err := s.App.Thread(r.Context(), me, r.PathValue("id"), r.PathValue("mid"))
+	if err != nil {
+		return err
+	}
+	if replies == nil {
+		replies = []chat.Message{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"root": root, "replies": replies})
+	return nil
+}

@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	user("DELETE /api/conversations/{id}/messages/{mid}/reactions/{emoji}", s.handleUnreact)
 	user("POST /api/conversations/{id}/read", s.handleRead)
 	user("POST /api/conversations/{id}/unread", s.handleUnread)
+	user("GET /api/conversations/{id}/threads/{mid}", s.handleThread)
 	user("PUT /api/conversations/{id}/notifications", s.handlePutConversationNotifications)
 	user("GET /api/me/notifications", s.handleGetNotifications)
 	user("PATCH /api/me/notifications", s.handlePatchNotifications)
