@@ -21,6 +21,7 @@ import { CallPanel } from './views/callpanel.js';
 import { toast, wireDialog } from './views/ui.js';
 import { Notifier } from './notify.js';
 import { NotifyMenu } from './views/notifymenu.js';
+import { ThreadView } from './views/thread.js';
 
 const SEND_TIMEOUT = 15000;
 
@@ -50,6 +51,7 @@ const ctx = {
   maxUploadMb: () => config.max_upload_mb,
   maybeMarkRead,
   markUnread,
+  openThread: (convId, rootId) => views.thread.open(convId, rootId),
   refreshUsers,
   setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
   openSettings: () => views.settings.open(),
@@ -95,6 +97,7 @@ function initViews() {
     people: new PeopleDialogs(ctx),
     calls: new CallPanel(ctx),
     notifyMenu: new NotifyMenu(ctx),
+    thread: new ThreadView(ctx),
   };
   socket.on('status', (up) => {
     views.shell.setConnected(up);
@@ -390,6 +393,7 @@ function stopSession(notice) {
   state.reset();
   $('#toasts').replaceChildren();
   if (views) {
+    views.thread.close();
     views.composer.setConversation('');
     views.conversation.close('');
   }

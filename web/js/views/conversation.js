@@ -354,7 +354,7 @@ export class ConversationView {
       const sig = signature(m, continued, name, user.avatar_url || '');
       let entry = this.cache.get(m.id);
       if (!(entry && (entry.sig === sig || this.editing === m.id))) {
-        entry = { el: renderMessage(m, { continued, me, user, name, nameOf: (u) => this.state.name(u) }), sig };
+        entry = { el: renderMessage(m, { continued, me, user, name, nameOf: (u) => this.state.name(u), userOf: (u) => this.state.user(u) }), sig };
         this.cache.set(m.id, entry);
       }
       used.add(m.id);
@@ -439,6 +439,9 @@ export class ConversationView {
         break;
       case 'unread':
         this.ctx.markUnread(msg);
+        break;
+      case 'thread':
+        this.ctx.openThread(msg.conversation, msg.id);
         break;
       case 'retry':
         this.ctx.retrySend(msg.client_id);
