@@ -348,6 +348,8 @@ export class ConversationView {
         prevDay = day;
         prev = null;
       }
+      // The "New messages" line starts a new group.
+      if (m.id === this.newFrom) prev = null;
       const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system';
       const user = this.state.user(m.sender);
       const name = m.sender === 'Deleted User' ? 'Deleted User' : this.state.name(m.sender);
@@ -358,10 +360,7 @@ export class ConversationView {
         this.cache.set(m.id, entry);
       }
       used.add(m.id);
-      if (m.id === this.newFrom) {
-        nodes.push(this.divider);
-        prev = null;
-      }
+      if (m.id === this.newFrom) nodes.push(this.divider);
       nodes.push(entry.el);
       prev = m;
     }
