@@ -63,29 +63,9 @@ func bxAxe(b *Browser, what string) {
 	}
 }
 
-// TestUI_Accessibility runs axe-core over the login page, the chat in both themes, the
-// dialogs, the search results and a phone-width window, and checks keyboard basics.
-func TestUI_Accessibility(t *testing.T) {
-	t.Parallel()
-	d := StartProcess(t, "-auth-burst", "200")
-	d.CreateUser("alice", "alice-password")
-	d.CreateUser("bob", "bob-password")
-	bobAPI := d.NewClient()
-	bobAPI.Login("bob", "bob-password")
-	bobAPI.Post("c:general", "hello **alice**, see `code` and @alice")
-
-	b := d.NewBrowser(1280, 800)
-	b.Open("/")
-	b.WaitJS("login page", bxVisible("#login-form"), 10*time.Second)
-	bxAxe(b, "login page")
-	b.Login("alice", "alice-password")
-	bxOpenConv(b, "c:general")
-	b.WaitJS("message", bxHasMessage("see"), 10*time.Second)
-	bxAxe(b, "chat")
-}
-
 // TestUI_Defects: each defect found by trying the app as a new user, in one daemon with a
-// desktop and a phone-width browser.
+// desktop and a phone-width browser, and axe-core over the login page, the chat in both
+// themes, the dialogs, the search results and the phone.
 func TestUI_Defects(t *testing.T) {
 	t.Parallel()
 	d := StartProcess(t, "-auth-burst", "200")
@@ -103,6 +83,7 @@ func TestUI_Defects(t *testing.T) {
 	t.Run("login page", func(t *testing.T) {
 		b.Open("/")
 		b.WaitJS("login page", bxVisible("#login-form"), 10*time.Second)
+		bxAxe(b, "login page")
 		if got := Eval[string](b, `document.querySelector('#forgot-password').textContent`); !bxVisibleNow(b, "#forgot-password") || !strings.Contains(strings.ToLower(got), "administrator") {
 			t.Errorf("forgotten-password hint: visible %v, text %q", bxVisibleNow(b, "#forgot-password"), got)
 		}
@@ -125,6 +106,10 @@ func TestUI_Defects(t *testing.T) {
 	b.Login("alice", "alice-password")
 	bxOpenConv(b, "c:general")
 	b.WaitJS("bob's message", bxHasMessage("strongword"), 10*time.Second)
+	bxAxe(b, "chat, light theme")
+	Eval[bool](b, `document.documentElement.dataset.theme = 'dark'; true`)
+	bxAxe(b, "chat, dark theme")
+	Eval[bool](b, `document.documentElement.dataset.theme = 'light'; true`)
 
 	t.Run("close buttons", func(t *testing.T) {
 		open := map[string]func(){

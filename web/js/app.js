@@ -340,6 +340,9 @@ function maybeMarkRead() {
 function markRead() {
   const id = state.currentId;
   if (!running || !id || document.visibilityState !== 'visible' || readHold.has(id)) return;
+  // Only what is in view is read: checked when the receipt goes, since a message may have
+  // arrived, or the list scrolled, since it was asked for.
+  if (views && !views.conversation.atBottom()) return;
   const c = state.conversation(id);
   const last = state.lastMessage(id);
   if (!c || !last) return;
