@@ -68,6 +68,13 @@ func TestUI_Threads(t *testing.T) {
 	if len(sr.Messages) != 1 || sr.Messages[0].ThreadRoot != root.ID {
 		t.Errorf("search for a reply found %+v", sr.Messages)
 	}
+	// A reply found by search opens in its thread.
+	a.Run("close alice's panel", chromedp.Click(chromedp.CSS("#thread-close")))
+	a.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)
+	a.Run("search a reply", chromedp.SendKeys(chromedp.CSS("#search-input"), "tell the team"))
+	a.WaitJS("the reply found", `document.querySelector('#search-results .search-result')`, 10*time.Second)
+	bxClick(a, "#search-results .search-result")
+	a.WaitJS("its thread open", bxVisible("#thread-panel")+` && `+bxThreadHas("tell the team"), 10*time.Second)
 	b.Run("close the panel", chromedp.Click(chromedp.CSS("#thread-close")))
 	b.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)
 }
