@@ -68,6 +68,17 @@ func TestUI_Threads(t *testing.T) {
 	if len(sr.Messages) != 1 || sr.Messages[0].ThreadRoot != root.ID {
 		t.Errorf("search for a reply found %+v", sr.Messages)
 	}
+	// Threads: alice's lists the thread; bob's new reply is unread there until she opens it.
+	a.Run("close alice's panel for the list", chromedp.Click(chromedp.CSS("#thread-close")))
+	b.Run("a reply alice has not seen", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "One more thing\n"))
+	a.WaitJS("an unread reply in Threads", `document.querySelector('#threads-unread').textContent === '1' && !document.querySelector('#threads-unread').hidden`, 10*time.Second)
+	bxClick(a, "#threads-btn")
+	a.WaitJS("the thread listed, unread", `((e) => !!e && e.classList.contains('unread'))(document.querySelector('#threads-list .thread-item[data-root=`+jsq(root.ID)+`]'))`, 10*time.Second)
+	bxAxe(a, "threads list")
+	bxClick(a, `#threads-list .thread-item[data-root=`+jsq(root.ID)+`]`)
+	a.WaitJS("opened from the list", bxVisible("#thread-panel")+` && `+bxThreadHas("One more thing"), 10*time.Second)
+	a.WaitJS("read", `document.querySelector('#threads-unread').hidden`, 10*time.Second)
+
 	// A reply found by search opens in its thread.
 	a.Run("close alice's panel", chromedp.Click(chromedp.CSS("#thread-close")))
 	a.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)

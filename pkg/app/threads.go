@@ -58,3 +58,55 @@ func (a *App) Thread(ctx context.Context, me chat.Account, id, root string) (cha
 	}
 	return all[0], all[1:], nil
 }
+
+// Threads lists the threads me started, replied in or was mentioned in, newest reply first,
+// in conversations me still sees, with the replies me has not read.
+func (a *App) Threads(ctx context.Context, me chat.Account, limit int) ([]chat.ThreadItem, error) {
+	d, err := a.caller(ctx, me)
+	if err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > 200 {
+		return nil, chat.Errorf(chat.EInvalid, "limit must be 1 to 200")
+	}
+	items, err := a.Store.UserThreads(ctx, me.Name, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []chat.ThreadItem{}
+	for _, it := range items {
+		if _, err := a.resolve(ctx, d, me, it.Root.Conversation); err != nil {
+			continue // a channel removed or left
+		}
+		msgs := []chat.Message{it.Root}
+		if err := a.decorate(ctx, msgs); err != nil {
+			return nil, err
+		}
+		if err := a.addThreads(ctx, me, it.Root.Conversation, msgs); err != nil {
+			return nil, err
+		}
+		it.Root = msgs[0]
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// MarkThreadRead records that me has read the thread of root in conversation id up to reply
+// mid.
+func (a *App) MarkThreadRead(ctx context.Context, me chat.Account, id, root, mid string) error {
+	c, err := a.Resolve(ctx, me, id)
+	if err != nil {
+		return err
+	}
+	if !chat.ValidMessageID(root) || !chat.ValidMessageID(mid) {
+		return chat.Errorf(chat.EInvalid, "message ids required")
+	}
+	m, err := a.Store.GetMessage(ctx, me.Name, c.ID, mid)
+	if err != nil {
+		return err
+	}
+	if m.ThreadRoot != root {
+		return chat.Errorf(chat.EInvalid, "message_id is not a reply of that thread")
+	}
+	return a.Store.MarkThreadRead(ctx, me.Name, root, mid)
+}

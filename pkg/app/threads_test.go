@@ -57,3 +57,36 @@ func TestThreads(t *testing.T) {
 		t.Errorf("Thread(not-an-id) = %v", err)
 	}
 }
+
+func TestThreads_View(t *testing.T) {
+	e := newEnv(t)
+	alice := e.mustAccount(t, "alice")
+	bob := e.mustAccount(t, "bob")
+	carol := e.mustAccount(t, "carol")
+	root := must(e.app.Post(e.ctx, alice, "c:general", "a question", "", nil))
+	must(e.app.Post(e.ctx, bob, "c:general", "an answer", root.ID, nil))
+	r2 := must(e.app.Post(e.ctx, bob, "c:general", "and another", root.ID, nil))
+	items := must(e.app.Threads(e.ctx, alice, 50))
+	if len(items) != 1 || items[0].Root.ID != root.ID || items[0].Unread != 2 || items[0].Root.Thread == nil || items[0].Root.Thread.Replies != 2 {
+		t.Fatalf("alice's threads = %+v", items)
+	}
+	if items := must(e.app.Threads(e.ctx, carol, 50)); len(items) != 0 {
+		t.Errorf("carol, not in the thread, has %d threads", len(items))
+	}
+	if err := e.app.MarkThreadRead(e.ctx, alice, "c:general", root.ID, r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if items := must(e.app.Threads(e.ctx, alice, 50)); items[0].Unread != 0 {
+		t.Errorf("after reading: unread %d", items[0].Unread)
+	}
+	must(e.app.Post(e.ctx, bob, "c:general", "@carol what do you think?", root.ID, nil))
+	if items := must(e.app.Threads(e.ctx, carol, 50)); len(items) != 1 || items[0].Unread != 3 {
+		t.Errorf("carol, mentioned, has %+v", items)
+	}
+	if items := must(e.app.Threads(e.ctx, alice, 50)); items[0].Unread != 1 {
+		t.Errorf("alice after a new reply: unread %d, want 1", items[0].Unread)
+	}
+	if err := e.app.MarkThreadRead(e.ctx, alice, "c:general", root.ID, root.ID); codeOf(err) != "invalid" {
+		t.Errorf("marking read with the root itself = %v, want invalid", err)
+	}
+}

@@ -46,6 +46,13 @@ type Message struct {
 	Thread *ThreadSummary `json:"thread,omitempty"`
 }
 
+// ThreadItem is one thread of a user's Threads view: the root (with its summary) and how many
+// replies from others the user has not read.
+type ThreadItem struct {
+	Root   Message `json:"root"`
+	Unread int     `json:"unread"`
+}
+
 // ThreadSummary is what shows under a message that has replies: how many, when the last one
 // came (Unix milliseconds) and who wrote them, first repliers first.
 type ThreadSummary struct {

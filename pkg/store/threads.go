@@ -65,3 +65,46 @@ func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, 
 	})
 	return out, opErr("thread summaries", err)
 }
+
+// ThreadItem is one thread of the Threads view: its root and how many replies are unread.
+type ThreadItem = chat.ThreadItem
+
+// UserThreads returns the threads user started, replied in or was mentioned in (newest reply
+// first, at most limit), each with its summary and the replies from others not yet read.
+func (s *Store) UserThreads(ctx context.Context, user string, limit int) ([]chat.ThreadItem, error) {
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return nil, opErr("threads", err)
+	}
+	var out []chat.ThreadItem
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		roots, err := queryMessages(ctx, db, `WHERE thread_root = '' AND deleted = 0 AND id IN (
+			SELECT x.thread_root FROM messages x JOIN messages r ON r.id = x.thread_root
+			WHERE x.deleted = 0 AND (r.sender = ?1 OR x.sender = ?1 OR instr(x.mentions, ' '||?1||' ') > 0)
+			GROUP BY x.thread_root ORDER BY MAX(x.id) DESC LIMIT ?2)`, user, limit)
+		if err != nil {
+			return err
+		}
+		for _, r := range roots {
+			var it chat.ThreadItem
+			it.Root = r
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages
+				WHERE thread_root = ?1 AND deleted = 0 AND sender != ?2
+				AND id > COALESCE((SELECT last_read FROM thread_reads WHERE root = ?1), '')`, r.ID, user).Scan(&it.Unread); err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	return out, opErr("threads", err)
+}
+
+// MarkThreadRead records that user has read thread root up to reply messageID (never back).
+func (s *Store) MarkThreadRead(ctx context.Context, user, root, messageID string) error {
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		_, err := db.ExecContext(ctx, `INSERT INTO thread_reads(root, last_read) VALUES (?, ?)
+			ON CONFLICT(root) DO UPDATE SET last_read = excluded.last_read WHERE excluded.last_read > thread_reads.last_read`, root, messageID)
+		return err
+	})
+	return opErr("mark thread read", err)
+}

@@ -120,6 +120,8 @@ func (s *Server) Handler() http.Handler {
 	user("POST /api/conversations/{id}/read", s.handleRead)
 	user("POST /api/conversations/{id}/unread", s.handleUnread)
 	user("GET /api/conversations/{id}/threads/{mid}", s.handleThread)
+	user("POST /api/conversations/{id}/threads/{mid}/read", s.handleThreadRead)
+	user("GET /api/threads", s.handleThreads)
 	user("PUT /api/conversations/{id}/notifications", s.handlePutConversationNotifications)
 	user("GET /api/me/notifications", s.handleGetNotifications)
 	user("PATCH /api/me/notifications", s.handlePatchNotifications)

@@ -22,6 +22,7 @@ import { toast, wireDialog } from './views/ui.js';
 import { Notifier } from './notify.js';
 import { NotifyMenu } from './views/notifymenu.js';
 import { ThreadView } from './views/thread.js';
+import { ThreadsView } from './views/threadsview.js';
 
 const SEND_TIMEOUT = 15000;
 
@@ -52,6 +53,7 @@ const ctx = {
   maybeMarkRead,
   markUnread,
   openThread: (convId, rootId) => views.thread.open(convId, rootId),
+  threadsChanged: () => views.threads.refreshSoon(),
   refreshUsers,
   setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
   openSettings: () => views.settings.open(),
@@ -98,6 +100,7 @@ function initViews() {
     calls: new CallPanel(ctx),
     notifyMenu: new NotifyMenu(ctx),
     thread: new ThreadView(ctx),
+    threads: new ThreadsView(ctx),
   };
   socket.on('status', (up) => {
     views.shell.setConnected(up);
@@ -149,6 +152,7 @@ async function start(user) {
     toast(`Could not load your conversations: ${api.errorText(err)}`, { error: true });
   }
   route();
+  views.threads.refresh();
   views.composer.focus();
 }
 
@@ -276,6 +280,7 @@ function onEvent(ev) {
   }
   const { newMessage } = state.apply(ev);
   if (newMessage) notifier.onMessage(newMessage);
+  if (ev.type === EV.MESSAGE_NEW && ev.message && ev.message.thread_root) views.threads.refreshSoon();
 }
 
 const fetching = new Set();

@@ -98,6 +98,17 @@ export class ThreadView {
       return draw(m, continued);
     }));
     if (atBottom) body.scrollTop = body.scrollHeight;
+    this.markRead(t);
+  }
+
+  // markRead records the newest reply as read while the panel shows it in a visible tab.
+  markRead(t) {
+    const last = t.replies.filter((m) => !m.pending).pop();
+    if (!last || this.panel.hidden || document.visibilityState !== 'visible' || this.readSent === last.id) return;
+    this.readSent = last.id;
+    api.post(`/api/conversations/${enc(t.conversation)}/threads/${enc(t.root.id)}/read`, { message_id: last.id })
+      .then(() => this.ctx.threadsChanged && this.ctx.threadsChanged())
+      .catch(() => { this.readSent = ''; });
   }
 
   async send() {
