@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -42,7 +43,13 @@ func bxAxe(b *Browser, what string) {
 	if !Eval[bool](b, `typeof window.axe === 'object'`) {
 		Eval[bool](b, src+"\n;true")
 	}
-	raw := EvalAwait[string](b, `axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`)
+	// axe-core takes seconds on a full page, longer when the tests share the CPU.
+	ctx, cancel := context.WithTimeout(b.Ctx, time.Minute)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe-core (%s): %v (screenshot: %s)", what, err, b.failShot())
+	}
 	var vs []axeViolation
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
 		b.t.Fatalf("axe result: %v", err)
