@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -167,6 +168,22 @@ func TestUI_Notifications(t *testing.T) {
 		defer cw.C.CloseNow()
 		cw.Send(map[string]any{"type": "call", "conversation": dmCarol, "signal": "join", "data": map[string]bool{"video": true}})
 		b.WaitJS("the call notification", `window.__notes.some((n) => n.title === 'carol is calling' && n.body.includes('Video call'))`, 10*time.Second)
+		// It rings: a banner with Join and Decline, the chime, and the DM marked in the sidebar.
+		b.WaitJS("the ringing banner", bxVisible("#call-ring")+` && /carol is calling/.test(document.querySelector('#call-ring').textContent) && `+bxVisible("#call-ring .call-join")+` && `+bxVisible("#call-ring .call-decline"), 10*time.Second)
+		b.WaitJS("the call in the sidebar", `document.querySelector('a.conv-item[data-conv-id=`+jsq(dmCarol)+`]').classList.contains('in-call')`, 5*time.Second)
+		sounds := Eval[int](b, `window.__sounds`)
+		b.WaitJS("it keeps ringing", `window.__sounds > `+fmt.Sprint(sounds), 10*time.Second)
+		bxAxe(b, "incoming call")
+		// carol hangs up: the banner and the indicator go.
+		cw.Send(map[string]any{"type": "call", "conversation": dmCarol, "signal": "leave"})
+		b.WaitJS("the banner gone", `!(`+bxVisible("#call-ring")+`) && !document.querySelector('a.conv-item.in-call')`, 10*time.Second)
+		// Declined: the banner goes, the call goes on without bob.
+		cw.Send(map[string]any{"type": "call", "conversation": dmCarol, "signal": "join", "data": map[string]bool{"video": false}})
+		b.WaitJS("ringing again", bxVisible("#call-ring .call-decline"), 10*time.Second)
+		bxClick(b, "#call-ring .call-decline")
+		b.WaitJS("declined", `!(`+bxVisible("#call-ring")+`) && document.querySelector('a.conv-item.in-call')`, 5*time.Second)
+		cw.Send(map[string]any{"type": "call", "conversation": dmCarol, "signal": "leave"})
+		b.WaitJS("the call over", `!document.querySelector('a.conv-item.in-call')`, 10*time.Second)
 		bxOpenConv(b, dmCarol)
 	})
 

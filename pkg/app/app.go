@@ -83,6 +83,14 @@ type Messages interface {
 	History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error)
 	GetMessage(ctx context.Context, user, conversation, id string) (chat.Message, error)
 	Search(ctx context.Context, user, q string, limit int) ([]chat.Message, error)
+	// Thread returns the replies to a message, oldest first.
+	Thread(ctx context.Context, user, conversation, root string) ([]chat.Message, error)
+	// UserThreads lists the threads a user started, replied in or was mentioned in.
+	UserThreads(ctx context.Context, user string, limit int) ([]chat.ThreadItem, error)
+	// MarkThreadRead records the newest reply of a thread a user has read.
+	MarkThreadRead(ctx context.Context, user, root, messageID string) error
+	// ThreadSummaries counts the replies to each of roots that has some.
+	ThreadSummaries(ctx context.Context, user, conversation string, roots []string) (map[string]chat.ThreadSummary, error)
 	HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error)
 }
 

@@ -110,6 +110,9 @@ func (a *App) History(ctx context.Context, me chat.Account, id, before string, l
 	if err := a.decorate(ctx, msgs); err != nil {
 		return nil, false, err
 	}
+	if err := a.addThreads(ctx, me, c.ID, msgs); err != nil {
+		return nil, false, err
+	}
 	if msgs == nil {
 		msgs = []chat.Message{}
 	}
@@ -137,8 +140,13 @@ func (a *App) Post(ctx context.Context, me chat.Account, id, body, threadRoot st
 		if !chat.ValidMessageID(threadRoot) {
 			return chat.Message{}, chat.Errorf(chat.EInvalid, "thread_root must be a message id")
 		}
-		if _, err := a.Store.GetMessage(ctx, me.Name, c.ID, threadRoot); err != nil {
+		root, err := a.Store.GetMessage(ctx, me.Name, c.ID, threadRoot)
+		if err != nil {
 			return chat.Message{}, err
+		}
+		// A reply to a reply belongs to the same thread: threads are one level deep.
+		if root.ThreadRoot != "" {
+			threadRoot = root.ThreadRoot
 		}
 	}
 	html, mentions := markdown.Render(body)

@@ -45,6 +45,23 @@ type Message struct {
 	Reactions    []Reaction  `json:"reactions,omitempty"`
 	// Props says where an integration's message came from (nil for a person's message).
 	Props *MessageProps `json:"props,omitempty"`
+	// Thread summarizes the replies to this message, when it has some.
+	Thread *ThreadSummary `json:"thread,omitempty"`
+}
+
+// ThreadItem is one thread of a user's Threads view: the root (with its summary) and how many
+// replies from others the user has not read.
+type ThreadItem struct {
+	Root   Message `json:"root"`
+	Unread int     `json:"unread"`
+}
+
+// ThreadSummary is what shows under a message that has replies: how many, when the last one
+// came (Unix milliseconds) and who wrote them, first repliers first.
+type ThreadSummary struct {
+	Replies      int      `json:"replies"`
+	LastReplyMS  int64    `json:"last_reply_ms"`
+	Participants []string `json:"participants"`
 }
 
 // Reaction is one emoji on a message with the users who chose it.

@@ -106,7 +106,8 @@ func (s *Store) readYourWrites(ctx context.Context, user string) error {
 }
 
 // History returns up to limit messages of conversation from user's copy, older than before
-// ("" for the newest), oldest first, and whether older ones exist.
+// ("" for the newest), oldest first, and whether older ones exist. Thread replies are not
+// among them (Thread reads those).
 func (s *Store) History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error) {
 	if err := s.readYourWrites(ctx, user); err != nil {
 		return nil, false, opErr("history", err)
@@ -115,9 +116,9 @@ func (s *Store) History(ctx context.Context, user, conversation, before string, 
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
 		if before == "" {
-			out, err = queryMessages(ctx, db, "WHERE conversation = ? ORDER BY id DESC LIMIT ?", conversation, limit+1)
+			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = '' ORDER BY id DESC LIMIT ?", conversation, limit+1)
 		} else {
-			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
+			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = '' AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
 		}
 		return err
 	})
@@ -186,7 +187,9 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 			}
 			st.LastID = last.String
 			if st.LastID != "" && st.LastID > lastRead[c] {
-				if err := db.QueryRowContext(ctx, `SELECT COUNT(*),
+				// Thread replies are not in the conversation's own list: they count as unread
+				// only when they mention the user.
+				if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(thread_root = ''), 0),
 					COALESCE(SUM(instr(mentions, ' '||?||' ') > 0 OR instr(mentions, ' here ') > 0 OR instr(mentions, ' channel ') > 0 OR instr(mentions, ' all ') > 0), 0)
 					FROM messages WHERE conversation = ? AND id > ? AND deleted = 0 AND sender != ?`,
 					user, c, lastRead[c], user).Scan(&st.Unread, &st.Mentions); err != nil {

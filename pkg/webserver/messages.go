@@ -217,3 +217,38 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, me chat.Ac
 	writeJSON(w, 200, map[string]any{"messages": msgs})
 	return nil
 }
+
+func (s *Server) handleThread(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	root, replies, err := s.App.Thread(r.Context(), me, r.PathValue("id"), r.PathValue("mid"))
+	if err != nil {
+		return err
+	}
+	if replies == nil {
+		replies = []chat.Message{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"root": root, "replies": replies})
+	return nil
+}
+
+func (s *Server) handleThreads(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	items, err := s.App.Threads(r.Context(), me, 50)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"threads": items})
+	return nil
+}
+
+func (s *Server) handleThreadRead(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	var req struct {
+		MessageID string `json:"message_id"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.App.MarkThreadRead(r.Context(), me, r.PathValue("id"), r.PathValue("mid"), req.MessageID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

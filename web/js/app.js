@@ -22,6 +22,8 @@ import { toast, wireDialog } from './views/ui.js';
 import { Notifier } from './notify.js';
 import { NotifyMenu } from './views/notifymenu.js';
 import { Commands, WebhooksDialog, ephemeralNote } from './views/integrations.js';
+import { ThreadView } from './views/thread.js';
+import { ThreadsView } from './views/threadsview.js';
 
 const SEND_TIMEOUT = 15000;
 
@@ -51,6 +53,8 @@ const ctx = {
   maxUploadMb: () => config.max_upload_mb,
   maybeMarkRead,
   markUnread,
+  openThread: (convId, rootId) => views.thread.open(convId, rootId),
+  threadsChanged: () => views.threads.refreshSoon(),
   refreshUsers,
   setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
   openSettings: () => views.settings.open(),
@@ -126,6 +130,8 @@ function initViews() {
     people: new PeopleDialogs(ctx),
     calls: new CallPanel(ctx),
     notifyMenu: new NotifyMenu(ctx),
+    thread: new ThreadView(ctx),
+    threads: new ThreadsView(ctx),
   };
   webhooks = new WebhooksDialog();
   $('#webhooks-btn').append(icon('hook', 18));
@@ -183,6 +189,7 @@ async function start(user) {
     toast(`Could not load your conversations: ${api.errorText(err)}`, { error: true });
   }
   route();
+  views.threads.refresh();
   views.composer.focus();
 }
 
@@ -315,6 +322,7 @@ function onEvent(ev) {
   }
   const { newMessage } = state.apply(ev);
   if (newMessage) notifier.onMessage(newMessage);
+  if (ev.type === EV.MESSAGE_NEW && ev.message && ev.message.thread_root) views.threads.refreshSoon();
 }
 
 const fetching = new Set();
@@ -379,6 +387,9 @@ function maybeMarkRead() {
 function markRead() {
   const id = state.currentId;
   if (!running || !id || document.visibilityState !== 'visible' || readHold.has(id)) return;
+  // Only what is in view is read: checked when the receipt goes, since a message may have
+  // arrived, or the list scrolled, since it was asked for.
+  if (views && !views.conversation.atBottom()) return;
   const c = state.conversation(id);
   const last = state.lastMessage(id);
   if (!c || !last) return;
@@ -432,6 +443,7 @@ function stopSession(notice) {
   state.reset();
   $('#toasts').replaceChildren();
   if (views) {
+    views.thread.close();
     views.composer.setConversation('');
     views.conversation.close('');
   }

@@ -68,7 +68,8 @@ export class Notifier {
     const level = this.level(id);
     if (level === 'none') return;
     const m = msg.mentions || [];
-    if (level === 'mentions' && !m.includes(state.myName) && !m.some((x) => x === 'here' || x === 'channel' || x === 'all')) return;
+    if (level === 'mentions' && !m.includes(state.myName) && !m.some((x) => x === 'here' || x === 'channel' || x === 'all')
+      && !(msg.thread_root && this.inThread(msg))) return;
     const c = state.conversation(id);
     const where = c ? (c.kind === 'dm' ? '' : ` in ${c.kind === 'channel' ? '#' : ''}${state.title(c)}`) : '';
     const text = msg.body || (msg.attachment ? `📎 ${msg.attachment.name}` : '');
@@ -81,6 +82,14 @@ export class Notifier {
     if (state.prefs.dnd || this.level(conversation) === 'none' || this.looking(conversation)) return;
     const c = state.conversation(conversation);
     this.show(`${state.name(from)} is calling`, `${video ? 'Video' : 'Voice'} call${c && c.kind !== 'dm' ? ` in ${state.title(c)}` : ''}`, conversation, `call:${conversation}`);
+  }
+
+  /** inThread reports whether I started or replied in the thread msg replies to. */
+  inThread(msg) {
+    const { state } = this.ctx;
+    const root = state.rootMessage(msg.conversation, msg.thread_root);
+    if (!root) return false;
+    return root.sender === state.myName || ((root.thread && root.thread.participants) || []).includes(state.myName);
   }
 
   show(title, body, convId, tag) {

@@ -36,6 +36,7 @@ export class State extends Emitter {
     this.histories = new Map();
     this.typing = new Map();
     this.receipts = new Map();
+    this.threads = new Map(); // root id -> { conversation, root, replies } of threads opened
     this.currentId = '';
     this.prefs = { dnd: false, conversations: {} }; // notification settings (GET /api/me/notifications)
     this.viewing = false; // the current conversation is on screen and the tab is visible
@@ -229,6 +230,7 @@ export class State extends Emitter {
 
   /** upsertMessage adds or replaces one message; answers true when it was new. */
   upsertMessage(msg) {
+    if (msg.thread_root) return this.upsertReply(msg);
     const id = msg.conversation;
     const h = this.history(id);
     if (msg.deleted) {
@@ -271,7 +273,100 @@ export class State extends Emitter {
   }
 
   /** applyReaction applies one reaction change (a `reaction` event) to a loaded message. */
+  // ---- threads ----
+
+  /** setThread stores a thread read from the server ({ root, replies }). Emits thread(rootId). */
+  setThread(convId, root, replies) {
+    this.threads.set(root.id, { conversation: convId, root, replies: replies || [] });
+    this.emit('thread', root.id);
+  }
+
+  thread(rootId) {
+    return this.threads.get(rootId) || null;
+  }
+
+  /** rootMessage finds a thread's root in what is loaded (history or thread). */
+  rootMessage(convId, rootId) {
+    const t = this.threads.get(rootId);
+    if (t) return t.root;
+    const h = this.histories.get(convId);
+    return (h && h.items.find((m) => m.id === rootId)) || null;
+  }
+
+  /**
+   * upsertReply adds or updates a thread reply: in its thread when loaded, and in the
+   * root's summary (count, last reply, participants). Answers whether it was new.
+   */
+  upsertReply(msg, edited = false) {
+    const t = this.threads.get(msg.thread_root);
+    let isNew = !edited;
+    if (t) {
+      const i = t.replies.findIndex((m) => m.id === msg.id);
+      if (i >= 0) {
+        if (msg.reactions === undefined) msg = { ...msg, reactions: t.replies[i].reactions };
+        t.replies[i] = msg;
+        isNew = false;
+      } else if (!edited) {
+        t.replies.push(msg);
+        t.replies.sort(compareMessages);
+      }
+      this.emit('thread', msg.thread_root);
+    }
+    if (isNew) {
+      this.bumpSummary(msg.conversation, msg.thread_root, (th) => {
+        th.replies += 1;
+        th.last_reply_ms = Math.max(th.last_reply_ms || 0, msg.sent_ms || Date.now());
+        if (!th.participants.includes(msg.sender)) th.participants.push(msg.sender);
+      });
+    }
+    return isNew;
+  }
+
+  bumpSummary(convId, rootId, fn) {
+    const update = (root) => {
+      if (!root) return;
+      const th = root.thread ? { ...root.thread, participants: [...(root.thread.participants || [])] } : { replies: 0, last_reply_ms: 0, participants: [] };
+      fn(th);
+      root.thread = th.replies > 0 ? th : undefined;
+    };
+    const h = this.histories.get(convId);
+    const inList = h && h.items.find((m) => m.id === rootId);
+    update(inList);
+    const t = this.threads.get(rootId);
+    if (t && t.root !== inList) update(t.root);
+    if (inList) this.emit('messages', convId, { kind: 'update', id: rootId });
+    if (t) this.emit('thread', rootId);
+  }
+
+  /** removeReply takes a deleted reply out of its thread; answers whether one was found. */
+  removeReply(convId, msgId) {
+    for (const [rootId, t] of this.threads) {
+      const n = t.replies.length;
+      t.replies = t.replies.filter((m) => m.id !== msgId);
+      if (t.replies.length !== n) {
+        this.emit('thread', rootId);
+        this.bumpSummary(convId, rootId, (th) => { th.replies = Math.max(0, th.replies - 1); });
+        return true;
+      }
+    }
+    return false;
+  }
+
   applyReaction(convId, msgId, emoji, user, added) {
+    for (const [rootId, t] of this.threads) {
+      const r = t.root.id === msgId ? t.root : t.replies.find((x) => x.id === msgId);
+      if (!r) continue;
+      const rl = (r.reactions || []).map((x) => ({ emoji: x.emoji, users: [...x.users] }));
+      let x = rl.find((y) => y.emoji === emoji);
+      if (added) {
+        if (!x) rl.push((x = { emoji, users: [] }));
+        if (!x.users.includes(user)) x.users.push(user);
+      } else if (x) {
+        x.users = x.users.filter((u) => u !== user);
+      }
+      r.reactions = rl.filter((y) => y.users.length);
+      this.emit('thread', rootId);
+    }
     const h = this.histories.get(convId);
     const m = h && h.items.find((x) => x.id === msgId);
     if (!m) return;
@@ -419,8 +514,10 @@ export class State extends Emitter {
             this.clearTyping(msg.conversation, msg.sender);
             const onScreen = this.viewing && this.currentId === msg.conversation;
             if (!onScreen) {
-              c.unread = (c.unread || 0) + 1;
-              if ((msg.mentions || []).includes(this.myName) || c.kind === 'dm') c.mentions = (c.mentions || 0) + 1;
+              // A thread reply is not in the conversation's list: it counts when it mentions.
+              const mentioned = (msg.mentions || []).includes(this.myName);
+              if (!msg.thread_root) c.unread = (c.unread || 0) + 1;
+              if (mentioned || (c.kind === 'dm' && !msg.thread_root)) c.mentions = (c.mentions || 0) + 1;
             }
           }
           this.emit('conversations');
@@ -428,10 +525,11 @@ export class State extends Emitter {
         return { newMessage: isNew && !fromMe ? msg : null };
       }
       case EV.MESSAGE_EDITED:
-        this.upsertMessage(ev.message);
+        if (ev.message.thread_root) this.upsertReply(ev.message, true);
+        else this.upsertMessage(ev.message);
         return {};
       case EV.MESSAGE_DELETED:
-        this.removeMessage(ev.conversation, ev.id);
+        if (!this.removeReply(ev.conversation, ev.id)) this.removeMessage(ev.conversation, ev.id);
         return {};
       case EV.REACTION:
         this.applyReaction(ev.conversation, ev.id, ev.emoji, ev.user, ev.added);

@@ -4,6 +4,9 @@
 import { h, $, icon, replace } from '../dom.js';
 import { Calls } from '../call.js';
 import { avatar, toast } from './ui.js';
+import { Notifier } from '../notify.js';
+
+const RING_EVERY = 2500;
 
 export class CallPanel {
   /** ctx: { state, calls, openConversation(id) } */
@@ -15,16 +18,72 @@ export class CallPanel {
     $('#call-video').append(icon('video', 18));
     $('#call-audio').addEventListener('click', () => this.start(false));
     $('#call-video').addEventListener('click', () => this.start(true));
-    this.calls.on('change', () => this.draw());
+    // Calls ringing here: conversation id -> { from, video }. A call rings until it is
+    // answered (here), declined, or everyone in it has left.
+    this.ringing = new Map();
+    this.ringTimer = 0;
+    this.audio = null;
+    this.calls.on('change', () => {
+      this.draw();
+      this.updateRinging();
+    });
     this.calls.on('error', (msg) => toast(msg, { error: true, timeout: 8000 }));
     this.calls.on('incoming', ({ conversation, from, video }) => {
-      const c = ctx.state.conversation(conversation);
-      if (!c || this.calls.inCall) return;
-      toast(`${ctx.state.name(from)} started a ${video ? 'video' : 'voice'} call in ${ctx.state.title(c)}.`, {
-        timeout: 30000,
-        actions: [{ label: 'Join', run: () => { ctx.openConversation(conversation); this.calls.join(conversation, { video }); } }],
-      });
+      if (!ctx.state.conversation(conversation) || this.calls.inCall) return;
+      this.ringing.set(conversation, { from, video });
+      this.updateRinging();
     });
+  }
+
+  /** updateRinging drops calls that ended or were answered, then draws the banner and rings. */
+  updateRinging() {
+    for (const [conv] of this.ringing) {
+      const active = this.calls.active.get(conv);
+      if (!active || active.size === 0 || (this.calls.inCall && this.calls.conv === conv)) this.ringing.delete(conv);
+    }
+    const banner = $('#call-ring');
+    const st = this.ctx.state;
+    const items = [...this.ringing].map(([conv, { from, video }]) => {
+      const c = st.conversation(conv);
+      const where = c && c.kind !== 'dm' ? ` in ${st.title(c)}` : '';
+      return h('div', { class: 'call-ring-item', dataset: { conversation: conv } },
+        avatar(st.user(from), { size: 'sm', round: true }),
+        h('span', { class: 'call-ring-text' }, `${st.name(from)} is calling${where}`, h('span', { class: 'muted' }, video ? ' · video' : ' · voice')),
+        h('button', { type: 'button', class: 'btn primary call-join', on: { click: () => this.answer(conv, video) } }, icon(video ? 'video' : 'phone', 16), 'Join'),
+        h('button', { type: 'button', class: 'btn call-decline', on: { click: () => this.decline(conv) } }, icon('hangup', 16), 'Decline'));
+    });
+    replace(banner, items);
+    banner.hidden = !items.length;
+    this.ring(items.length > 0);
+  }
+
+  answer(conv, video) {
+    this.ringing.delete(conv);
+    this.ctx.openConversation(conv);
+    this.calls.join(conv, { video });
+    this.updateRinging();
+  }
+
+  decline(conv) {
+    this.ringing.delete(conv);
+    this.updateRinging();
+  }
+
+  // ring plays the chime every few seconds while a call rings (not under do not disturb).
+  ring(on) {
+    if (!on || this.ctx.state.prefs.dnd || !Notifier.soundOn()) {
+      clearInterval(this.ringTimer);
+      this.ringTimer = 0;
+      return;
+    }
+    if (this.ringTimer) return;
+    const play = () => {
+      if (!this.audio) this.audio = new Audio('/sound/notify.wav');
+      this.audio.currentTime = 0;
+      this.audio.play().catch(() => {});
+    };
+    play();
+    this.ringTimer = setInterval(play, RING_EVERY);
   }
 
   start(video) {

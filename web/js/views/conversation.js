@@ -348,20 +348,19 @@ export class ConversationView {
         prevDay = day;
         prev = null;
       }
+      // The "New messages" line starts a new group.
+      if (m.id === this.newFrom) prev = null;
       const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system' && !(m.props && m.props.from_webhook);
       const user = this.state.user(m.sender);
       const name = m.sender === 'Deleted User' ? 'Deleted User' : this.state.name(m.sender);
       const sig = signature(m, continued, name, user.avatar_url || '');
       let entry = this.cache.get(m.id);
       if (!(entry && (entry.sig === sig || this.editing === m.id))) {
-        entry = { el: renderMessage(m, { continued, me, user, name, nameOf: (u) => this.state.name(u) }), sig };
+        entry = { el: renderMessage(m, { continued, me, user, name, nameOf: (u) => this.state.name(u), userOf: (u) => this.state.user(u) }), sig };
         this.cache.set(m.id, entry);
       }
       used.add(m.id);
-      if (m.id === this.newFrom) {
-        nodes.push(this.divider);
-        prev = null;
-      }
+      if (m.id === this.newFrom) nodes.push(this.divider);
       nodes.push(entry.el);
       prev = m;
     }
@@ -439,6 +438,9 @@ export class ConversationView {
         break;
       case 'unread':
         this.ctx.markUnread(msg);
+        break;
+      case 'thread':
+        this.ctx.openThread(msg.conversation, msg.id);
         break;
       case 'retry':
         this.ctx.retrySend(msg.client_id);

@@ -10,7 +10,7 @@ import { avatar } from './ui.js';
  * renderMessage gives the <article> for msg. opts: continued (same sender just before),
  * me (my username), user (the sender's user object), name (display name).
  */
-export function renderMessage(msg, { continued, me, user, name, nameOf }) {
+export function renderMessage(msg, { continued, me, user, name, nameOf, userOf, inThread = false }) {
   const mine = msg.sender === me;
   // An integration's message shows the name it chose, always with a "webhook" tag: it is
   // never shown as an account. A bot account's messages carry a "bot" tag.
@@ -61,13 +61,15 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
     msg.failed ? h('div', { class: 'send-failed', role: 'alert' }, `Not sent: ${msg.failed}`,
       h('button', { type: 'button', class: 'link', dataset: { action: 'retry' } }, 'Retry'),
       h('button', { type: 'button', class: 'link', dataset: { action: 'discard' } }, 'Discard')) : null,
-    reactions(msg, me, nameOf));
+    reactions(msg, me, nameOf),
+    !inThread && msg.thread && msg.thread.replies ? threadSummary(msg.thread, nameOf, userOf) : null);
 
   const gutter = h('div', { class: 'message-gutter' },
     continued ? h('span', { class: 'gutter-time', title: formatFull(ms) }, formatTime(ms)) : avatar(user));
 
   const actions = msg.pending ? null : h('div', { class: 'message-actions', role: 'toolbar', 'aria-label': 'Message actions' },
     h('button', { type: 'button', class: 'icon-btn message-react-btn', dataset: { action: 'react' }, 'aria-label': 'Add reaction', title: 'Add reaction' }, icon('smile', 16)),
+    inThread ? null : h('button', { type: 'button', class: 'icon-btn message-thread-btn', dataset: { action: 'thread' }, 'aria-label': 'Reply in thread', title: 'Reply in thread' }, icon('reply', 16)),
     h('button', { type: 'button', class: 'icon-btn message-unread-btn', dataset: { action: 'unread' }, 'aria-label': 'Mark unread from here', title: 'Mark unread' }, icon('unread', 16)),
     mine ? h('button', { type: 'button', class: 'icon-btn message-edit-btn', dataset: { action: 'edit' }, 'aria-label': 'Edit message', title: 'Edit' }, icon('edit', 16)) : null,
     mine ? h('button', { type: 'button', class: 'icon-btn message-delete-btn', dataset: { action: 'delete' }, 'aria-label': 'Delete message', title: 'Delete' }, icon('trash', 16)) : null);
@@ -77,6 +79,17 @@ export function renderMessage(msg, { continued, me, user, name, nameOf }) {
     dataset: { id: msg.id, sender: msg.sender },
     'aria-label': `${name}, ${formatFull(ms)}`,
   }, gutter, main, actions);
+}
+
+// threadSummary is the line under a message with replies: who replied, how many, when last.
+function threadSummary(th, nameOf, userOf) {
+  const n = th.replies;
+  const people = (th.participants || []).slice(0, 3);
+  return h('button', { type: 'button', class: 'thread-summary', dataset: { action: 'thread' } },
+    h('span', { class: 'thread-avatars', 'aria-hidden': 'true' }, people.map((u) => avatar(userOf ? userOf(u) : { username: u }, { size: 'xs' }))),
+    h('span', { class: 'thread-count' }, `${n} ${n === 1 ? 'reply' : 'replies'}`),
+    th.last_reply_ms ? h('span', { class: 'thread-last' }, `Last reply ${formatTime(th.last_reply_ms)}`) : null,
+    h('span', { class: 'visually-hidden' }, `, from ${people.map((u) => (nameOf ? nameOf(u) : u)).join(', ')}. Open the thread`));
 }
 
 function attachment(a) {
@@ -119,5 +132,5 @@ function reactions(msg, me, nameOf) {
 
 /** signature changes whenever what renderMessage draws for msg changes. */
 export function signature(msg, continued, name, avatarUrl) {
-  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, msg.props, continued, name, avatarUrl]);
+  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, msg.props, continued, name, avatarUrl, msg.thread]);
 }

@@ -132,7 +132,7 @@ export class Shell {
         const c = this.state.conversation(m.conversation);
         const where = c ? `${c.kind === 'channel' ? '#' : ''}${this.state.title(c)}` : m.conversation;
         const ms = messageTime(m);
-        parts.push(h('button', { type: 'button', class: 'search-item search-result', dataset: { convId: m.conversation, messageId: m.id }, on: { click: () => this.pick(m.conversation, m.id) } },
+        parts.push(h('button', { type: 'button', class: 'search-item search-result', dataset: { convId: m.conversation, messageId: m.id }, on: { click: () => this.pick(m.conversation, m.thread_root ? '' : m.id, m.thread_root) } },
           h('span', { class: 'meta' }, `${this.state.name(m.sender)} in ${where} · `, h('time', { title: formatFull(ms) }, `${new Date(ms).toLocaleDateString()} ${formatTime(ms)}`)),
           snippet(m)));
       }
@@ -147,10 +147,12 @@ export class Shell {
     $('#search-input').setAttribute('aria-expanded', 'false');
   }
 
-  pick(convId, msgId) {
+  /** pick opens a result: its conversation at the message, or, for a reply, its thread. */
+  pick(convId, msgId, threadRoot) {
     this.hideResults();
     $('#search-input').value = '';
     this.ctx.openConversation(convId, msgId);
+    if (threadRoot) this.ctx.openThread(convId, threadRoot);
   }
 
   searchKeys(e) {

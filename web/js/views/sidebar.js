@@ -17,9 +17,10 @@ export function initSidebar(ctx) {
   $('#open-drawer').append(icon('menu', 20));
   $('#close-drawer').append(icon('close', 18));
 
-  const draw = () => render(state);
+  const draw = () => render(state, ctx.calls);
   state.on('conversations', draw);
   state.on('users', draw);
+  ctx.calls.on('change', draw);
 
   $('#open-drawer').addEventListener('click', () => setDrawer(true));
   $('#close-drawer').addEventListener('click', () => setDrawer(false));
@@ -43,10 +44,12 @@ export function setDrawer(open) {
   }
 }
 
-function render(state) {
+function render(state, calls) {
   const lists = { channel: [], private: [], dm: [] };
   for (const c of state.sortedConversations()) {
-    (lists[c.kind] || lists.channel).push(item(state, c));
+    const active = calls.active.get(c.id);
+    const inCall = (active && active.size > 0) || (calls.inCall && calls.conv === c.id);
+    (lists[c.kind] || lists.channel).push(item(state, c, inCall));
   }
   replace($('#list-channels'), lists.channel.length ? lists.channel : empty('No channels'));
   replace($('#list-private'), lists.private.length ? lists.private : empty('None yet'));
@@ -59,7 +62,7 @@ function empty(text) {
   return h('li', { class: 'conv-empty' }, h('span', { class: 'conv-item', 'aria-disabled': 'true' }, h('span', { class: 'conv-name' }, text)));
 }
 
-function item(state, c) {
+function item(state, c, inCall) {
   const unread = c.unread || 0;
   const mentions = c.mentions || 0;
   const current = c.id === state.currentId;
@@ -81,9 +84,10 @@ function item(state, c) {
   if (mentions) extra += `, ${mentions} mention${mentions === 1 ? '' : 's'}`;
   const muted = state.muted(c.id);
   if (muted) extra += ', muted';
+  if (inCall) extra += ', a call is on';
   return h('li', null,
     h('a', {
-      class: ['conv-item', unread && 'unread', muted && 'muted'],
+      class: ['conv-item', unread && 'unread', muted && 'muted', inCall && 'in-call'],
       href: convHref(c.id),
       dataset: { convId: c.id, unread: String(unread), mentions: String(mentions) },
       'aria-current': current ? 'page' : false,
@@ -92,6 +96,7 @@ function item(state, c) {
     lead,
     h('span', { class: 'conv-name' }, title),
     extra ? h('span', { class: 'visually-hidden' }, extra) : null,
+    inCall ? h('span', { class: 'conv-call', title: 'A call is on', 'aria-hidden': 'true' }, icon('phone', 14)) : null,
     mentions && c.kind !== 'dm' ? h('span', { class: 'badge mention-count', 'aria-hidden': 'true', title: 'Mentions' }, `@${mentions}`) : null,
     unread ? h('span', { class: ['badge unread-count', c.kind === 'dm' && 'dm-unread'], 'aria-hidden': 'true', title: 'Unread' }, String(unread)) : null));
 }

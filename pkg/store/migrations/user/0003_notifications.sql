@@ -1,5 +1,5 @@
 -- How this user wants to be notified: per conversation (level and mute) and overall
--- (do not disturb). Numbered 0003: 0002 belongs to another change; the runner applies the
+-- (do not disturb); and which thread replies they have read. Numbered 0003: 0002 belongs to another change; the runner applies the
 -- files present in order.
 CREATE TABLE notification_prefs (
     conversation TEXT PRIMARY KEY,
@@ -9,4 +9,9 @@ CREATE TABLE notification_prefs (
 CREATE TABLE user_prefs (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+-- The newest reply of each thread this user has read (the Threads view's unread counts).
+CREATE TABLE thread_reads (
+    root      TEXT PRIMARY KEY,
+    last_read TEXT NOT NULL
 );

@@ -1,0 +1,91 @@
+package e2e_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// bxThreadHas is a JavaScript expression: a reply in the open thread panel contains text.
+func bxThreadHas(text string) string {
+	return `[...document.querySelectorAll('#thread-replies .message-body')].some((e) => e.textContent.includes(` + jsq(text) + `))`
+}
+
+// TestUI_Threads: replying in a thread from the message toolbar, the summary under the root,
+// the panel live on both sides, replies kept out of the channel's list, and the panel on a
+// phone.
+func TestUI_Threads(t *testing.T) {
+	t.Parallel()
+	d := StartProcess(t, "-auth-burst", "200")
+	for _, u := range []string{"alice", "bob"} {
+		d.CreateUser(u, u+"-password")
+	}
+	aliceAPI := d.NewClient()
+	aliceAPI.Login("alice", "alice-password")
+	root := aliceAPI.Post("c:general", "Shall we ship on Friday?")
+	rootSel := `#message-list .message[data-id=` + jsq(root.ID) + `]`
+
+	a := d.NewBrowser(1280, 800)
+	a.Login("alice", "alice-password")
+	bxOpenConv(a, "c:general")
+	b := d.NewBrowser(390, 844)
+	b.Run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	b.Login("bob", "bob-password")
+	bxOpenConv(b, "c:general")
+	b.WaitJS("the root", `document.querySelector(`+jsq(rootSel)+`)`, 10*time.Second)
+
+	bxClick(b, rootSel+" .message-thread-btn")
+	b.WaitJS("the panel with the root", bxVisible("#thread-panel")+` && document.querySelector('#thread-root').textContent.includes('ship on Friday')`, 10*time.Second)
+	if !Eval[bool](b, `((r) => r.left <= 0 && r.right >= innerWidth - 1 && r.top <= 0)(document.querySelector('#thread-panel').getBoundingClientRect())`) {
+		t.Errorf("the thread panel does not fill the phone's screen")
+	}
+	b.Run("reply", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "Yes, Friday works\n"))
+	b.WaitJS("the reply in bob's panel", bxThreadHas("Friday works"), 10*time.Second)
+
+	a.WaitJS("the summary under the root", `((m) => !!m && /1 reply/.test((m.querySelector('.thread-summary') || {}).textContent || ''))(document.querySelector(`+jsq(rootSel)+`))`, 10*time.Second)
+	if Eval[bool](a, bxHasMessage("Friday works")) {
+		t.Errorf("the reply shows in the channel's list")
+	}
+	bxClick(a, rootSel+" .thread-summary")
+	a.WaitJS("alice's panel with bob's reply", bxVisible("#thread-panel")+` && `+bxThreadHas("Friday works"), 10*time.Second)
+	if Eval[bool](a, `((p, m) => p.left < m.right)(document.querySelector('#thread-panel').getBoundingClientRect(), document.querySelector('.main').getBoundingClientRect())`) {
+		t.Errorf("on a wide screen the panel covers the conversation instead of sitting beside it")
+	}
+	bxAxe(a, "thread panel")
+	b.Run("another reply", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "I'll tell the team\n"))
+	a.WaitJS("live in alice's panel", bxThreadHas("tell the team"), 10*time.Second)
+	a.WaitJS("the summary counts 2", `/2 replies/.test(document.querySelector(`+jsq(rootSel+" .thread-summary")+`).textContent)`, 10*time.Second)
+	a.Run("alice replies", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "Great, thanks\n"))
+	b.WaitJS("live in bob's panel", bxThreadHas("Great, thanks"), 10*time.Second)
+	// Found by search like any message.
+	var sr struct {
+		Messages []struct {
+			ThreadRoot string `json:"thread_root"`
+		} `json:"messages"`
+	}
+	aliceAPI.Must(200, "GET", "/api/search?q=tell+the+team", nil).Decode(t, &sr)
+	if len(sr.Messages) != 1 || sr.Messages[0].ThreadRoot != root.ID {
+		t.Errorf("search for a reply found %+v", sr.Messages)
+	}
+	// Threads: alice's lists the thread; bob's new reply is unread there until she opens it.
+	a.Run("close alice's panel for the list", chromedp.Click(chromedp.CSS("#thread-close")))
+	b.Run("a reply alice has not seen", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "One more thing\n"))
+	a.WaitJS("an unread reply in Threads", `document.querySelector('#threads-unread').textContent === '1' && !document.querySelector('#threads-unread').hidden`, 10*time.Second)
+	bxClick(a, "#threads-btn")
+	a.WaitJS("the thread listed, unread", `((e) => !!e && e.classList.contains('unread'))(document.querySelector('#threads-list .thread-item[data-root=`+jsq(root.ID)+`]'))`, 10*time.Second)
+	bxAxe(a, "threads list")
+	bxClick(a, `#threads-list .thread-item[data-root=`+jsq(root.ID)+`]`)
+	a.WaitJS("opened from the list", bxVisible("#thread-panel")+` && `+bxThreadHas("One more thing"), 10*time.Second)
+	a.WaitJS("read", `document.querySelector('#threads-unread').hidden`, 10*time.Second)
+
+	// A reply found by search opens in its thread.
+	a.Run("close alice's panel", chromedp.Click(chromedp.CSS("#thread-close")))
+	a.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)
+	a.Run("search a reply", chromedp.SendKeys(chromedp.CSS("#search-input"), "tell the team"))
+	a.WaitJS("the reply found", `document.querySelector('#search-results .search-result')`, 10*time.Second)
+	bxClick(a, "#search-results .search-result")
+	a.WaitJS("its thread open", bxVisible("#thread-panel")+` && `+bxThreadHas("tell the team"), 10*time.Second)
+	b.Run("close the panel", chromedp.Click(chromedp.CSS("#thread-close")))
+	b.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// MaxThreadReplies is the most replies of one thread a read returns (the newest ones).
+const MaxThreadReplies = 1000
+
+// Thread returns the replies to message root of conversation in user's copy, oldest first.
+func (s *Store) Thread(ctx context.Context, user, conversation, root string) ([]chat.Message, error) {
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return nil, opErr("thread", err)
+	}
+	var out []chat.Message
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		var err error
+		out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = ? ORDER BY id DESC LIMIT ?", conversation, root, MaxThreadReplies)
+		return err
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, opErr("thread", err)
+}
+
+// ThreadSummaries returns, for each of roots that has replies in user's copy of conversation,
+// how many (not deleted), when the last came and who wrote them.
+func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, roots []string) (map[string]chat.ThreadSummary, error) {
+	out := map[string]chat.ThreadSummary{}
+	if len(roots) == 0 {
+		return out, nil
+	}
+	args := []any{conversation}
+	for _, r := range roots {
+		args = append(args, r)
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(roots)), ",")
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT thread_root, sender, COUNT(*), MAX(sent_ms), MIN(id) FROM messages
+			WHERE conversation = ? AND deleted = 0 AND thread_root IN (`+marks+`)
+			GROUP BY thread_root, sender ORDER BY thread_root, MIN(id)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var root, sender, first string
+			var n int
+			var last int64
+			if err := rows.Scan(&root, &sender, &n, &last, &first); err != nil {
+				return err
+			}
+			t := out[root]
+			t.Replies += n
+			t.LastReplyMS = max(t.LastReplyMS, last)
+			t.Participants = append(t.Participants, sender)
+			out[root] = t
+		}
+		return rows.Err()
+	})
+	return out, opErr("thread summaries", err)
+}
+
+// ThreadItem is one thread of the Threads view: its root and how many replies are unread.
+type ThreadItem = chat.ThreadItem
+
+// UserThreads returns the threads user started, replied in or was mentioned in (newest reply
+// first, at most limit), each with its summary and the replies from others not yet read.
+func (s *Store) UserThreads(ctx context.Context, user string, limit int) ([]chat.ThreadItem, error) {
+	if err := s.readYourWrites(ctx, user); err != nil {
+		return nil, opErr("threads", err)
+	}
+	var out []chat.ThreadItem
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		roots, err := queryMessages(ctx, db, `WHERE thread_root = '' AND deleted = 0 AND id IN (
+			SELECT x.thread_root FROM messages x JOIN messages r ON r.id = x.thread_root
+			WHERE x.deleted = 0 AND (r.sender = ?1 OR x.sender = ?1 OR instr(x.mentions, ' '||?1||' ') > 0)
+			GROUP BY x.thread_root ORDER BY MAX(x.id) DESC LIMIT ?2)`, user, limit)
+		if err != nil {
+			return err
+		}
+		for _, r := range roots {
+			var it chat.ThreadItem
+			it.Root = r
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages
+				WHERE thread_root = ?1 AND deleted = 0 AND sender != ?2
+				AND id > COALESCE((SELECT last_read FROM thread_reads WHERE root = ?1), '')`, r.ID, user).Scan(&it.Unread); err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	return out, opErr("threads", err)
+}
+
+// MarkThreadRead records that user has read thread root up to reply messageID (never back).
+func (s *Store) MarkThreadRead(ctx context.Context, user, root, messageID string) error {
+	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		_, err := db.ExecContext(ctx, `INSERT INTO thread_reads(root, last_read) VALUES (?, ?)
+			ON CONFLICT(root) DO UPDATE SET last_read = excluded.last_read WHERE excluded.last_read > thread_reads.last_read`, root, messageID)
+		return err
+	})
+	return opErr("mark thread read", err)
+}
