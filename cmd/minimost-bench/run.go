@@ -679,8 +679,13 @@ func printReport(c config, r *Report) {
 		return
 	}
 	fmt.Printf("minimost-bench %s  %s  %d CPUs  load %s → %s\n", r.Date, r.GoVersion, r.CPUs, r.LoadStart, r.LoadEnd)
-	fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
-		r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	if len(r.Actions) > 0 {
+		fmt.Printf("scenario %s: %d users browsing, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
+			r.Scenario, r.Users, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	} else {
+		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
+			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	}
 	fmt.Printf("messages: %d sent, %d acked, %d delivered to every member, %d error frames\n", r.Sent, r.Acked, r.Delivered, r.ErrorFrames)
 	fmt.Printf("copies:   %d of %d received (message.new at each member)\n", r.CopiesReceived, r.CopiesWanted)
 	fmt.Printf("rate:     %.1f messages/s delivered, %.0f copies/s (over %.1fs, first send to last copy)\n", r.MessagesPerSec, r.CopiesPerSec, r.WindowS)
