@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,11 +55,39 @@ func (c *client) cookie(name string) string {
 	return ""
 }
 
+// httpError is a non-2xx answer.
+type httpError struct {
+	method, path, status, body string
+	code                       int
+	retryAfter                 int // seconds, from Retry-After
+}
+
+func (e *httpError) Error() string {
+	return fmt.Sprintf("%s %s: %s: %s", e.method, e.path, e.status, e.body)
+}
+
 // do sends a JSON request with the CSRF double-submit header and Origin, retrying after a
 // 429 as its Retry-After says (login is rate-limited per client address).
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
+	for {
+		err := c.once(ctx, method, path, body, out)
+		var he *httpError
+		if !errors.As(err, &he) || he.code != http.StatusTooManyRequests {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(max(he.retryAfter, 1)) * time.Second):
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s: rate limited (start minimostd with -auth-burst >= -users): %w", method, path, ctx.Err())
+		}
+	}
+}
+
+// once sends a JSON request once, with the CSRF double-submit header and Origin; a non-2xx
+// answer is an *httpError.
+func (c *client) once(ctx context.Context, method, path string, body, out any) error {
 	if method != "GET" && c.cookie("mm_csrf") == "" {
-		if err := c.do(ctx, "GET", "/api/csrf", nil, nil); err != nil {
+		if err := c.once(ctx, "GET", "/api/csrf", nil, nil); err != nil {
 			return err
 		}
 	}
@@ -66,41 +95,32 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		payload, _ = json.Marshal(body)
 	}
-	for {
-		req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, bytes.NewReader(payload))
-		if err != nil {
-			return err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		req.Header.Set("Origin", c.origin)
-		if method != "GET" {
-			req.Header.Set("X-CSRF-Token", c.cookie("mm_csrf"))
-		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return err
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusTooManyRequests {
-			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			select {
-			case <-time.After(time.Duration(max(wait, 1)) * time.Second):
-				continue
-			case <-ctx.Done():
-				return fmt.Errorf("%s %s: rate limited (start minimostd with -auth-burst >= -users): %w", method, path, ctx.Err())
-			}
-		}
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
-		}
-		if out != nil {
-			return json.Unmarshal(b, out)
-		}
-		return nil
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, bytes.NewReader(payload))
+	if err != nil {
+		return err
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Origin", c.origin)
+	if method != "GET" {
+		req.Header.Set("X-CSRF-Token", c.cookie("mm_csrf"))
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return &httpError{method: method, path: path, status: resp.Status, body: strings.TrimSpace(string(b)),
+			code: resp.StatusCode, retryAfter: wait}
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
 }
 
 func (c *client) login(ctx context.Context, password string) error {
@@ -161,7 +181,7 @@ func makeBody(run string, sender, seq int, at time.Time) string {
 
 func parseBody(run, body string) (sender, seq int, at time.Time, ok bool) {
 	f := strings.Fields(body)
-	if len(f) != 5 || f[0] != "mmbench" || f[1] != run {
+	if len(f) < 5 || f[0] != "mmbench" || f[1] != run {
 		return 0, 0, time.Time{}, false
 	}
 	s, err1 := strconv.Atoi(f[2])

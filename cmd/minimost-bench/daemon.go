@@ -75,7 +75,7 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 	ml.Close()
 	// A load test is many sockets and posts from one address: the per-account rates and the
 	// per-address connection limit are lifted (they are tested elsewhere).
-	limits := `{"channels": ["general"], "posts_per_minute": 0, "reactions_per_minute": 0, "connections_per_address": 1000000, "max_connections": 1000000, "max_sockets_per_user": 1000}`
+	limits := `{"channels": ["general"], "posts_per_minute": 0, "reactions_per_minute": 0, "private_channels_per_hour": 0, "invitations_per_hour": 0, "connections_per_address": 1000000, "max_connections": 1000000, "max_sockets_per_user": 1000}`
 	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(limits), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

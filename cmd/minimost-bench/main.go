@@ -4,6 +4,8 @@
 // (send to receipt of message.new at every member) and the daemon's CPU and resident memory.
 //
 //	minimost-bench -spawn -scenario channel -users 200 -senders 20 -duration 20s
+//	minimost-bench -spawn -scenario channels -users 2000 -channels 20 -rate 5 -duration 20s
+//	minimost-bench -spawn -scenario browse -users 2000 -think 20s -duration 60s
 //	minimost-bench -url https://127.0.0.1:5000 -cacert data/cert.pem -socket data/minimost.sock \
 //	    -scenario dm -users 100 -senders 50
 //
@@ -49,6 +51,9 @@ type config struct {
 	Connectors int
 	Pprof      string
 	HeapOut    string
+	Channels   int           // -scenario channels: how many
+	Think      time.Duration // -scenario browse: time between one user's actions (on average)
+	sendersSet bool          // -senders was given
 }
 
 func main() {
@@ -64,7 +69,9 @@ func main() {
 	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "how long to wait after sending for copies still on their way")
-	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10) or idle (sockets held, nothing sent: memory per socket)")
+	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10), channels (-channels channels of -users/-channels members), browse (every user browses: post, switch, scroll, search, sidebar, mark read) or idle (sockets held, nothing sent: memory per socket)")
+	fs.IntVar(&c.Channels, "channels", 20, "-scenario channels: number of channels (private channels of -users/-channels members each; -senders defaults to one per channel)")
+	fs.DurationVar(&c.Think, "think", 20*time.Second, "-scenario browse: time between two actions of one user, on average (each wait is drawn from ±50 % of it)")
 	fs.StringVar(&c.Prefix, "prefix", "bench", "username prefix of the accounts")
 	fs.StringVar(&c.Password, "password", "bench-password-123", "password of the accounts")
 	fs.BoolVar(&c.Spawn, "spawn", false, "start a minimostd of our own on a temporary data directory and a free port")
@@ -81,6 +88,7 @@ func main() {
 		}
 		os.Exit(2)
 	}
+	fs.Visit(func(f *flag.Flag) { c.sendersSet = c.sendersSet || f.Name == "senders" })
 	if err := c.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "minimost-bench:", err)
 		os.Exit(2)
@@ -100,7 +108,10 @@ func (c *config) check() error {
 	if c.Users > 9999 {
 		return errors.New("-users must be at most 9999")
 	}
-	if c.Scenario == "idle" {
+	if c.Scenario == "channels" && !c.sendersSet {
+		c.Senders = c.Channels
+	}
+	if c.Scenario == "idle" || c.Scenario == "browse" {
 		c.Senders = 0
 	} else if c.Senders < 1 || c.Senders > c.Users {
 		return errors.New("-senders must be between 1 and -users")
@@ -124,8 +135,19 @@ func (c *config) check() error {
 		if c.Users < 10 {
 			return errors.New("-scenario private needs at least 10 users")
 		}
+	case "channels":
+		if c.Channels < 1 || c.Users/c.Channels < 2 {
+			return errors.New("-scenario channels: -channels must be at least 1 and at most -users/2 (2 members each)")
+		}
+		if c.Users/c.Channels > 1000 {
+			return errors.New("-scenario channels: at most 1,000 members per channel (-users/-channels)")
+		}
+	case "browse":
+		if c.Think < 100*time.Millisecond || c.Think > time.Hour {
+			return errors.New("-think must be between 100ms and 1h")
+		}
 	default:
-		return fmt.Errorf("unknown -scenario %q (channel, dm, private or idle)", c.Scenario)
+		return fmt.Errorf("unknown -scenario %q (channel, dm, private, channels, browse or idle)", c.Scenario)
 	}
 	if !c.Spawn {
 		if err := loopbackOnly(c.URL); err != nil {

@@ -42,8 +42,43 @@ type sender struct {
 type tracker struct {
 	mu     sync.Mutex
 	copies map[[2]int]int // (sender, seq) → copies received
-	want   []int          // per sender: copies expected of each message
+	need   map[[2]int]int // (sender, seq) → copies expected (the conversation's members)
+	wanted atomic.Int64   // copies expected in all
 	total  atomic.Int64   // copies received
+}
+
+func newTracker() *tracker {
+	return &tracker{copies: map[[2]int]int{}, need: map[[2]int]int{}}
+}
+
+// expect registers a message before it is sent: members copies of it are to arrive.
+func (t *tracker) expect(s, seq, members int) {
+	t.wanted.Add(int64(members))
+	t.mu.Lock()
+	t.need[[2]int{s, seq}] = members
+	t.mu.Unlock()
+}
+
+// forget withdraws a message whose send failed.
+func (t *tracker) forget(s, seq int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := [2]int{s, seq}
+	t.wanted.Add(-int64(t.need[k]))
+	delete(t.need, k)
+}
+
+// delivered counts the messages whose every expected copy arrived.
+func (t *tracker) delivered() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for k, want := range t.need {
+		if t.copies[k] >= want {
+			n++
+		}
+	}
+	return n
 }
 
 func (t *tracker) onCopy(s, seq int) {
@@ -107,6 +142,11 @@ type Report struct {
 	// it does not count memory freed but not yet returned to the system.
 	GoMemPerSocketKiB float64 `json:"go_mem_per_socket_kib"`
 	Goroutines        int     `json:"server_goroutines"`
+
+	// The browsing mix: each action type, then "all".
+	ThinkS             float64      `json:"think_s,omitempty"`
+	Actions            []ActionStat `json:"actions,omitempty"`
+	ServerCPUPerAction float64      `json:"server_cpu_us_per_action,omitempty"`
 }
 
 // saveProfile writes what url answers to path.
@@ -258,13 +298,16 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	rep.Conversations = len(convs)
+	var br *browser
+	if c.Scenario == "browse" {
+		if br, err = newBrowser(sctx, clients, convs); err != nil {
+			return err
+		}
+	}
 	rep.SetupS = time.Since(setupStart).Seconds()
 	cancelSetup()
 
-	tr := &tracker{copies: map[[2]int]int{}, want: make([]int, len(senders))}
-	for si, s := range senders {
-		tr.want[si] = len(convs[s.conv].members)
-	}
+	tr := newTracker()
 	senderOf := map[int]*sender{}
 	for _, s := range senders {
 		senderOf[s.idx] = s
@@ -318,9 +361,14 @@ func run(ctx context.Context, c config) error {
 		})
 	}
 
-	logf("run %s: %d senders × %.1f msg/s for %v into %d conversations (%s)", runID, len(senders), c.Rate, c.Duration, len(convs), c.Scenario)
 	start := time.Now()
 	stopAt := start.Add(c.Duration)
+	if br != nil {
+		logf("run %s: %d users, an action every ~%v each, for %v (%d conversations)", runID, len(clients), c.Think, c.Duration, len(convs))
+		br.run(ctx, c, runID, tr, start, stopAt, &acked)
+	} else {
+		logf("run %s: %d senders × %.1f msg/s for %v into %d conversations (%s)", runID, len(senders), c.Rate, c.Duration, len(convs), c.Scenario)
+	}
 	var sendWG sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / c.Rate)
 	for si, s := range senders {
@@ -345,6 +393,7 @@ func run(ctx context.Context, c config) error {
 				s.pending[id] = now
 				s.sent++
 				s.mu.Unlock()
+				tr.expect(si, seq, len(convs[s.conv].members))
 				err := cl.send(ctx, map[string]string{"type": "send", "conversation": conv,
 					"body": makeBody(runID, si, seq, now), "client_id": id})
 				if err != nil {
@@ -358,13 +407,15 @@ func run(ctx context.Context, c config) error {
 
 	// Wait for the acks and the copies still on their way, at most -drain.
 	sent := 0
-	var wanted int64
-	for si, s := range senders {
+	for _, s := range senders {
 		s.mu.Lock()
 		sent += s.sent
 		s.mu.Unlock()
-		wanted += int64(s.sent) * int64(tr.want[si])
 	}
+	if br != nil {
+		sent = br.posts
+	}
+	wanted := tr.wanted.Load()
 	drainUntil := time.Now().Add(c.Drain)
 	for time.Now().Before(drainUntil) && ctx.Err() == nil {
 		if tr.total.Load() >= wanted && acked.Load() >= int64(sent) {
@@ -429,16 +480,16 @@ func run(ctx context.Context, c config) error {
 	rep.CopiesWanted = wanted
 	rep.CopiesReceived = tr.total.Load()
 	rep.MissingCopies = max(wanted-rep.CopiesReceived, 0)
-	tr.mu.Lock()
-	for k, n := range tr.copies {
-		if n >= tr.want[k[0]] {
-			rep.Delivered++
-		}
-	}
-	tr.mu.Unlock()
+	rep.Delivered = tr.delivered()
 	rep.MessagesPerSec = float64(rep.Delivered) / window.Seconds()
 	rep.CopiesPerSec = float64(rep.CopiesReceived) / window.Seconds()
 	rep.LatencyP50Ms, rep.LatencyP95Ms, rep.LatencyP99Ms, rep.LatencyMaxMs = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99), pct(lat, 1)
+	if br != nil {
+		// A browsing user posts over HTTP: the answer (201, durable) is the ack.
+		acks = br.postLatencies()
+		rep.Actions = br.stats()
+		rep.ThinkS = c.Think.Seconds()
+	}
 	rep.AckP50Ms, rep.AckP99Ms = pct(acks, 0.50), pct(acks, 0.99)
 	wall := end.Sub(start).Seconds()
 	if procErr == nil && procErr2 == nil {
@@ -450,6 +501,9 @@ func run(ctx context.Context, c config) error {
 		rep.ServerThreads = after.Threads
 		if rep.CopiesReceived > 0 {
 			rep.ServerCPUPerCopy = 1e6 * rep.ServerCPUS / float64(rep.CopiesReceived)
+		}
+		if n := len(rep.Actions); n > 0 && rep.Actions[n-1].Count > 0 {
+			rep.ServerCPUPerAction = 1e6 * rep.ServerCPUS / float64(rep.Actions[n-1].Count)
 		}
 		if rep.RSSBeforeMiB > 0 {
 			rep.RSSPerSocketKiB = (rep.ServerRSSMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
@@ -509,35 +563,58 @@ func setupScenario(ctx context.Context, c config, clients []*client, runID strin
 		}
 	case "private":
 		groups := n / 10
-		convs = make([]conversation, groups)
-		err := parallel(ctx, 8, groups, func(g int) error {
-			members := make([]int, 10)
-			others := make([]string, 0, 9)
-			for j := range members {
-				members[j] = 10*g + j
-				if j > 0 {
-					others = append(others, clients[10*g+j].name)
-				}
-			}
-			var out struct {
-				Conversation struct{ ID string } `json:"conversation"`
-			}
-			name := fmt.Sprintf("bench-%s-%03d", runID, g)
-			if err := clients[10*g].do(ctx, "POST", "/api/private-channels", map[string]any{"name": name, "members": others}, &out); err != nil {
-				return fmt.Errorf("create private channel %s: %w", name, err)
-			}
-			convs[g] = conversation{id: out.Conversation.ID, members: members}
-			return nil
-		})
-		if err != nil {
+		var err error
+		if convs, err = privateGroups(ctx, clients, runID, groups, 10); err != nil {
 			return nil, nil, err
 		}
 		for k := range c.Senders {
 			g := k % groups
 			add(convs[g].members[(k/groups)%10], g)
 		}
+	case "channels":
+		// C channels of M members: private channels, since a public channel has everyone.
+		size := n / c.Channels
+		var err error
+		if convs, err = privateGroups(ctx, clients, runID, c.Channels, size); err != nil {
+			return nil, nil, err
+		}
+		for k := range c.Senders {
+			g := k % c.Channels
+			add(convs[g].members[(k/c.Channels)%size], g)
+		}
+	case "browse":
+		var err error
+		if convs, err = browseConversations(ctx, clients, runID); err != nil {
+			return nil, nil, err
+		}
 	}
 	return convs, senders, nil
+}
+
+// privateGroups creates groups private channels of size members each, of the clients
+// size*g … size*g+size-1; the first of each creates it.
+func privateGroups(ctx context.Context, clients []*client, runID string, groups, size int) ([]conversation, error) {
+	convs := make([]conversation, groups)
+	err := parallel(ctx, 8, groups, func(g int) error {
+		members := make([]int, size)
+		others := make([]string, 0, size-1)
+		for j := range members {
+			members[j] = size*g + j
+			if j > 0 {
+				others = append(others, clients[size*g+j].name)
+			}
+		}
+		var out struct {
+			Conversation struct{ ID string } `json:"conversation"`
+		}
+		name := fmt.Sprintf("bench-%s-%03d", runID, g)
+		if err := clients[size*g].do(ctx, "POST", "/api/private-channels", map[string]any{"name": name, "members": others}, &out); err != nil {
+			return fmt.Errorf("create private channel %s: %w", name, err)
+		}
+		convs[g] = conversation{id: out.Conversation.ID, members: members}
+		return nil
+	})
+	return convs, err
 }
 
 // parallel runs fn(0..n-1) on at most workers goroutines and returns the first error.
@@ -602,8 +679,13 @@ func printReport(c config, r *Report) {
 		return
 	}
 	fmt.Printf("minimost-bench %s  %s  %d CPUs  load %s → %s\n", r.Date, r.GoVersion, r.CPUs, r.LoadStart, r.LoadEnd)
-	fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
-		r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	if len(r.Actions) > 0 {
+		fmt.Printf("scenario %s: %d users browsing, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
+			r.Scenario, r.Users, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	} else {
+		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
+			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+	}
 	fmt.Printf("messages: %d sent, %d acked, %d delivered to every member, %d error frames\n", r.Sent, r.Acked, r.Delivered, r.ErrorFrames)
 	fmt.Printf("copies:   %d of %d received (message.new at each member)\n", r.CopiesReceived, r.CopiesWanted)
 	fmt.Printf("rate:     %.1f messages/s delivered, %.0f copies/s (over %.1fs, first send to last copy)\n", r.MessagesPerSec, r.CopiesPerSec, r.WindowS)
@@ -619,5 +701,12 @@ func printReport(c config, r *Report) {
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
 	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket, %d goroutines\n",
 		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.Goroutines)
+	if len(r.Actions) > 0 {
+		fmt.Printf("actions:  one every ~%.0fs per user (jittered ±50%%);  server CPU %.0f µs per action\n", r.ThinkS, r.ServerCPUPerAction)
+		for _, a := range r.Actions {
+			fmt.Printf("  %-8s %6d done  %4d errors  avg %6.1f ms  p50 %6.1f ms  p99 %7.1f ms  max %7.1f ms\n",
+				a.Action, a.Count, a.Errors, a.AvgMs, a.P50Ms, a.P99Ms, a.MaxMs)
+		}
+	}
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
 }
