@@ -222,6 +222,12 @@ func (s *Store) Snapshot(ctx context.Context, dir string) ([]string, error) {
 }
 
 func (s *Store) snapshot(ctx context.Context, dir string) ([]string, error) {
+	// Copies acknowledged but still waiting in the fan-out's queues (which linger to batch
+	// them) are written first: the users' databases in the snapshot then hold every message
+	// acknowledged before it began, and the journal they came from is not needed to read them.
+	if err := s.fanout.flush(ctx); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "users"), 0o755); err != nil {
 		return nil, err
 	}
