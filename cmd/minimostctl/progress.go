@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 	"google.golang.org/grpc"
 
+	"github.com/minimost/minimost/pkg/progress"
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
@@ -100,9 +101,9 @@ func (p *progressOut) finish() {
 func plainLine(op string, pr *adminv1.Progress) string {
 	if pr.GetTotal() > 0 {
 		return fmt.Sprintf("%s: %s %d/%d (%d%%), %s", op, pr.GetPhase(), pr.GetDone(), pr.GetTotal(),
-			100*int64(pr.GetDone())/int64(pr.GetTotal()), bytesText(pr.GetBytes()))
+			100*int64(pr.GetDone())/int64(pr.GetTotal()), progress.Bytes(pr.GetBytes()))
 	}
-	return fmt.Sprintf("%s: %s %d, %s", op, pr.GetPhase(), pr.GetDone(), bytesText(pr.GetBytes()))
+	return fmt.Sprintf("%s: %s %d, %s", op, pr.GetPhase(), pr.GetDone(), progress.Bytes(pr.GetBytes()))
 }
 
 // renderBar is the terminal's progress line, at most width columns:
@@ -114,9 +115,9 @@ func renderBar(op string, pr *adminv1.Progress, width int) string {
 		const barWidth = 20
 		done := min(int(int64(barWidth)*int64(pr.GetDone())/int64(pr.GetTotal())), barWidth)
 		mid = fmt.Sprintf("[%s%s] %d/%d  %s", strings.Repeat("#", done), strings.Repeat(".", barWidth-done),
-			pr.GetDone(), pr.GetTotal(), bytesText(pr.GetBytes()))
+			pr.GetDone(), pr.GetTotal(), progress.Bytes(pr.GetBytes()))
 	} else {
-		mid = fmt.Sprintf("%d  %s", pr.GetDone(), bytesText(pr.GetBytes()))
+		mid = fmt.Sprintf("%d  %s", pr.GetDone(), progress.Bytes(pr.GetBytes()))
 	}
 	line := head + mid
 	if cur := pr.GetCurrent(); cur != "" {
@@ -126,20 +127,6 @@ func renderBar(op string, pr *adminv1.Progress, width int) string {
 		line = string(r[:width-1])
 	}
 	return line
-}
-
-// bytesText renders a size for people: 812 B, 4.0 MiB.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // progressMsg is a message of a streaming call (a pointer to M): progress, or (when nil)

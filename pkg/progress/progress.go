@@ -4,7 +4,10 @@
 // it. Without a Func in the context, reporting does nothing.
 package progress
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Report is one step of an operation.
 type Report struct {
@@ -83,4 +86,18 @@ func (c *Counter) Add(item string, bytes int64) {
 func Enabled(ctx context.Context) bool {
 	fn, ok := ctx.Value(key{}).(Func)
 	return ok && fn != nil
+}
+
+// Bytes renders a size for people: 0 B, 812 B, 4.0 MiB.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

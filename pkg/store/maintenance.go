@@ -135,9 +135,9 @@ func (s *Store) Checkpoint(ctx context.Context, users []string) ([]DBResult, err
 		}
 		after := walSize(path)
 		if busy {
-			return fmt.Sprintf("busy: a reader kept the checkpoint from finishing (WAL %s); try again", bytesText(after)), false, nil
+			return fmt.Sprintf("busy: a reader kept the checkpoint from finishing (WAL %s); try again", progress.Bytes(after)), false, nil
 		}
-		return fmt.Sprintf("ok (WAL %s -> %s, %d frames)", bytesText(before), bytesText(after), frames), true, nil
+		return fmt.Sprintf("ok (WAL %s -> %s, %d frames)", progress.Bytes(before), progress.Bytes(after), frames), true, nil
 	})
 	return res, opErr("checkpoint", err)
 }
@@ -149,20 +149,6 @@ func checkpointTruncate(ctx context.Context, db *sql.DB) (busy bool, frames int,
 		return false, 0, err
 	}
 	return b != 0, max(logFrames, 0), nil
-}
-
-// bytesText renders a size for people: 0 B, 812 B, 4.0 MiB.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // CheckpointIdle truncates the WAL of every database that has not been written for quiet:
