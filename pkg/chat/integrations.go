@@ -94,19 +94,11 @@ type SlashCommand struct {
 	CreatedTS   int64  `json:"created_ts"`
 }
 
-// ValidateTrigger reports whether t can be a slash command's trigger: the rules of a channel
-// name, without the slash.
+// ValidateTrigger reports whether t can be a slash command's trigger: a channel name's
+// characters, without the slash, 1 to 32 of them.
 func ValidateTrigger(t string) error {
-	if len(t) < 1 || len(t) > 32 {
-		return Errorf(EInvalid, "a command's trigger must be 1 to 32 characters")
-	}
-	for i, r := range t {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case (r == '-' || r == '_') && i > 0:
-		default:
-			return Errorf(EInvalid, "command trigger %q: use lowercase letters, digits, '-' and '_'", t)
-		}
+	if len(t) > 32 || ValidateChannelName(t) != nil {
+		return Errorf(EInvalid, "command trigger %q: 1 to 32 lowercase letters, digits, '-' and '_', starting with a letter or digit", t)
 	}
 	return nil
 }
