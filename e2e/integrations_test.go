@@ -323,3 +323,36 @@ func TestIntegrations_OutgoingAndCommands(t *testing.T) {
 		t.Errorf("outgoing webhook request %v", out)
 	}
 }
+
+// TestCalls_ICEServers: the STUN and TURN servers of settings.json reach signed-in clients
+// (and only them), and a hand edit applies without a restart.
+func TestCalls_ICEServers(t *testing.T) {
+	t.Parallel()
+	d := StartDaemon(t)
+	d.CreateUser("alice", "alice-password-1")
+	alice := d.NewClient()
+	alice.Login("alice", "alice-password-1")
+	var cfg struct {
+		ICE []struct {
+			URLs       []string `json:"urls"`
+			Username   string   `json:"username"`
+			Credential string   `json:"credential"`
+		} `json:"ice_servers"`
+	}
+	alice.Must(200, "GET", "/api/calls/config", nil).Decode(t, &cfg)
+	if cfg.ICE == nil || len(cfg.ICE) != 0 {
+		t.Fatalf("default ice_servers = %+v, want an empty list", cfg.ICE)
+	}
+	apiErr(t, "anonymous call config", d.NewClient().Do("GET", "/api/calls/config", nil), 401, "unauthorized")
+	d.WriteSettings(func(m map[string]any) {
+		m["ice_servers"] = []map[string]any{{"urls": []string{"stun:stun.example.org:3478"}},
+			{"urls": []string{"turn:turn.example.org:3478"}, "username": "mm", "credential": "s3cret"}}
+	})
+	waitFor(t, "the servers applied", func() bool {
+		alice.Must(200, "GET", "/api/calls/config", nil).Decode(t, &cfg)
+		return len(cfg.ICE) == 2
+	})
+	if cfg.ICE[1].URLs[0] != "turn:turn.example.org:3478" || cfg.ICE[1].Username != "mm" || cfg.ICE[1].Credential != "s3cret" {
+		t.Errorf("ice_servers = %+v", cfg.ICE)
+	}
+}

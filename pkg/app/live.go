@@ -177,3 +177,16 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// CallConfig returns the STUN and TURN servers calls use (settings.json's ice_servers), for
+// a signed-in caller only: a TURN server's credential is not for the world.
+func (a *App) CallConfig(ctx context.Context, me chat.Account) ([]chat.ICEServer, error) {
+	if _, err := a.caller(ctx, me); err != nil {
+		return nil, err
+	}
+	out := a.Settings.Get().ICEServers
+	if out == nil {
+		out = []chat.ICEServer{}
+	}
+	return out, nil
+}

@@ -121,3 +121,40 @@ func ValidateAllowedHost(h string) error {
 	}
 	return nil
 }
+
+// ICEServer is a STUN or TURN server of settings.json's ice_servers, in the form WebRTC's
+// RTCPeerConnection takes.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// ValidateICEServers checks ice_servers: at most 10 servers, each with 1 to 10 stun:, stuns:,
+// turn: or turns: URLs, and a username and credential for a TURN server.
+func ValidateICEServers(list []ICEServer) error {
+	if len(list) > 10 {
+		return Errorf(EInvalid, "at most 10 servers")
+	}
+	for i, s := range list {
+		if len(s.URLs) == 0 || len(s.URLs) > 10 {
+			return Errorf(EInvalid, "server %d: give 1 to 10 urls", i+1)
+		}
+		turn := false
+		for _, u := range s.URLs {
+			scheme, rest, ok := strings.Cut(u, ":")
+			switch {
+			case !ok || rest == "" || len(u) > 512 || strings.ContainsAny(u, " \t\n"):
+				return Errorf(EInvalid, "server %d: %q is not a STUN or TURN URL", i+1, u)
+			case scheme == "turn" || scheme == "turns":
+				turn = true
+			case scheme != "stun" && scheme != "stuns":
+				return Errorf(EInvalid, "server %d: %q must start with stun:, stuns:, turn: or turns:", i+1, u)
+			}
+		}
+		if turn && (s.Username == "" || s.Credential == "") {
+			return Errorf(EInvalid, "server %d: a TURN server needs a username and a credential", i+1)
+		}
+	}
+	return nil
+}

@@ -44,3 +44,26 @@ func TestMessageProps_RoundTrip(t *testing.T) {
 		t.Errorf("round trip = %+v, want %+v", got, p)
 	}
 }
+
+func TestValidateICEServers(t *testing.T) {
+	s := func(urls ...string) chat.ICEServer { return chat.ICEServer{URLs: urls} }
+	turn := chat.ICEServer{URLs: []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"}, Username: "mm", Credential: "secret"}
+	for _, tc := range []struct {
+		name string
+		in   []chat.ICEServer
+		ok   bool
+	}{
+		{"none", nil, true},
+		{"stun", []chat.ICEServer{s("stun:stun.example.org:3478")}, true},
+		{"turn with credentials", []chat.ICEServer{turn}, true},
+		{"turn without", []chat.ICEServer{s("turn:turn.example.org")}, false},
+		{"http", []chat.ICEServer{s("https://stun.example.org")}, false},
+		{"empty urls", []chat.ICEServer{s()}, false},
+		{"no host", []chat.ICEServer{s("stun:")}, false},
+		{"space", []chat.ICEServer{s("stun:a b")}, false},
+	} {
+		if err := chat.ValidateICEServers(tc.in); (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -139,6 +139,9 @@ type Settings struct {
 	// webhooks and slash commands may reach although they are loopback, private or link-local
 	// (every public address may be reached). Empty: none.
 	IntegrationAllowedHosts []string `json:"integration_allowed_hosts"`
+	// ICEServers are the STUN and TURN servers calls use to reach peers behind NAT; empty:
+	// none (calls then connect on the same network only).
+	ICEServers []ICEServer `json:"ice_servers"`
 	Limits
 }
 
@@ -206,6 +209,7 @@ func DefaultSettings() Settings {
 		Limits:               DefaultLimits(),
 		// An empty list, not null, in a new settings.json.
 		IntegrationAllowedHosts: []string{},
+		ICEServers:              []ICEServer{},
 	}
 }
 

@@ -106,6 +106,9 @@ func Validate(s chat.Settings) error {
 	if key, reason := s.Limits.Validate(); key != "" {
 		return &keyError{key, reason}
 	}
+	if err := chat.ValidateICEServers(s.ICEServers); err != nil {
+		return &keyError{"ice_servers", fmt.Sprintf(`"ice_servers": %v`, chat.ErrorMessage(err))}
+	}
 	for _, h := range s.IntegrationAllowedHosts {
 		if err := chat.ValidateAllowedHost(h); err != nil {
 			return &keyError{"integration_allowed_hosts", fmt.Sprintf(`"integration_allowed_hosts": %v`, chat.ErrorMessage(err))}
@@ -418,5 +421,8 @@ func equal(a, b chat.Settings) bool {
 	return slices.Equal(a.Channels, b.Channels) && a.ImageRetentionDays == b.ImageRetentionDays &&
 		a.FileRetentionDays == b.FileRetentionDays && a.MessageRetentionDays == b.MessageRetentionDays &&
 		a.Registration == b.Registration && a.MaxUploadMB == b.MaxUploadMB && a.Limits == b.Limits &&
-		slices.Equal(a.IntegrationAllowedHosts, b.IntegrationAllowedHosts)
+		slices.Equal(a.IntegrationAllowedHosts, b.IntegrationAllowedHosts) &&
+		slices.EqualFunc(a.ICEServers, b.ICEServers, func(x, y chat.ICEServer) bool {
+			return slices.Equal(x.URLs, y.URLs) && x.Username == y.Username && x.Credential == y.Credential
+		})
 }

@@ -32,6 +32,10 @@ func TestParse(t *testing.T) {
 		{"upload", `{"max_upload_mb": 0}`, 1, "max_upload_mb"},
 		{"trailing", `{} {}`, 1, "after"},
 		{"empty", ``, 1, "empty"},
+		{"limit out of range", "{\n  \"max_sockets_per_user\": 0\n}", 2, "max_sockets_per_user"},
+		{"allowed host", "{\n  \"integration_allowed_hosts\": [\"10.0.0.0/99\"]\n}", 2, "CIDR"},
+		{"ice servers", "{\n\n  \"ice_servers\": [{\"urls\": [\"turn:t.example.org\"]}]\n}", 3, "username and a credential"},
+		{"integrations ok", `{"integration_allowed_hosts": ["ci.internal", "127.0.0.1"], "ice_servers": [{"urls": ["stun:stun.example.org"]}]}`, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

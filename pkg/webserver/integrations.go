@@ -27,6 +27,7 @@ func (s *Server) integrationRoutes(mux *http.ServeMux, user func(string, func(ht
 	mux.HandleFunc("/hooks/", func(w http.ResponseWriter, r *http.Request) {
 		s.hookError(w, chat.Errorf(chat.ENotFound, "no such webhook; POST a Slack-format payload to the URL you were given"))
 	})
+	user("GET /api/calls/config", s.handleCallConfig)
 	user("GET /api/commands", s.handleCommands)
 	user("POST /api/conversations/{id}/commands", s.handleCommand)
 	user("GET /api/conversations/{id}/webhooks", s.handleListHooks)
@@ -209,5 +210,14 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, me ch
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleCallConfig(w http.ResponseWriter, r *http.Request, me chat.Account) error {
+	ice, err := s.App.CallConfig(r.Context(), me)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"ice_servers": ice})
 	return nil
 }

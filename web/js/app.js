@@ -189,6 +189,8 @@ async function start(user) {
     toast(`Could not load your conversations: ${api.errorText(err)}`, { error: true });
   }
   route();
+  // The STUN and TURN servers of settings.json, for the calls' peer connections.
+  api.get('/api/calls/config').then((c) => { calls.iceServers = c.ice_servers || []; }).catch(() => {});
   views.threads.refresh();
   views.composer.focus();
 }

@@ -146,7 +146,7 @@ export class Calls extends Emitter {
   peer(name) {
     let p = this.peers.get(name);
     if (p) return p;
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers || [] });
     p = { pc, stream: new MediaStream(), state: 'connecting', queued: [] };
     this.peers.set(name, p);
     if (this.local) for (const t of this.local.getTracks()) pc.addTrack(t, this.local);
