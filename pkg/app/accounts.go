@@ -36,23 +36,43 @@ func (a *App) CreateAccount(ctx context.Context, name, password string) (chat.Us
 	if err := chat.ValidatePassword(password); err != nil {
 		return chat.UserRecord{}, err
 	}
-	if _, err := a.Store.GetUser(ctx, name); err == nil {
-		return chat.UserRecord{}, chat.Errorf(chat.EConflict, "an account named %q already exists", name)
-	} else if chat.ErrorCode(err) != chat.ENotFound {
+	if err := a.nameFree(ctx, name); err != nil {
 		return chat.UserRecord{}, err
 	}
 	hash, err := a.Hasher.Hash(ctx, password)
 	if err != nil {
 		return chat.UserRecord{}, err
 	}
+	return a.newAccount(ctx, name, hash, nil)
+}
+
+// nameFree reports EConflict when an account holds name.
+func (a *App) nameFree(ctx context.Context, name string) error {
+	if _, err := a.Store.GetUser(ctx, name); err == nil {
+		return chat.Errorf(chat.EConflict, "an account named %q already exists", name)
+	} else if chat.ErrorCode(err) != chat.ENotFound {
+		return err
+	}
+	return nil
+}
+
+// newAccount creates the account name with a password hash ("" for none) and the recent
+// history of the public channels, runs setup on it (nil: nothing), and tells every connected
+// client.
+func (a *App) newAccount(ctx context.Context, name, hash string, setup func() error) (chat.UserRecord, error) {
 	if _, err := a.Store.CreateUser(ctx, name, hash, a.Settings.Get().Channels); err != nil {
 		return chat.UserRecord{}, err
+	}
+	if setup != nil {
+		if err := setup(); err != nil {
+			return chat.UserRecord{}, err
+		}
 	}
 	u, err := a.Store.GetUser(ctx, name)
 	if err != nil {
 		return chat.UserRecord{}, err
 	}
-	a.Logger.Info("account created", "user", name, "id", u.ID)
+	a.Logger.Info("account created", "user", name, "id", u.ID, "bot", u.Bot)
 	if err := a.publishAll(ctx, chat.UserChanged{User: UserView(u)}); err != nil {
 		return chat.UserRecord{}, err
 	}

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"html"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,7 +16,6 @@ import (
 
 	"github.com/minimost/minimost/pkg/auth"
 	"github.com/minimost/minimost/pkg/chat"
-	"github.com/minimost/minimost/pkg/markdown"
 	"github.com/minimost/minimost/pkg/slack"
 )
 
@@ -60,32 +62,19 @@ func (a *App) CreateBot(ctx context.Context, name, displayName string) (chat.Use
 	if err := validDisplayName(displayName); err != nil {
 		return chat.UserRecord{}, err
 	}
-	if _, err := a.Store.GetUser(ctx, name); err == nil {
-		return chat.UserRecord{}, chat.Errorf(chat.EConflict, "an account named %q already exists", name)
-	} else if chat.ErrorCode(err) != chat.ENotFound {
+	if err := a.nameFree(ctx, name); err != nil {
 		return chat.UserRecord{}, err
 	}
 	// No password hash: no password ever matches an empty one.
-	if _, err := a.Store.CreateUser(ctx, name, "", a.Settings.Get().Channels); err != nil {
-		return chat.UserRecord{}, err
-	}
-	if err := a.Store.MarkBot(ctx, name); err != nil {
-		return chat.UserRecord{}, err
-	}
-	if displayName != "" {
-		if err := a.Store.UpdateProfile(ctx, name, &displayName, nil); err != nil {
-			return chat.UserRecord{}, err
+	return a.newAccount(ctx, name, "", func() error {
+		if err := a.Store.MarkBot(ctx, name); err != nil {
+			return err
 		}
-	}
-	u, err := a.Store.GetUser(ctx, name)
-	if err != nil {
-		return chat.UserRecord{}, err
-	}
-	a.Logger.Info("bot account created", "user", name, "id", u.ID)
-	if err := a.publishAll(ctx, chat.UserChanged{User: UserView(u)}); err != nil {
-		return chat.UserRecord{}, err
-	}
-	return u, nil
+		if displayName == "" {
+			return nil
+		}
+		return a.Store.UpdateProfile(ctx, name, &displayName, nil)
+	})
 }
 
 // CreateToken makes a personal access token of the account that holds user (for the
@@ -277,7 +266,7 @@ func (a *App) CreateIncomingWebhook(ctx context.Context, me chat.Account, channe
 			}
 			return h, "", err
 		}
-		if !contains(h.Channels, id) {
+		if !slices.Contains(h.Channels, id) {
 			h.Channels = append(h.Channels, id)
 		}
 	}
@@ -290,15 +279,6 @@ func (a *App) CreateIncomingWebhook(ctx context.Context, me chat.Account, channe
 	}
 	a.Logger.Info("incoming webhook created", "id", h.ID, "channels", h.Channels, "by", me.Name)
 	return h, a.hookURL(secret), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *App) hookURL(secret string) string {
@@ -376,7 +356,7 @@ func (a *App) PostWebhook(ctx context.Context, secret, contentType string, body 
 	target := h.Channels[0]
 	if ch := strings.TrimSpace(p.Channel); ch != "" {
 		target = conversationRef(ch)
-		if !contains(h.Channels, target) {
+		if !slices.Contains(h.Channels, target) {
 			return chat.Message{}, chat.Errorf(chat.EForbidden, "this webhook may not post to %q", ch)
 		}
 	}
@@ -384,7 +364,7 @@ func (a *App) PostWebhook(ctx context.Context, secret, contentType string, body 
 	if err != nil {
 		return chat.Message{}, err
 	}
-	username := firstNonEmpty(cleanName(p.Username), h.Username, "webhook")
+	username := cmp.Or(cleanName(p.Username), h.Username, "webhook")
 	icon := h.IconURL
 	if p.IconURL != "" && checkIconURL(p.IconURL) == nil {
 		icon = p.IconURL
@@ -398,15 +378,6 @@ func payloadError(err error) error {
 		return chat.Errorf(chat.EInvalid, "%s", pe.Reason)
 	}
 	return err
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // postIntegration posts a payload into c from the webhook user, shown as username.
@@ -502,7 +473,7 @@ func (a *App) triggerOutgoing(c Conv, me chat.Account, m chat.Message) {
 				if err != nil {
 					return
 				}
-				if _, err := a.postIntegration(ctx, conv, *p, firstNonEmpty(cleanName(p.Username), h.Username, "webhook"), ""); err != nil {
+				if _, err := a.postIntegration(ctx, conv, *p, cmp.Or(cleanName(p.Username), h.Username, "webhook"), ""); err != nil {
 					a.Logger.Warn("outgoing webhook answer", "id", h.ID, "err", err)
 				}
 			})
@@ -655,14 +626,14 @@ func (a *App) Command(ctx context.Context, me chat.Account, id, text string) (Co
 		if args == "" {
 			return CommandResult{}, chat.Errorf(chat.EInvalid, "usage: /me text")
 		}
-		m, err := a.post(ctx, me, c, args, &chat.MessageProps{Emote: true})
+		m, err := a.postAs(ctx, me, c.ID, args, "", nil, &chat.MessageProps{Emote: true})
 		return CommandResult{Message: &m}, err
 	case "shrug":
 		body := `¯\\\_(ツ)\_/¯`
 		if args != "" {
 			body = args + " " + body
 		}
-		m, err := a.post(ctx, me, c, body, nil)
+		m, err := a.Post(ctx, me, c.ID, body, "", nil)
 		return CommandResult{Message: &m}, err
 	case "invite":
 		user := strings.TrimPrefix(args, "@")
@@ -675,7 +646,7 @@ func (a *App) Command(ctx context.Context, me chat.Account, id, text string) (Co
 		if err := a.Invite(ctx, me, c.ID, user); err != nil {
 			return CommandResult{}, err
 		}
-		return CommandResult{Ephemeral: "<p>" + htmlEscape(user) + " was added to this channel.</p>"}, nil
+		return CommandResult{Ephemeral: "<p>" + html.EscapeString(user) + " was added to this channel.</p>"}, nil
 	case "leave":
 		if c.Kind != chat.KindPrivate {
 			return CommandResult{}, chat.Errorf(chat.EInvalid, "/leave works in private channels only")
@@ -714,35 +685,6 @@ func (a *App) Command(ctx context.Context, me chat.Account, id, text string) (Co
 	return CommandResult{}, chat.Errorf(chat.ENotFound, "no command /%s; type / to see the commands", trigger)
 }
 
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
-}
-
-// post sends body from me into c with props: Post for the built-in commands that mark
-// their message (an emote).
-func (a *App) post(ctx context.Context, me chat.Account, c Conv, body string, props *chat.MessageProps) (chat.Message, error) {
-	if props == nil {
-		return a.Post(ctx, me, c.ID, body, "", nil)
-	}
-	if c.ReadOnly {
-		return chat.Message{}, chat.Errorf(chat.EForbidden, "nobody can read replies here")
-	}
-	body, err := validBody(body, false)
-	if err != nil {
-		return chat.Message{}, err
-	}
-	if err := a.allow("messages", a.Settings.Get().PostsPerMinute, time.Minute, me); err != nil {
-		return chat.Message{}, err
-	}
-	html, mentions := markdown.Render(body)
-	m := chat.Message{Conversation: c.ID, Sender: me.Name, Body: body, HTML: html, Mentions: mentions, Props: props}
-	if err := a.Store.PostMessage(ctx, &m, names(c.Recipients)); err != nil {
-		return chat.Message{}, err
-	}
-	a.publish(c.Recipients, chat.MessageNew{Message: m})
-	return m, nil
-}
-
 // runCommand sends a custom command to its URL and acts on the answer.
 func (a *App) runCommand(ctx context.Context, me chat.Account, c Conv, cmd chat.SlashCommand, args string) (CommandResult, error) {
 	if a.Poster == nil {
@@ -766,7 +708,7 @@ func (a *App) runCommand(ctx context.Context, me chat.Account, c Conv, cmd chat.
 
 func (a *App) commandAnswer(ctx context.Context, me chat.Account, c Conv, cmd chat.SlashCommand, p slack.Payload) (CommandResult, error) {
 	if p.ResponseType == "in_channel" {
-		m, err := a.postIntegration(ctx, c, p, firstNonEmpty(cleanName(p.Username), cmd.Username, cmd.Trigger), "")
+		m, err := a.postIntegration(ctx, c, p, cmp.Or(cleanName(p.Username), cmd.Username, cmd.Trigger), "")
 		if err != nil {
 			return CommandResult{}, err
 		}

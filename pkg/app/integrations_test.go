@@ -139,7 +139,7 @@ func TestApp_IncomingWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := hookURL[strings.LastIndex(hookURL, "/")+1:]
-	m, err := e.app.PostWebhook(e.ctx, secret, "application/json", []byte(`{"text":"*disk* full <!here>","username":"alice"}`))
+	m, err := e.app.PostWebhook(e.ctx, secret, "application/json", []byte(`{"text":"*disk* full <!here>","username":"\u0007ali\nce"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,11 @@ func (a *App) History(ctx context.Context, me chat.Account, id, before string, l
 // Post sends a message from me to conversation id: checks, renders, journals (durable when
 // it returns) and publishes it live.
 func (a *App) Post(ctx context.Context, me chat.Account, id, body, threadRoot string, att *chat.Attachment) (chat.Message, error) {
+	return a.postAs(ctx, me, id, body, threadRoot, att, nil)
+}
+
+// postAs is Post with props that mark the message (a /me emote).
+func (a *App) postAs(ctx context.Context, me chat.Account, id, body, threadRoot string, att *chat.Attachment, props *chat.MessageProps) (chat.Message, error) {
 	c, err := a.Resolve(ctx, me, id)
 	if err != nil {
 		return chat.Message{}, err
@@ -150,7 +155,7 @@ func (a *App) Post(ctx context.Context, me chat.Account, id, body, threadRoot st
 		}
 	}
 	html, mentions := markdown.Render(body)
-	m := chat.Message{Conversation: c.ID, Sender: me.Name, Body: body, HTML: html, Mentions: mentions, ThreadRoot: threadRoot, Attachment: att}
+	m := chat.Message{Conversation: c.ID, Sender: me.Name, Body: body, HTML: html, Mentions: mentions, ThreadRoot: threadRoot, Attachment: att, Props: props}
 	if err := a.Store.PostMessage(ctx, &m, names(c.Recipients)); err != nil {
 		return chat.Message{}, err
 	}

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,19 +58,10 @@ func (r *renderer) markdown(md string) {
 	h, mentions := markdown.Render(md)
 	r.html.WriteString(h)
 	for _, m := range mentions {
-		if !contains(r.mentions, m) {
+		if !slices.Contains(r.mentions, m) {
 			r.mentions = append(r.mentions, m)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *renderer) plain(s string) {

@@ -90,6 +90,8 @@ func TestParse(t *testing.T) {
 		{"only divider", "application/json", `{"blocks":[{"type":"divider"}]}`, "no text"},
 		{"ts string", "application/json", `{"attachments":[{"text":"a","ts":"1700000000"}]}`, ""},
 		{"bad ts", "application/json", `{"attachments":[{"text":"a","ts":"soon"}]}`, "ts"},
+		{"too large", "application/json", `{"text":"` + strings.Repeat("a", slack.MaxPayloadBytes) + `"}`, "larger than"},
+		{"text too long", "application/json", `{"text":"` + strings.Repeat("a", slack.MaxTextBytes+1) + `"}`, "longer than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := slack.Parse(tc.ctype, []byte(tc.body))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -139,20 +140,11 @@ func (s *Store) IncomingWebhooks(ctx context.Context, conversation string) ([]ch
 		if err != nil {
 			return nil, fmt.Errorf("store: list webhooks: %w", err)
 		}
-		if conversation == "" || contains(h.Channels, conversation) {
+		if conversation == "" || slices.Contains(h.Channels, conversation) {
 			out = append(out, h)
 		}
 	}
 	return out, rows.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // IncomingWebhook returns hook id.
