@@ -59,6 +59,21 @@ func TestBrowser_Integrations(t *testing.T) {
 		bob.WaitJS("bob sees the shrug", bxHasMessage(`fine ¯\_(ツ)_/¯`), 10*time.Second)
 		alice.Run("/me", chromedp.SendKeys(chromedp.CSS("#composer"), "/me waves\n"))
 		bob.WaitJS("bob sees the emote", `[...document.querySelectorAll('#message-list .message.emote .message-body')].some((e) => e.textContent.includes('waves'))`, 10*time.Second)
+		// An answer only alice sees stays while the conversation goes on.
+		alice.Run("/mute", chromedp.SendKeys(chromedp.CSS("#composer"), "/mute \n"))
+		alice.WaitJS("the ephemeral answer", `[...document.querySelectorAll('#ephemeral-notes .ephemeral')].some((e) => e.textContent.includes('is muted'))`, 10*time.Second)
+		bobAPI := d.NewClient()
+		bobAPI.Login("bob", "bob-password")
+		bobAPI.Post("c:general", "after the mute")
+		alice.WaitJS("bob's message", bxHasMessage("after the mute"), 10*time.Second)
+		if !Eval[bool](alice, `[...document.querySelectorAll('#ephemeral-notes .ephemeral')].some((e) => e.textContent.includes('is muted'))`) {
+			t.Error("the ephemeral answer went when a message came")
+		}
+		if n := Eval[int](bob, `document.querySelectorAll('#ephemeral-notes .ephemeral').length`); n != 0 {
+			t.Errorf("bob sees %d of alice's ephemeral answers", n)
+		}
+		alice.Run("/mute again", chromedp.SendKeys(chromedp.CSS("#composer"), "/mute \n"))
+		alice.WaitJS("unmuted", `[...document.querySelectorAll('#ephemeral-notes .ephemeral')].some((e) => e.textContent.includes('no longer muted'))`, 10*time.Second)
 		alice.Run("an unknown command", chromedp.SendKeys(chromedp.CSS("#composer"), "/nosuch\n"))
 		alice.WaitJS("its error beside the composer", `(() => { const e = document.querySelector('#composer-error'); return !e.hidden && e.textContent.includes('/nosuch'); })()`, 10*time.Second)
 		if v := Eval[string](alice, `document.querySelector('#composer').value`); v != "/nosuch" {
@@ -81,10 +96,12 @@ func TestBrowser_Integrations(t *testing.T) {
 	})
 
 	t.Run("tokens in settings", func(t *testing.T) {
+		d.MustCtl("tokens", "create", "alice", "--name", "from the admin")
 		Eval[bool](alice, `(() => { document.querySelector("#composer").value = ""; return true; })()`)
 		bxClick(alice, "#me-avatar")
 		bxClick(alice, "#menu-settings")
 		alice.WaitJS("the tokens section", bxVisible("#token-create"), 10*time.Second)
+		alice.WaitJS("the token made before is listed", `[...document.querySelectorAll('#settings-tokens .token-item .token-name')].some((e) => e.textContent === 'from the admin')`, 10*time.Second)
 		bxFill(alice, "#token-name", "my script")
 		bxClick(alice, "#token-create")
 		alice.WaitJS("the new token shown once", `(document.querySelector('.token-secret') || {}).textContent?.startsWith('mmt_')`, 10*time.Second)
@@ -93,7 +110,7 @@ func TestBrowser_Integrations(t *testing.T) {
 			t.Fatalf("the token from Settings: %d %s", r.Status, r.Body)
 		}
 		alice.WaitJS("the token listed", `[...document.querySelectorAll('#settings-tokens .token-item .token-name')].some((e) => e.textContent === 'my script')`, 10*time.Second)
-		bxClick(alice, "#settings-tokens .token-revoke")
+		bxClick(alice, `#settings-tokens .token-item:has(.token-name) .token-revoke[aria-label="Revoke token my script"]`)
 		alice.WaitJS("the confirmation", bxVisible("#confirm-ok"), 10*time.Second)
 		bxClick(alice, "#confirm-ok")
 		alice.WaitJS("the token gone", `![...document.querySelectorAll('#settings-tokens .token-item .token-name')].some((e) => e.textContent === 'my script')`, 10*time.Second)

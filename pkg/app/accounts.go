@@ -311,8 +311,10 @@ func validDisplayName(n string) error {
 		return chat.Errorf(chat.EInvalid, "display name must be at most 64 characters")
 	}
 	for _, r := range n {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return chat.Errorf(chat.EInvalid, "display name may not contain control characters")
+		// Format characters (bidi overrides such as U+202E, zero-width ones) would let a name
+		// pass for another, as they are refused in file names.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return chat.Errorf(chat.EInvalid, "display name may not contain control or invisible formatting characters")
 		}
 	}
 	return nil

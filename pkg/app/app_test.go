@@ -295,6 +295,18 @@ var useCases = []useCase{
 	{name: "unreact", run: func(w *world, me chat.Account, id, mid string) error {
 		return w.app.React(w.ctx, me, id, mid, "👍", false)
 	}},
+	{name: "mark unread", run: func(w *world, me chat.Account, id, mid string) error {
+		_, err := w.app.MarkUnread(w.ctx, me, id, mid)
+		return err
+	}},
+	{name: "thread", run: func(w *world, me chat.Account, id, mid string) error {
+		_, _, err := w.app.Thread(w.ctx, me, id, mid)
+		return err
+	}},
+	{name: "notification prefs", run: func(w *world, me chat.Account, id, _ string) error {
+		_, err := w.app.SetConversationPrefs(w.ctx, me, id, chat.ConversationPrefs{Muted: true})
+		return err
+	}},
 	{name: "mark read", run: func(w *world, me chat.Account, id, mid string) error { return w.app.MarkRead(w.ctx, me, id, mid) }},
 	{name: "receipts", run: func(w *world, me chat.Account, id, _ string) error {
 		_, err := w.app.Receipts(w.ctx, me, id)

@@ -331,13 +331,12 @@ func (a *App) Leave(ctx context.Context, me chat.Account, id string) error {
 		return err
 	}
 	a.publish([]chat.Account{me}, chat.ConversationRemoved{ID: c.ID})
-	for _, m := range without(c.Recipients, me) {
-		// Any member who stays sees the channel as everyone else does.
-		if c2, err := a.resolve(ctx, d, m, c.ID); err == nil {
+	// The channel as any member who stays sees it (everyone sees the same).
+	if rest := without(c.Recipients, me); len(rest) > 0 {
+		if c2, err := a.resolve(ctx, d, rest[0], c.ID); err == nil {
 			a.publish(c2.Recipients, chat.ConversationChanged{Conversation: c2.Conversation})
 			a.systemLine(ctx, c2, me.Name+" left")
 		}
-		break
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -168,19 +169,6 @@ func (a *App) postAs(ctx context.Context, me chat.Account, id, body, threadRoot 
 	return m, nil
 }
 
-// SystemDM sends text from the system user to the account that holds name.
-func (a *App) SystemDM(ctx context.Context, name, text string) error {
-	d, err := a.Store.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	acct, ok := d.ByName(name)
-	if !ok {
-		return chat.Errorf(chat.ENotFound, "no such user %q", name)
-	}
-	return a.systemDM(ctx, acct, text)
-}
-
 func (a *App) systemDM(ctx context.Context, to chat.Account, text string) error {
 	id, err := chat.DMID([]string{chat.SystemUser, to.ID})
 	if err != nil {
@@ -210,7 +198,7 @@ func (a *App) BeginUpload(ctx context.Context, me chat.Account) (release func(),
 func (a *App) UploadTemp() (*os.File, error) {
 	f, err := os.CreateTemp(filepath.Join(a.DataDir, "uploads"), ".upload-*")
 	if err != nil {
-		return nil, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return nil, fmt.Errorf("store the file: %w", err)
 	}
 	return f, nil
 }
@@ -225,12 +213,12 @@ func (a *App) PostFile(ctx context.Context, me chat.Account, id, filename, tmp s
 	}
 	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
-		return chat.Message{}, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return chat.Message{}, fmt.Errorf("store the file: %w", err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return chat.Message{}, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return chat.Message{}, fmt.Errorf("store the file: %w", err)
 	}
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
@@ -249,17 +237,17 @@ func (a *App) PostFile(ctx context.Context, me chat.Account, id, filename, tmp s
 		err = cerr
 	}
 	if err != nil {
-		return chat.Message{}, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return chat.Message{}, fmt.Errorf("store the file: %w", err)
 	}
 	name := CleanFileName(filename)
 	stored := randomName(safeExt(name))
 	path := a.UploadPath(stored)
 	if err := os.Rename(tmp, path); err != nil {
-		return chat.Message{}, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return chat.Message{}, fmt.Errorf("store the file: %w", err)
 	}
 	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
 		os.Remove(path)
-		return chat.Message{}, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return chat.Message{}, fmt.Errorf("store the file: %w", err)
 	}
 	att := &chat.Attachment{StoredName: stored, Name: name, Size: fi.Size(), Type: ctype}
 	m, err := a.Post(ctx, me, id, body, "", att)
@@ -483,9 +471,17 @@ func (a *App) Search(ctx context.Context, me chat.Account, q string, limit int) 
 		return nil, err
 	}
 	// Only conversations still visible: a removed channel or a left private channel is not.
+	// Each conversation is resolved once, however many of the results are in it.
 	out := []chat.Message{}
+	visible := map[string]bool{}
 	for _, m := range msgs {
-		if _, err := a.resolve(ctx, d, me, m.Conversation); err == nil {
+		ok, seen := visible[m.Conversation]
+		if !seen {
+			_, err := a.resolve(ctx, d, me, m.Conversation)
+			ok = err == nil
+			visible[m.Conversation] = ok
+		}
+		if ok {
 			out = append(out, m)
 		}
 	}
@@ -540,7 +536,7 @@ func randomName(ext string) string {
 // writeFileSync writes data to a new file at path, durably; on failure nothing is left.
 func writeFileSync(path string, data []byte) error {
 	if err := fsutil.WriteNew(path, data, 0o600); err != nil {
-		return chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+		return fmt.Errorf("store the file: %w", err)
 	}
 	return nil
 }

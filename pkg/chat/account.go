@@ -54,8 +54,6 @@ func ValidateAccountID(id string) error {
 	return ValidateUsername(name)
 }
 
-// SystemAccount is the sender of system notices.
-var SystemAccount = Account{ID: SystemUser, Name: SystemUser}
 
 // Directory is an immutable snapshot of the accounts that exist, indexed by ID and by name.
 type Directory struct {
@@ -76,15 +74,6 @@ func NewDirectory(accounts []Account) *Directory {
 
 // All returns every account; the caller must not modify it.
 func (d *Directory) All() []Account { return d.all }
-
-// IDs returns every account's ID.
-func (d *Directory) IDs() []string {
-	out := make([]string, len(d.all))
-	for i, a := range d.all {
-		out[i] = a.ID
-	}
-	return out
-}
 
 // ByID returns the account with id, if it exists.
 func (d *Directory) ByID(id string) (Account, bool) {

@@ -3,6 +3,7 @@ package webserver
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -207,7 +208,7 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, field string
 		case errors.Is(err, errTooBig):
 			return "", nil, chat.Errorf(chat.ETooLarge, "the file is larger than %d MB", maxAvatarBytes>>20)
 		case err != nil:
-			return "", nil, chat.Errorf(chat.EUnavailable, "cannot store the file: %v", err)
+			return "", nil, fmt.Errorf("store the file: %w", err)
 		}
 		if n > limit {
 			return "", nil, chat.Errorf(chat.ETooLarge, "file is larger than %d MB", limit>>20)

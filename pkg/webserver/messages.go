@@ -1,6 +1,7 @@
 package webserver
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -71,7 +72,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, me chat.Ac
 	defer os.Remove(tmp.Name()) // nothing once PostFile moved it into place
 	filename, fields, err := s.readUpload(w, r, "file", tmp)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = chat.Errorf(chat.EUnavailable, "cannot store the file: %v", cerr)
+		err = fmt.Errorf("store the file: %w", cerr)
 	}
 	if err != nil {
 		return err

@@ -3,7 +3,7 @@
 // open a conversation, send, mark read, log out.
 
 import { EV } from './events.js';
-import { $, icon } from './dom.js';
+import { $, icon, replace } from './dom.js';
 import * as api from './api.js';
 import { enc } from './api.js';
 import { State } from './state.js';
@@ -66,18 +66,31 @@ const ctx = {
 
 // ---- integrations ----
 
-/** showEphemeral shows an answer only this user sees (a slash command's) in its conversation. */
+// Answers only this user sees (slash commands'), per conversation, until reload. They sit
+// below the message list, which the conversation view redraws as it likes.
+const ephemeral = new Map();
+
+/** showEphemeral shows an answer only this user sees in its conversation. */
 function showEphemeral(convId, html) {
+  if (!ephemeral.has(convId)) ephemeral.set(convId, []);
+  ephemeral.get(convId).push(html);
   if (state.currentId === convId && views) {
-    const list = $('#message-list');
-    list.append(ephemeralNote(html));
-    list.lastElementChild.scrollIntoView({ block: 'end' });
+    drawEphemeral(convId);
+    $('#ephemeral-notes').lastElementChild.scrollIntoView({ block: 'end' });
   } else {
     const c = state.conversation(convId);
     toast(`A command answered you in ${c ? state.title(c) : 'another conversation'}.`, {
       actions: c ? [{ label: 'Show', run: () => openConversation(convId) }] : [],
     });
   }
+}
+
+function drawEphemeral(convId) {
+  const notes = ephemeral.get(convId) || [];
+  replace($('#ephemeral-notes'), notes.map((html, i) => ephemeralNote(html, () => {
+    notes.splice(i, 1);
+    drawEphemeral(convId);
+  })));
 }
 
 /** commandAction does what a built-in command asks of the app. */
@@ -174,6 +187,7 @@ function initViews() {
 async function start(user) {
   initViews();
   state.reset();
+  ephemeral.clear();
   lastReadSent.clear();
   running = true;
   state.setMe(user);
@@ -275,6 +289,7 @@ async function show(id, msgId) {
     readHold.clear();
     state.setCurrent(id);
     updateHeadActions();
+    drawEphemeral(id);
     views.composer.setConversation(id);
   }
   updateViewing();
@@ -443,6 +458,7 @@ function stopSession(notice) {
   sendTimers.clear();
   readHold.clear();
   state.reset();
+  ephemeral.clear();
   $('#toasts').replaceChildren();
   if (views) {
     views.thread.close();

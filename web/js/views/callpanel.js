@@ -69,9 +69,12 @@ export class CallPanel {
     this.updateRinging();
   }
 
-  // ring plays the chime every few seconds while a call rings (not under do not disturb).
+  // ring plays the chime every few seconds while a call rings (not under do not disturb, and
+  // not for a muted conversation: its banner shows, silently).
   ring(on) {
-    if (!on || this.ctx.state.prefs.dnd || !Notifier.soundOn()) {
+    const prefs = this.ctx.state.prefs;
+    const audible = [...this.ringing.keys()].some((c) => !((prefs.conversations || {})[c] || {}).muted);
+    if (!on || !audible || prefs.dnd || !Notifier.soundOn()) {
       clearInterval(this.ringTimer);
       this.ringTimer = 0;
       return;

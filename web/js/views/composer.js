@@ -441,6 +441,7 @@ export class Composer {
   async sendTray(body) {
     if (this.uploading) return;
     const convId = this.convId;
+    const typed = this.ta.value.trim(); // the caption as typed, before :shortcode: conversion
     let caption = body;
     if (caption && new TextEncoder().encode(caption).length > 16000) {
       this.error('That message is too long (16,000 bytes at most).');
@@ -462,7 +463,7 @@ export class Composer {
       try {
         const res = await this.uploading;
         if (res && res.message) this.ctx.state.upsertMessage(res.message);
-        if (caption && this.ta.value.trim() === body) {
+        if (caption && this.ta.value.trim() === typed) {
           this.ta.value = '';
           this.grow();
           this.saveDraft();

@@ -204,12 +204,12 @@ export class Commands {
   }
 }
 
-/** ephemeralNote builds the element of an answer only the user sees. */
-export function ephemeralNote(html) {
+/** ephemeralNote builds the element of an answer only the user sees; onDismiss drops it. */
+export function ephemeralNote(html, onDismiss) {
   const body = h('div', { class: 'message-body' });
   setTrustedHTML(body, html);
   return h('div', { class: 'ephemeral', role: 'note' },
     h('span', { class: 'ephemeral-label' }, 'Only you can see this'),
     body,
-    h('button', { type: 'button', class: 'link', on: { click: (e) => e.target.closest('.ephemeral').remove() } }, 'Dismiss'));
+    h('button', { type: 'button', class: 'link', on: { click: onDismiss } }, 'Dismiss'));
 }

@@ -54,6 +54,7 @@ export class SettingsView {
     $('#settings-theme-light').checked = theme !== 'dark';
     this.drawAvatar();
     this.drawNotify();
+    this.tokens.refresh();
     openDialog(this.dlg, $('#settings-display-name'));
   }
 
