@@ -54,7 +54,6 @@ func ValidateAccountID(id string) error {
 	return ValidateUsername(name)
 }
 
-
 // Directory is an immutable snapshot of the accounts that exist, indexed by ID and by name.
 type Directory struct {
 	all    []Account

@@ -58,11 +58,3 @@ func (m *Main) serveMetrics() error {
 	m.Logger.Info("metrics serving", "url", "http://"+ln.Addr().String()+"/metrics", "pprof", m.Config.Pprof)
 	return nil
 }
-
-// MetricsAddr is where /metrics is served ("" when it is not).
-func (m *Main) MetricsAddr() string {
-	if m.metrLn == nil {
-		return ""
-	}
-	return m.metrLn.Addr().String()
-}

@@ -453,8 +453,12 @@ func (m *Main) lockDataDir() error {
 	return nil
 }
 
+// ShutdownTimeout bounds Close: the daemon stops within it (the unit's TimeoutStopSec is
+// longer).
+const ShutdownTimeout = 9500 * time.Millisecond
+
 // Close stops accepting, tells WebSocket clients the server is going away, lets in-flight
-// requests and writes finish, checkpoints and closes every database.
+// requests and writes finish, checkpoints and closes every database, within ShutdownTimeout.
 func (m *Main) Close() error {
 	if m.Logger != nil && !m.closing {
 		m.Logger.Info("shutting down")
@@ -462,7 +466,11 @@ func (m *Main) Close() error {
 	m.closing = true
 	m.notify.send("STOPPING=1")
 	var errs []error
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	// Shutdown takes at most ShutdownTimeout in all: the listeners get most of it, and the
+	// store writes queued copies and checkpoints in what is left (what it cannot finish is safe
+	// in the journal).
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout*6/10)
 	defer cancel()
 	if m.http != nil {
 		m.web.CloseWebSockets()
@@ -498,7 +506,9 @@ func (m *Main) Close() error {
 		os.Remove(m.path(m.Config.Socket, "minimost.sock"))
 	}
 	if m.store != nil {
-		if err := m.store.Close(); err != nil {
+		sctx, scancel := context.WithDeadline(context.Background(), start.Add(ShutdownTimeout))
+		defer scancel()
+		if err := m.store.CloseContext(sctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

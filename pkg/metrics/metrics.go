@@ -70,15 +70,6 @@ func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, fn))
 }
 
-// LabeledGaugeFunc registers a gauge with one label, one series per value of it.
-func (m *Metrics) LabeledGaugeFunc(name, help, label string, values map[string]func() float64) {
-	for v, fn := range values {
-		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: name, Help: help, ConstLabels: prometheus.Labels{label: v},
-		}, fn))
-	}
-}
-
 // Handler serves /metrics and, with pprof, the runtime profiles under /debug/pprof/.
 func (m *Metrics) Handler(withPprof bool) http.Handler {
 	mux := http.NewServeMux()

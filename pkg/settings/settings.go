@@ -1,5 +1,6 @@
 // Package settings reads, validates and atomically rewrites settings.json: the public channels,
-// retention days, registration and the upload limit, each with a default. Manager.Watch
+// retention days, registration, the upload limit, the resource limits, the integrations'
+// allowed hosts and the calls' STUN/TURN servers, each with a default. Manager.Watch
 // applies hand edits of the file as soon as they are written (fsnotify), keeping the last
 // valid settings in force while the file is invalid.
 package settings
@@ -417,12 +418,5 @@ func (m *Manager) RemoveChannel(name string) error {
 	return err
 }
 
-func equal(a, b chat.Settings) bool {
-	return slices.Equal(a.Channels, b.Channels) && a.ImageRetentionDays == b.ImageRetentionDays &&
-		a.FileRetentionDays == b.FileRetentionDays && a.MessageRetentionDays == b.MessageRetentionDays &&
-		a.Registration == b.Registration && a.MaxUploadMB == b.MaxUploadMB && a.Limits == b.Limits &&
-		slices.Equal(a.IntegrationAllowedHosts, b.IntegrationAllowedHosts) &&
-		slices.EqualFunc(a.ICEServers, b.ICEServers, func(x, y chat.ICEServer) bool {
-			return slices.Equal(x.URLs, y.URLs) && x.Username == y.Username && x.Credential == y.Credential
-		})
-}
+// equal compares every key, so a key added to chat.Settings is never missed.
+func equal(a, b chat.Settings) bool { return bytes.Equal(Marshal(a), Marshal(b)) }

@@ -175,19 +175,6 @@ func syncWAL(path string) error {
 	return nil
 }
 
-// syncDir fsyncs a directory, so that files created in it survive a power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // withTx runs fn in a write transaction on db.
 func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)

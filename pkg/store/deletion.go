@@ -37,14 +37,7 @@ func (s *Store) DeleteUser(ctx context.Context, name, mode string) error {
 			name, mode, avatar, s.Now().Unix()); err != nil {
 			return err
 		}
-		for _, q := range []string{
-			"DELETE FROM users WHERE username = ?",
-			"DELETE FROM user_settings WHERE username = ?",
-			"DELETE FROM password_reset_tokens WHERE username = ?",
-			"DELETE FROM sessions WHERE username = ?",
-			"DELETE FROM access_tokens WHERE username = ?",
-			"DELETE FROM incoming_webhooks WHERE creator = ?",
-		} {
+		for _, q := range append([]string{"DELETE FROM users WHERE username = ?", "DELETE FROM user_settings WHERE username = ?"}, namedAuthRows...) {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/fsutil"
 )
 
 // Journal operations.
@@ -692,35 +693,24 @@ func (f *fanout) syncUsers(users map[string]struct{}, syncDB func(string) error)
 	if len(users) == 0 {
 		return nil
 	}
-	names := make(chan string)
-	errs := make(chan error, len(users))
-	var wg sync.WaitGroup
-	for range min(syncParallel, len(users)) {
-		wg.Go(func() {
-			for u := range names {
-				if err := syncDB(f.s.userDBPath(u)); err != nil {
-					errs <- fmt.Errorf("users/%s.db: %w", u, err)
-				}
-			}
-		})
-	}
+	names := make([]string, 0, len(users))
 	for u := range users {
-		names <- u
+		names = append(names, u)
 	}
-	close(names)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	if len(all) == 0 {
-		// A WAL file created since the last round must be found after a power loss too.
-		if err := syncDir(filepath.Join(f.s.dir, "users")); err != nil {
-			all = append(all, fmt.Errorf("%w: users/: %w", errFsync, err))
+	all := make([]error, len(names))
+	parallel(len(names), syncParallel, func(i int) {
+		if err := syncDB(f.s.userDBPath(names[i])); err != nil {
+			all[i] = fmt.Errorf("users/%s.db: %w", names[i], err)
 		}
+	})
+	if err := errors.Join(all...); err != nil {
+		return err
 	}
-	return errors.Join(all...)
+	// A WAL file created since the last round must be found after a power loss too.
+	if err := fsutil.SyncDir(filepath.Join(f.s.dir, "users")); err != nil {
+		return fmt.Errorf("%w: users/: %w", errFsync, err)
+	}
+	return nil
 }
 
 // putMessageSQL inserts one copy of a message; OR IGNORE makes a replay idempotent.
@@ -935,10 +925,10 @@ func (f *fanout) replay(ctx context.Context) error {
 
 // close applies everything queued, stops the workers, makes the copies durable and commits
 // the last journal removals.
-func (f *fanout) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+// close writes what is queued until ctx ends (what is left stays in the journal and is
+// written at the next start), then stops the workers.
+func (f *fanout) close(ctx context.Context) {
 	f.flush(ctx)
-	cancel()
 	f.mu.Lock()
 	f.closing = true
 	f.work.Broadcast()

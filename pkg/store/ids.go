@@ -2,9 +2,7 @@ package store
 
 import (
 	"crypto/rand"
-
 	"encoding/binary"
-	"github.com/minimost/minimost/pkg/chat"
 	"sync"
 	"time"
 )
@@ -73,6 +71,3 @@ func IDAt(t time.Time) string {
 	}
 	return string(out[:])
 }
-
-// ValidID reports whether s looks like a message id.
-func ValidID(s string) bool { return chat.ValidMessageID(s) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/fsutil"
 	"github.com/minimost/minimost/pkg/progress"
 )
 
@@ -258,7 +259,7 @@ func (s *Store) snapshot(ctx context.Context, dir string) ([]string, error) {
 	}
 	// Best effort, as some file systems refuse to fsync a directory.
 	for _, d := range []string{dir, filepath.Join(dir, "users")} {
-		syncDir(d)
+		fsutil.SyncDir(d)
 	}
 	return written, nil
 }

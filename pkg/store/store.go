@@ -120,16 +120,25 @@ func (s *Store) Dir() string { return s.dir }
 // Close stops the fan-out after it has applied everything acknowledged, checkpoints and
 // closes every database.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	return s.CloseContext(ctx)
+}
+
+// CloseContext is Close within ctx: the fan-out's queued copies are written and the user
+// databases checkpointed until ctx ends; what is left then is safe in the journal and written
+// at the next start, and every database is closed all the same.
+func (s *Store) CloseContext(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
 	return s.closeErr
 }
 
-func (s *Store) close() error {
+func (s *Store) close(ctx context.Context) error {
 	if s.fanout != nil {
-		s.fanout.close()
+		s.fanout.close(ctx)
 	}
 	if s.users != nil {
-		s.users.closeAll()
+		s.users.closeAll(ctx)
 	}
 	var errs []error
 	if s.presence != nil {
@@ -304,17 +313,21 @@ func (c *userDBs) forget(name string) {
 	}
 }
 
-// closeAll checkpoints and closes every open user database. Each checkpoint syncs its file,
-// so they run side by side: thousands of open databases still close within the shutdown's
-// bound.
-func (c *userDBs) closeAll() {
+// closeAll checkpoints (until ctx ends) and closes every open user database. Each checkpoint
+// syncs its file, so they run side by side: thousands of open databases still close within the
+// shutdown's bound.
+func (c *userDBs) closeAll(ctx context.Context) {
 	c.mu.Lock()
 	all := make([]*userDB, 0, len(c.m))
 	for _, u := range c.m {
 		all = append(all, u)
 	}
 	c.mu.Unlock()
-	parallel(len(all), closeWorkers, func(i int) { all[i].db.Exec("PRAGMA wal_checkpoint(TRUNCATE)") })
+	parallel(len(all), closeWorkers, func(i int) {
+		if ctx.Err() == nil {
+			all[i].db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		}
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, u := range all {

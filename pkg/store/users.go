@@ -113,14 +113,22 @@ func (s *Store) purgeName(ctx context.Context, name string) error {
 		return err
 	}
 	return withTx(ctx, s.auth.W, func(tx *sql.Tx) error {
-		for _, q := range []string{"DELETE FROM sessions WHERE username = ?", "DELETE FROM password_reset_tokens WHERE username = ?",
-			"DELETE FROM access_tokens WHERE username = ?", "DELETE FROM incoming_webhooks WHERE creator = ?"} {
+		for _, q := range namedAuthRows {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// namedAuthRows deletes what a username identifies in auth.db besides the account itself:
+// what account deletion removes with it, and what a new account of the name must not inherit.
+var namedAuthRows = []string{
+	"DELETE FROM password_reset_tokens WHERE username = ?",
+	"DELETE FROM sessions WHERE username = ?",
+	"DELETE FROM access_tokens WHERE username = ?",
+	"DELETE FROM incoming_webhooks WHERE creator = ?",
 }
 
 // namedPresenceRows deletes a username's rows from presence.db: the guide's manual deletion
