@@ -133,21 +133,30 @@ func TestLimits_UploadsAtOnce(t *testing.T) {
 	e := newEnv(t)
 	alice := e.mustAccount(t, "alice")
 	e.settings.set(func(s *chat.Settings) { s.UploadsAtOnce = 1 })
-	release, err := e.app.BeginUpload(e.ctx, alice)
+	release, err := e.app.BeginUpload(e.ctx, alice, "c:general")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.app.BeginUpload(e.ctx, alice)
+	_, err = e.app.BeginUpload(e.ctx, alice, "c:general")
 	tooMany(t, "a 2nd upload at once", err)
 	release()
 	release() // twice is harmless
-	r2, err := e.app.BeginUpload(e.ctx, alice)
+	r2, err := e.app.BeginUpload(e.ctx, alice, "c:general")
 	if err != nil {
 		t.Fatalf("an upload after the first ended: %v", err)
 	}
 	r2()
-	if _, err := e.app.BeginUpload(e.ctx, chat.Account{}); chat.ErrorCode(err) != chat.EUnauthorized {
+	if _, err := e.app.BeginUpload(e.ctx, chat.Account{}, "c:general"); chat.ErrorCode(err) != chat.EUnauthorized {
 		t.Errorf("an anonymous upload: %v", err)
+	}
+	// Refused before anything is received: a conversation alice is not in, and the system's
+	// notices, which nobody reads replies in.
+	if _, err := e.app.BeginUpload(e.ctx, alice, "d:bob,carol"); chat.ErrorCode(err) != chat.ENotFound {
+		t.Errorf("an upload into someone else's DM: %v", err)
+	}
+	sysDM, _ := chat.DMID([]string{chat.SystemUser, alice.ID})
+	if _, err := e.app.BeginUpload(e.ctx, alice, sysDM); chat.ErrorCode(err) != chat.EForbidden {
+		t.Errorf("an upload into the system's DM: %v", err)
 	}
 }
 

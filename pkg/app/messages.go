@@ -183,11 +183,17 @@ func (a *App) systemDM(ctx context.Context, to chat.Account, text string) error 
 	return nil
 }
 
-// BeginUpload takes one of me's upload slots (uploads_at_once in settings.json) before an
-// upload is received; the caller calls release when done with it.
-func (a *App) BeginUpload(ctx context.Context, me chat.Account) (release func(), err error) {
-	if _, err := a.caller(ctx, me); err != nil {
+// BeginUpload checks that me may post a file into conversation id and takes one of me's
+// upload slots (uploads_at_once in settings.json), before the upload is received; the caller
+// calls release when done with it.
+func (a *App) BeginUpload(ctx context.Context, me chat.Account, id string) (release func(), err error) {
+	c, err := a.Resolve(ctx, me, id)
+	if err != nil {
 		return nil, err
+	}
+	// Refused before a byte is stored, as Post would refuse it after.
+	if c.ReadOnly {
+		return nil, chat.Errorf(chat.EForbidden, "nobody can read replies here: the other members deleted their accounts, or it is the system's notices")
 	}
 	return a.acquireUpload(me)
 }

@@ -57,10 +57,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, me chat.Acco
 // buffer), then posts it. Access and the account's upload slots are checked before the body
 // is read.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, me chat.Account) error {
-	if _, err := s.App.Resolve(r.Context(), me, r.PathValue("id")); err != nil {
-		return err
-	}
-	release, err := s.App.BeginUpload(r.Context(), me)
+	release, err := s.App.BeginUpload(r.Context(), me, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
