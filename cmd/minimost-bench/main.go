@@ -32,6 +32,7 @@ import (
 type config struct {
 	URL        string
 	Insecure   bool
+	PlainHTTP  bool
 	CACert     string
 	Socket     string
 	PID        int
@@ -61,6 +62,7 @@ func main() {
 	var c config
 	fs := flag.NewFlagSet("minimost-bench", flag.ContinueOnError)
 	fs.StringVar(&c.URL, "url", "https://127.0.0.1:5000", "minimostd's address (loopback only)")
+	fs.BoolVar(&c.PlainHTTP, "http", false, "with -spawn: start the daemon with -http (plain HTTP, as behind a TLS-terminating proxy)")
 	fs.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (the daemon's self-signed certificate)")
 	fs.StringVar(&c.CACert, "cacert", "", "PEM file to trust (e.g. <data>/cert.pem)")
 	fs.StringVar(&c.Socket, "socket", "", "minimostd's admin socket (to create the accounts), e.g. <data>/minimost.sock")

@@ -88,20 +88,31 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetReadLimit(wsReadLimit)
+	// The connection is served by a goroutine of its own and this handler returns: net/http's
+	// connection goroutine, its deep stack (the TLS handshake) and its 4 KiB read and write
+	// buffers, and the upgrade request are then freed, which is most of an idle socket's
+	// memory.
+	go s.serveWS(c, cw.conn, me, sess, q.Get("boot"), since)
+}
+
+// serveWS runs one WebSocket connection: hello and catch-up, then its reader, until the
+// client goes away or the subscription ends.
+func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, sess, boot string, since uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
-	wc := &wsConn{c: c, cork: cw.conn, ctx: ctx, cancel: cancel, me: me, s: s,
+	wc := &wsConn{c: c, cork: cork, ctx: ctx, cancel: cancel, me: me, s: s,
 		nextPing: now.Add(wsPingInterval), nextAlive: now.Add(wsAliveInterval)}
 	defer func() {
 		cancel()
 		s.wsMu.Lock()
 		delete(s.wsConns, wc)
 		s.wsMu.Unlock()
+		c.CloseNow()
 	}()
 
 	// Live events are keyed by account id: a later account of the same name never gets the
 	// events (nor the replay ring) of an earlier one.
-	sub, replay, seq, resync := s.Hub.Subscribe(me.ID, sess, q.Get("boot"), since)
+	sub, replay, seq, resync := s.Hub.Subscribe(me.ID, sess, boot, since)
 	wc.sub = sub
 	s.wsMu.Lock()
 	s.wsConns[wc] = struct{}{}
