@@ -226,9 +226,15 @@ func TestUI_Notifications(t *testing.T) {
 		b.WaitJS("bob in the call", bxVisible("#call-panel"), 10*time.Second)
 		for _, x := range []*Browser{a1, a2} {
 			x.WaitJS("bob's call ringing", bxVisible("#call-ring .call-join"), 10*time.Second)
-			bxClick(x, "#call-ring .call-join")
-			x.WaitJS("in the call", bxVisible("#call-panel"), 10*time.Second)
 		}
+		// Answered in one tab, it stops ringing in the other; she joins there too, from the
+		// conversation's call button.
+		bxClick(a1, "#call-ring .call-join")
+		a1.WaitJS("in the call", bxVisible("#call-panel"), 10*time.Second)
+		a2.WaitJS("answered elsewhere", `!(`+bxVisible("#call-ring")+`)`, 10*time.Second)
+		bxOpenConv(a2, dm)
+		bxClick(a2, "#call-audio")
+		a2.WaitJS("in the call", bxVisible("#call-panel"), 10*time.Second)
 		// bob sees three participants, two of them alice (a peer per tab), and each of
 		// alice's tabs sees bob and her other tab.
 		people := func(user string) string {

@@ -37,11 +37,14 @@ export class CallPanel {
     });
   }
 
-  /** updateRinging drops calls that ended or were answered, then draws the banner and rings. */
+  /** updateRinging drops calls that ended or were answered (here or in another of my tabs),
+   * then draws the banner and rings. */
   updateRinging() {
+    const me = this.ctx.state.myName;
     for (const [conv] of this.ringing) {
-      const active = this.calls.active.get(conv);
-      if (!active || active.size === 0 || (this.calls.inCall && this.calls.conv === conv)) this.ringing.delete(conv);
+      const users = [...(this.calls.active.get(conv) || new Map()).values()];
+      const over = !users.some((u) => u !== me);
+      if (over || users.includes(me) || (this.calls.inCall && this.calls.conv === conv)) this.ringing.delete(conv);
     }
     const banner = $('#call-ring');
     const st = this.ctx.state;
