@@ -50,6 +50,7 @@ type config struct {
 	SetupLimit time.Duration
 	Connectors int
 	Pprof      string
+	CPUOut     string
 	HeapOut    string
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
@@ -80,6 +81,7 @@ func main() {
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
 	fs.StringVar(&c.Pprof, "pprof", "", "the daemon's -metrics-listen address with -pprof, e.g. http://127.0.0.1:9464, for Go memory per socket (-spawn sets it)")
+	fs.StringVar(&c.CPUOut, "cpu-profile", "", "with -pprof: save the daemon's CPU profile over the sending window (-duration) to this file, for go tool pprof")
 	fs.StringVar(&c.HeapOut, "heap-profile", "", "with -pprof: save the daemon's heap profile (after a GC) at the end of the run to this file, for go tool pprof, and its goroutines to FILE.goroutines.txt")
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {

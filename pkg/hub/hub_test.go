@@ -77,6 +77,8 @@ func TestHub_PublishAndCatchUp(t *testing.T) {
 func TestHub_RingOverflowAsksResync(t *testing.T) {
 	h := hub.New()
 	h.RingSize = 4
+	first, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	h.Unsubscribe(first)
 	for i := 0; i < 10; i++ {
 		h.Publish([]string{"bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
 	}
@@ -86,7 +88,32 @@ func TestHub_RingOverflowAsksResync(t *testing.T) {
 	}
 	_, replay, _, resync = h.Subscribe("bob", "s", h.Boot(), 7)
 	if resync || len(replay) != 3 {
-		t.Errorf("resync = %v with %d frames; want 3 frames", resync, len(replay))
+		t.Fatalf("resync = %v with %d frames; want 3 frames", resync, len(replay))
+	}
+	// The ring wrapped around: the replay is still oldest first.
+	for i, f := range replay {
+		if f.Seq != uint64(8+i) {
+			t.Errorf("replay[%d].Seq = %d, want %d", i, f.Seq, 8+i)
+		}
+	}
+}
+
+// Only an account that had a client in this boot keeps a ring (only such a client can come
+// back with a seq), and only for RingTTL after its last client left.
+func TestHub_RingOnlyForClientsOfThisBoot(t *testing.T) {
+	h := hub.New()
+	h.Publish([]string{"carol"}, chat.Pong{})
+	if _, replay, seq, resync := h.Subscribe("carol", "s", h.Boot(), 0); !resync || replay != nil || seq != 1 {
+		t.Errorf("never connected: resync = %v, %d frames, seq %d; want resync, none, 1", resync, len(replay), seq)
+	}
+
+	h.RingTTL = 0
+	sub, _, _, _ := h.Subscribe("dave", "s", "", 0)
+	h.Publish([]string{"dave"}, chat.Pong{})
+	h.Unsubscribe(sub)
+	h.Publish([]string{"dave"}, chat.Pong{}) // past the TTL: the ring goes
+	if _, replay, _, resync := h.Subscribe("dave", "s", h.Boot(), 1); !resync || replay != nil {
+		t.Errorf("after the TTL: resync = %v with %d frames; want resync", resync, len(replay))
 	}
 }
 
@@ -262,5 +289,38 @@ func TestHub_PublishConn(t *testing.T) {
 	}
 	if seq, typ := seqOf(t, replay[0]); seq != 3 || typ != "typing" {
 		t.Errorf("replayed seq %d %q, want 3 typing", seq, typ)
+	}
+}
+
+func TestSub_Notify(t *testing.T) {
+	h := hub.New()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	if err := h.Publish([]string{"u1"}, chat.Pong{}); err != nil {
+		t.Fatal(err)
+	}
+	// A frame queued before Notify: fn is called at once.
+	calls := 0
+	sub.Notify(func() { calls++ })
+	if calls != 1 || !sub.Pending() {
+		t.Fatalf("calls = %d, pending = %v; want 1, true", calls, sub.Pending())
+	}
+	if frames, open := sub.Take(nil); len(frames) != 1 || !open {
+		t.Fatalf("took %d frames, open %v", len(frames), open)
+	}
+	if sub.Pending() {
+		t.Fatal("pending after Take")
+	}
+	h.Publish([]string{"u1"}, chat.Pong{})
+	h.Publish([]string{"u1"}, chat.Pong{})
+	if calls != 3 {
+		t.Fatalf("calls = %d after two frames, want 3", calls)
+	}
+	sub.Take(nil)
+	h.Unsubscribe(sub)
+	if calls != 4 || !sub.Pending() {
+		t.Fatalf("calls = %d, pending = %v after the end; want 4, true", calls, sub.Pending())
+	}
+	if _, open := sub.Take(nil); open {
+		t.Fatal("open after Unsubscribe")
 	}
 }
