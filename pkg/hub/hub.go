@@ -48,6 +48,9 @@ func (f Frame) AppendTo(b []byte) []byte {
 type Sub struct {
 	User    string
 	Session string
+	// Conn identifies this connection among all of the hub's: random, set by Subscribe.
+	// PublishConn addresses it.
+	Conn string
 	// Ready receives a value when frames are queued or the subscription ended: the
 	// client's writer then calls Take.
 	Ready chan struct{}
@@ -236,6 +239,37 @@ func (h *Hub) publish(users []string, payload []byte) {
 	}
 }
 
+// PublishConn sends ev to one connection only: conn of the account with id user. The frame
+// takes the account's next sequence number, so the connection's frames stay in order, but it
+// is not kept in the ring: it is meant for that connection, and a later connection (which has
+// another id) must never get it in a catch-up. The account's other connections see a gap in
+// the sequence, which costs them nothing. It reports whether conn is one of user's live
+// connections; if not, nothing is sent.
+func (h *Hub) PublishConn(user, conn string, ev chat.Event) (bool, error) {
+	payload, err := chat.MarshalEvent(ev)
+	if err != nil {
+		return false, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	u := h.users[user]
+	if u == nil {
+		return false, nil
+	}
+	for s := range u.subs {
+		if s.Conn != conn {
+			continue
+		}
+		u.seq++
+		if !s.push(Frame{Seq: u.seq, Payload: payload}, h.Buffer) {
+			h.slow++
+			h.closeLocked(s, "slow")
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 // Subscribe connects a client of user (with session, the session's id hash). With boot equal
 // to this hub's and since > 0, it returns the frames after since; resync is true when they
 // are no longer all available. The caller must Unsubscribe.
@@ -243,7 +277,7 @@ func (h *Hub) Subscribe(user, session, boot string, since uint64) (sub *Sub, rep
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.state(user)
-	sub = &Sub{User: user, Session: session, Ready: make(chan struct{}, 1)}
+	sub = &Sub{User: user, Session: session, Conn: rand.Text(), Ready: make(chan struct{}, 1)}
 	u.subs[sub] = struct{}{}
 	u.keep = true
 	h.n++

@@ -242,6 +242,56 @@ func TestHub_BacklogTakenAtOnce(t *testing.T) {
 	}
 }
 
+// A frame published to one connection reaches that connection only, takes the account's next
+// sequence number, and is never replayed to a later connection.
+func TestHub_PublishConn(t *testing.T) {
+	h := hub.New()
+	s1, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	defer h.Unsubscribe(s1)
+	s2, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	defer h.Unsubscribe(s2)
+	if s1.Conn == "" || s1.Conn == s2.Conn {
+		t.Fatalf("connection ids %q and %q, want two different ids", s1.Conn, s2.Conn)
+	}
+	r1, r2 := &reader{sub: s1}, &reader{sub: s2}
+	h.Publish([]string{"bob"}, chat.Typing{Conversation: "c:a"})
+	r1.next()
+	r2.next()
+
+	if ok, err := h.PublishConn("bob", s1.Conn, chat.CallSignal{Signal: "offer"}); !ok || err != nil {
+		t.Fatalf("PublishConn to a live connection = %v, %v; want true", ok, err)
+	}
+	// Another account's connection id, or a gone one, reaches no one.
+	for _, c := range []struct{ user, conn string }{{"alice", s1.Conn}, {"bob", "gone"}} {
+		if ok, err := h.PublishConn(c.user, c.conn, chat.CallSignal{Signal: "offer"}); ok || err != nil {
+			t.Errorf("PublishConn(%q, %q) = %v, %v; want false", c.user, c.conn, ok, err)
+		}
+	}
+	h.Publish([]string{"bob"}, chat.Typing{Conversation: "c:b"})
+
+	f, _ := r1.next()
+	if seq, typ := seqOf(t, f); seq != 2 || typ != "call" {
+		t.Errorf("s1 got seq %d %q, want 2 call", seq, typ)
+	}
+	f, _ = r1.next()
+	if seq, typ := seqOf(t, f); seq != 3 || typ != "typing" {
+		t.Errorf("s1 got seq %d %q, want 3 typing", seq, typ)
+	}
+	f, _ = r2.next()
+	if seq, typ := seqOf(t, f); seq != 3 || typ != "typing" {
+		t.Errorf("s2 got seq %d %q, want 3 typing (the call frame was not its own)", seq, typ)
+	}
+
+	s3, replay, seq, resync := h.Subscribe("bob", "s", h.Boot(), 1)
+	defer h.Unsubscribe(s3)
+	if resync || seq != 3 || len(replay) != 1 {
+		t.Fatalf("catch-up from 1: %d frames, seq %d, resync %v; want 1 frame, seq 3", len(replay), seq, resync)
+	}
+	if seq, typ := seqOf(t, replay[0]); seq != 3 || typ != "typing" {
+		t.Errorf("replayed seq %d %q, want 3 typing", seq, typ)
+	}
+}
+
 func TestSub_Notify(t *testing.T) {
 	h := hub.New()
 	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)

@@ -145,29 +145,46 @@ func (s *Store) Reactions(ctx context.Context, ids []string) (map[string][]chat.
 	return out, opErr("reactions", rows.Err())
 }
 
-// JoinCall records user as a participant of conversation's call.
-func (s *Store) JoinCall(ctx context.Context, conversation, user string) error {
-	_, err := s.presence.W.ExecContext(ctx, "INSERT OR REPLACE INTO call_participants(conversation, username, joined_ts) VALUES (?, ?, ?)", conversation, user, s.Now().Unix())
+// JoinCall records connection conn of user as a participant of conversation's call.
+func (s *Store) JoinCall(ctx context.Context, conversation, user, conn string) error {
+	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO call_participants(conversation, username, conn, joined_ts) VALUES (?, ?, ?, ?)
+		ON CONFLICT(conversation, conn) DO UPDATE SET username = excluded.username, joined_ts = excluded.joined_ts`,
+		conversation, user, conn, s.Now().Unix())
 	return opErr("join call", err)
 }
 
-// LeaveCall removes user from conversation's call ("" for every call).
-func (s *Store) LeaveCall(ctx context.Context, conversation, user string) error {
-	var err error
-	if conversation == "" {
-		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE username = ?", user)
-	} else {
-		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE conversation = ? AND username = ?", conversation, user)
-	}
+// LeaveCall removes connection conn from conversation's call.
+func (s *Store) LeaveCall(ctx context.Context, conversation, conn string) error {
+	_, err := s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE conversation = ? AND conn = ?", conversation, conn)
 	return opErr("leave call", err)
 }
 
-// CallParticipants lists the participants of conversation's call.
-func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]string, error) {
-	return queryStrings(ctx, s.presence.R, "SELECT username FROM call_participants WHERE conversation = ? ORDER BY joined_ts", conversation)
+// LeaveCalls removes connection conn from every call it is in and returns those calls'
+// conversations. Every closing connection calls it and most were in no call: those cost a
+// read, not a write (a commit of presence.db waits for fsync).
+func (s *Store) LeaveCalls(ctx context.Context, conn string) ([]string, error) {
+	convs, err := queryStrings(ctx, s.presence.R, "SELECT conversation FROM call_participants WHERE conn = ?", conn)
+	if err != nil || len(convs) == 0 {
+		return nil, opErr("leave calls", err)
+	}
+	convs, err = queryStrings(ctx, s.presence.W, "DELETE FROM call_participants WHERE conn = ? RETURNING conversation", conn)
+	return convs, opErr("leave calls", err)
 }
 
-// UserCalls lists the conversations whose call user is in.
-func (s *Store) UserCalls(ctx context.Context, user string) ([]string, error) {
-	return queryStrings(ctx, s.presence.R, "SELECT conversation FROM call_participants WHERE username = ?", user)
+// CallParticipants lists the connections in conversation's call, in the order they joined.
+func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]chat.CallParticipant, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT username, conn FROM call_participants WHERE conversation = ? ORDER BY joined_ts, rowid", conversation)
+	if err != nil {
+		return nil, opErr("call participants", err)
+	}
+	defer rows.Close()
+	out := []chat.CallParticipant{}
+	for rows.Next() {
+		var p chat.CallParticipant
+		if err := rows.Scan(&p.User, &p.Conn); err != nil {
+			return nil, opErr("call participants", err)
+		}
+		out = append(out, p)
+	}
+	return out, opErr("call participants", rows.Err())
 }

@@ -63,6 +63,7 @@ type clientFrame struct {
 	Signal       string          `json:"signal"`
 	Data         json.RawMessage `json:"data"`
 	To           string          `json:"to"`
+	ToConn       string          `json:"to_conn"`
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
@@ -124,11 +125,13 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	first := s.Hub.Connections(me.ID) == 1
 	defer func() {
 		s.Hub.Unsubscribe(sub)
+		// This connection leaves its calls; the account's other connections stay in theirs.
+		s.App.ConnectionClosed(context.Background(), me, sub.Conn)
 		if s.Hub.Connections(me.ID) == 0 {
 			s.App.Disconnected(context.Background(), me)
 		}
 	}()
-	if err := s.wsSend(ctx, c, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name}); err != nil {
+	if err := s.wsSend(ctx, c, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
 		return
 	}
 	if resync {
@@ -147,7 +150,7 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	// From here on the hub starts the writer when it queues frames (none before: the
 	// hello and the replay go first).
 	sub.Notify(wc.kick)
-	s.wsReader(ctx, c, me, sess)
+	s.wsReader(ctx, c, me, sess, sub.Conn)
 }
 
 // errGone wraps a failed write to a client: the client went away (or stalled past
@@ -310,7 +313,7 @@ func (wc *wsConn) ping() {
 	}
 }
 
-func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Account, sess string) {
+func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Account, sess, conn string) {
 	tokens, last := float64(wsRateBurst), time.Now()
 	for {
 		typ, data, err := c.Read(ctx)
@@ -344,7 +347,7 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Accoun
 			s.wsError(ctx, c, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
 			continue
 		}
-		if err := s.wsHandle(ctx, c, me, f); err != nil {
+		if err := s.wsHandle(ctx, c, me, conn, f); err != nil {
 			s.wsError(ctx, c, f.ClientID, err)
 		}
 	}
@@ -370,8 +373,8 @@ func (s *Server) wsError(ctx context.Context, c *websocket.Conn, clientID string
 }
 
 // wsHandle answers one client frame. Its own answers (ack, pong) go straight to this socket;
-// everything else reaches the other clients through the hub.
-func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Account, f clientFrame) error {
+// everything else reaches the other clients through the hub. conn is this connection's id.
+func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Account, conn string, f clientFrame) error {
 	// A frame must not outlive its socket, but its write must finish once started.
 	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
@@ -397,7 +400,7 @@ func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Accoun
 		}
 		return s.App.SetPresence(opCtx, me, f.Presence)
 	case "call":
-		return s.App.CallSignal(opCtx, me, f.Conversation, f.Signal, f.Data, f.To)
+		return s.App.CallSignal(opCtx, me, conn, f.Conversation, f.Signal, f.Data, f.To, f.ToConn)
 	}
 	return chat.Errorf(chat.EInvalid, "unknown frame type %q", f.Type)
 }
