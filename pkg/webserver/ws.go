@@ -25,6 +25,8 @@ const (
 	wsPingInterval = 30 * time.Second
 	wsPingTimeout  = 15 * time.Second
 	wsWriteTimeout = 10 * time.Second
+	// wsWriterIdle is how long a connection's writer waits for more events before it leaves.
+	wsWriterIdle = 2 * time.Second
 	// wsAliveInterval is how often a connection checks that its account still exists.
 	wsAliveInterval = 3 * time.Second
 	// CloseSessionEnded is the close code when the session ended (logout, password change,
@@ -226,10 +228,14 @@ func (wc *wsConn) kick() {
 	}
 }
 
-// write sends what the subscription has queued, until nothing is left; it closes the socket
-// when the subscription has ended, with a code that tells the client why.
+// write sends what the subscription has queued. It stays for wsWriterIdle after its last
+// write, so a busy connection keeps one writer instead of starting one per event, then
+// leaves: an idle connection has none. It closes the socket when the subscription has ended,
+// with a code that tells the client why.
 func (wc *wsConn) write() {
 	var frames []hub.Frame
+	idle := time.NewTimer(wsWriterIdle)
+	defer idle.Stop()
 	for {
 		var open bool
 		frames, open = wc.sub.Take(frames[:0])
@@ -257,12 +263,23 @@ func (wc *wsConn) write() {
 			}
 			return
 		}
+		if len(frames) > 0 {
+			idle.Reset(wsWriterIdle)
+		}
+		select {
+		case <-wc.sub.Ready:
+			continue
+		case <-wc.ctx.Done():
+			continue // Take above sees it
+		case <-idle.C:
+		}
 		wc.writing.Store(false)
-		// A frame queued after Take but before the flag was cleared found the writer
-		// running and did not start another: look again.
+		// A frame queued after the last Take found the writer running and did not start
+		// another: look again.
 		if !wc.sub.Pending() || !wc.writing.CompareAndSwap(false, true) {
 			return
 		}
+		idle.Reset(wsWriterIdle)
 	}
 }
 
