@@ -35,8 +35,12 @@ func (s *Store) Presences(ctx context.Context) (map[string]string, error) {
 
 // SetTyping records that user is typing in conversation.
 func (s *Store) SetTyping(ctx context.Context, user, conversation string) error {
-	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
-		ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, s.Now().Unix())
+	now := s.Now().Unix()
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
+			ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, now)
+		return err
+	})
 	return opErr("set typing", err)
 }
 
@@ -47,10 +51,16 @@ func (s *Store) ClearTyping(ctx context.Context, user string) error {
 }
 
 // MarkRead records that reader has read conversation up to messageID (never moving back).
+// Like the other small presence.db writes it shares the journal's group commit: many readers
+// marking messages read cost one fsync, not one each.
 func (s *Store) MarkRead(ctx context.Context, reader, conversation, messageID string) error {
-	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
-		ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts
-		WHERE excluded.message_id > read_receipts.message_id`, reader, conversation, messageID, s.Now().Unix())
+	now := s.Now().Unix()
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
+			ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts
+			WHERE excluded.message_id > read_receipts.message_id`, reader, conversation, messageID, now)
+		return err
+	})
 	return opErr("mark read", err)
 }
 
@@ -92,18 +102,23 @@ func (s *Store) Receipts(ctx context.Context, conversation string) ([]chat.Recei
 
 // SetReaction adds (on) or removes a reaction and reports whether anything changed.
 func (s *Store) SetReaction(ctx context.Context, conversation, messageID, reactor, emoji string, on bool) (bool, error) {
-	var res sql.Result
-	var err error
-	if on {
-		res, err = s.presence.W.ExecContext(ctx, `INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
-			VALUES (?, ?, ?, ?, ?)`, messageID, conversation, reactor, emoji, s.Now().Unix())
-	} else {
-		res, err = s.presence.W.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
-	}
-	if err != nil {
-		return false, opErr("set reaction", err)
-	}
-	n, err := res.RowsAffected()
+	now := s.Now().Unix()
+	var n int64
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if on {
+			res, err = tx.Exec(`INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
+				VALUES (?, ?, ?, ?, ?)`, messageID, conversation, reactor, emoji, now)
+		} else {
+			res, err = tx.Exec("DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
+		}
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	return n > 0, opErr("set reaction", err)
 }
 
