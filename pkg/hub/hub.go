@@ -88,6 +88,11 @@ func (s *Sub) wake() {
 	s.mu.Lock()
 	fn := s.notify
 	s.mu.Unlock()
+	s.signal(fn)
+}
+
+// signal sends on Ready (if nothing waits there already) and calls the writer's fn.
+func (s *Sub) signal(fn func()) {
 	select {
 	case s.Ready <- struct{}{}:
 	default:
@@ -129,13 +134,7 @@ func (s *Sub) push(f Frame, limit int) bool {
 	s.q = append(s.q, f)
 	fn := s.notify
 	s.mu.Unlock()
-	select {
-	case s.Ready <- struct{}{}:
-	default:
-	}
-	if fn != nil {
-		fn()
-	}
+	s.signal(fn)
 	return true
 }
 

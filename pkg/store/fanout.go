@@ -225,7 +225,15 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	if err := f.admit(len(e.recipients)); err != nil {
 		return err
 	}
-	req := appendReq{e: e, done: make(chan error, 1)}
+	if err := f.journal(ctx, appendReq{e: e, done: make(chan error, 1)}); err != nil {
+		return err
+	}
+	f.enqueue(e)
+	return nil
+}
+
+// journal hands req to the journal loop and waits for its commit.
+func (f *fanout) journal(ctx context.Context, req appendReq) error {
 	select {
 	case f.appendCh <- req:
 	case <-ctx.Done():
@@ -235,23 +243,17 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	}
 	select {
 	case err := <-req.done:
-		if err != nil {
-			return err
-		}
+		return err
 	case <-f.jDone:
 		// The journal stopped after this request slipped into its queue: it may or may not
 		// have been committed, so it is not acknowledged (a replay applies it if it was).
 		select {
 		case err := <-req.done:
-			if err != nil {
-				return err
-			}
+			return err
 		default:
 			return chat.Errorf(chat.EUnavailable, "server is shutting down")
 		}
 	}
-	f.enqueue(e)
-	return nil
 }
 
 // admit refuses an operation of n copies while the fan-out's backlog is at its bound: the
@@ -452,25 +454,7 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 // savepoint: if it fails, its writes are undone and its error returned, and the rest of the
 // commit goes on. When groupWrite returns nil, fn's writes are durable.
 func (f *fanout) groupWrite(ctx context.Context, fn func(*sql.Tx) error) error {
-	req := appendReq{exec: fn, done: make(chan error, 1)}
-	select {
-	case f.appendCh <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-f.stopJ:
-		return chat.Errorf(chat.EUnavailable, "server is shutting down")
-	}
-	select {
-	case err := <-req.done:
-		return err
-	case <-f.jDone:
-		select {
-		case err := <-req.done:
-			return err
-		default:
-			return chat.Errorf(chat.EUnavailable, "server is shutting down")
-		}
-	}
+	return f.journal(ctx, appendReq{exec: fn, done: make(chan error, 1)})
 }
 
 func (f *fanout) enqueue(e *entry) {
