@@ -273,9 +273,25 @@ func (h *Hub) PublishConn(user, conn string, ev chat.Event) (bool, error) {
 // to this hub's and since > 0, it returns the frames after since; resync is true when they
 // are no longer all available. The caller must Unsubscribe.
 func (h *Hub) Subscribe(user, session, boot string, since uint64) (sub *Sub, replay []Frame, seq uint64, resync bool) {
+	sub, replay, seq, resync, _ = h.SubscribeAtMost(0, user, session, boot, since)
+	return sub, replay, seq, resync
+}
+
+// SubscribeAtMost is Subscribe unless user already has max connections (0: no limit); then
+// ok is false and nothing is subscribed. The count and the subscription are one step, so
+// concurrent handshakes cannot pass the limit together.
+func (h *Hub) SubscribeAtMost(max int, user, session, boot string, since uint64) (sub *Sub, replay []Frame, seq uint64, resync, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.state(user)
+	if max > 0 && len(u.subs) >= max {
+		return nil, nil, 0, false, false
+	}
+	sub, replay, seq, resync = h.subscribeLocked(u, user, session, boot, since)
+	return sub, replay, seq, resync, true
+}
+
+func (h *Hub) subscribeLocked(u *userState, user, session, boot string, since uint64) (sub *Sub, replay []Frame, seq uint64, resync bool) {
 	sub = &Sub{User: user, Session: session, Conn: rand.Text(), Ready: make(chan struct{}, 1)}
 	u.subs[sub] = struct{}{}
 	u.keep = true

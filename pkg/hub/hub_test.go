@@ -324,3 +324,26 @@ func TestSub_Notify(t *testing.T) {
 		t.Fatal("open after Unsubscribe")
 	}
 }
+
+func TestHub_SubscribeAtMostHoldsUnderConcurrency(t *testing.T) {
+	h := hub.New()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for range 20 {
+		wg.Go(func() {
+			if _, _, _, _, in := h.SubscribeAtMost(3, "u1", "s", "", 0); in {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 3 || h.Connections("u1") != 3 {
+		t.Fatalf("%d subscriptions admitted, %d connections; want 3 and 3", ok, h.Connections("u1"))
+	}
+	if _, _, _, _, in := h.SubscribeAtMost(0, "u1", "s", "", 0); !in {
+		t.Fatal("no limit (0) refused a subscription")
+	}
+}

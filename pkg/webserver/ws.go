@@ -115,7 +115,13 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 
 	// Live events are keyed by account id: a later account of the same name never gets the
 	// events (nor the replay ring) of an earlier one.
-	sub, replay, seq, resync := s.Hub.Subscribe(me.ID, sess, boot, since)
+	// The check before the handshake answers most refusals with a 429; this one, atomic with
+	// the subscription, holds the limit against handshakes that passed it together.
+	sub, replay, seq, resync, ok := s.Hub.SubscribeAtMost(s.App.Settings.Get().MaxSocketsPerUser, me.ID, sess, boot, since)
+	if !ok {
+		c.Close(websocket.StatusTryAgainLater, "too many connections for this account (max_sockets_per_user); close another tab")
+		return
+	}
 	wc.sub = sub
 	s.wsMu.Lock()
 	s.wsConns[wc] = struct{}{}
