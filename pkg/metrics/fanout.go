@@ -19,28 +19,51 @@ type FanoutCounts struct {
 	SlowClosed int64
 }
 
-// Fanout registers the fan-out metrics; read is called at each scrape.
+// Fanout registers the fan-out metrics; read is called once per scrape for all of them.
 func (m *Metrics) Fanout(read func() FanoutCounts) {
-	gauge := func(name, help string, fn func(FanoutCounts) float64) {
-		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
-			func() float64 { return fn(read()) }))
+	c := &fanoutCollector{read: read}
+	add := func(name, help string, typ prometheus.ValueType, val func(FanoutCounts) float64) {
+		c.metrics = append(c.metrics, fanoutMetric{prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, nil, nil), typ, val})
 	}
-	counter := func(name, help string, fn func(FanoutCounts) float64) {
-		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help},
-			func() float64 { return fn(read()) }))
-	}
-	gauge("fanout_queued_copies", "Copies of messages waiting to be written to user databases.",
+	add("fanout_queued_copies", "Copies of messages waiting to be written to user databases.", prometheus.GaugeValue,
 		func(c FanoutCounts) float64 { return float64(c.Queued) })
-	counter("fanout_copies_total", "Copies of messages written to user databases.",
+	add("fanout_copies_total", "Copies of messages written to user databases.", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.Copies) })
-	counter("fanout_transactions_total", "User-database transactions of the fan-out (copies per transaction: the batching).",
+	add("fanout_transactions_total", "User-database transactions of the fan-out (copies per transaction: the batching).", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.Transactions) })
-	counter("fanout_refused_total", "Posts, edits and deletions refused with retry advice because the fan-out was saturated.",
+	add("fanout_refused_total", "Posts, edits and deletions refused with retry advice because the fan-out was saturated.", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.Refused) })
-	counter("journal_commits_total", "Group commits of the journal (presence.db).",
+	add("journal_commits_total", "Group commits of the journal (presence.db).", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.JournalCommits) })
-	counter("journal_commit_seconds_total", "Time spent in group commits of the journal.",
+	add("journal_commit_seconds_total", "Time spent in group commits of the journal.", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return c.JournalCommitSeconds })
-	counter("websocket_slow_closed_total", "WebSocket connections closed because they fell too far behind their events.",
+	add("websocket_slow_closed_total", "WebSocket connections closed because they fell too far behind their events.", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.SlowClosed) })
+	m.Registry.MustRegister(c)
+}
+
+// fanoutCollector reads the fan-out's figures once per scrape (one pass over its locks) and
+// reports every metric from that one reading.
+type fanoutCollector struct {
+	read    func() FanoutCounts
+	metrics []fanoutMetric
+}
+
+type fanoutMetric struct {
+	desc *prometheus.Desc
+	typ  prometheus.ValueType
+	val  func(FanoutCounts) float64
+}
+
+func (c *fanoutCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.metrics {
+		ch <- m.desc
+	}
+}
+
+func (c *fanoutCollector) Collect(ch chan<- prometheus.Metric) {
+	v := c.read()
+	for _, m := range c.metrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.val(v))
+	}
 }

@@ -105,7 +105,9 @@ func TestDisk(t *testing.T) {
 }
 func TestMetrics_Fanout(t *testing.T) {
 	m := metrics.New()
+	reads := 0
 	m.Fanout(func() metrics.FanoutCounts {
+		reads++
 		return metrics.FanoutCounts{Queued: 7, Copies: 1000, Transactions: 40, Refused: 2, JournalCommits: 5, JournalCommitSeconds: 0.25, SlowClosed: 3}
 	})
 	srv := httptest.NewServer(m.Handler(false))
@@ -124,5 +126,8 @@ func TestMetrics_Fanout(t *testing.T) {
 		if !strings.Contains(string(b), want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if reads != 1 {
+		t.Errorf("one scrape read the fan-out's figures %d times, want once", reads)
 	}
 }
