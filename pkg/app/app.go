@@ -29,6 +29,8 @@ type Journal interface {
 	PostMessage(ctx context.Context, m *chat.Message, recipients []string) error
 	EditMessage(ctx context.Context, m chat.Message, recipients []string) error
 	DeleteMessage(ctx context.Context, conversation, id string, recipients []string) error
+	// Ready reports whether the databases answer a query and the journal takes operations.
+	Ready(ctx context.Context) error
 }
 
 // Accounts is the account side of auth.db.

@@ -992,3 +992,20 @@ func mentionsText(m []string) string {
 }
 
 func mentionsList(s string) []string { return strings.Fields(s) }
+
+// Ready reports whether auth.db and presence.db answer a query (read from disk, not from a
+// cache) and the journal still takes operations: what a readiness probe asks.
+func (s *Store) Ready(ctx context.Context) error {
+	select {
+	case <-s.fanout.stopJ:
+		return chat.Errorf(chat.EUnavailable, "the store is closing")
+	default:
+	}
+	for _, db := range []*sql.DB{s.auth.R, s.presence.R} {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return opErr("ready", err)
+		}
+	}
+	return nil
+}

@@ -83,3 +83,17 @@ func TestGroupWrite_MarkReadsConcurrently(t *testing.T) {
 		t.Fatalf("%d commits for 50 writes", c)
 	}
 }
+
+func TestReady(t *testing.T) {
+	s, err := Open(context.Background(), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(context.Background()); err != nil {
+		t.Fatalf("open store not ready: %v", err)
+	}
+	s.Close()
+	if err := s.Ready(context.Background()); err == nil {
+		t.Fatal("a closed store says it is ready")
+	}
+}

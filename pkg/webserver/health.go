@@ -19,7 +19,7 @@ func (s *Server) healthRoutes(mux *http.ServeMux) {
 		w.Header().Set("Cache-Control", "no-store")
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if _, err := s.App.Store.Accounts(ctx); err != nil {
+		if err := s.App.Store.Ready(ctx); err != nil {
 			s.Logger.Warn("readyz: store not ready", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 			return
