@@ -58,6 +58,44 @@ func TestUI_Threads(t *testing.T) {
 	a.WaitJS("the summary counts 2", `/2 replies/.test(document.querySelector(`+jsq(rootSel+" .thread-summary")+`).textContent)`, 10*time.Second)
 	a.Run("alice replies", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "Great, thanks\n"))
 	b.WaitJS("live in bob's panel", bxThreadHas("Great, thanks"), 10*time.Second)
+
+	// Replies in the panel have the message toolbar: react, edit and delete, live on both sides.
+	replyID := func(br *Browser, text string) string {
+		return Eval[string](br, `([...document.querySelectorAll('#thread-replies .message')].find((m) => m.textContent.includes(`+jsq(text)+`)) || {dataset: {}}).dataset.id || ''`)
+	}
+	mine, bobs := replyID(a, "Great, thanks"), replyID(a, "tell the team")
+	if mine == "" || bobs == "" {
+		t.Fatalf("replies not found in alice's panel: %q %q", mine, bobs)
+	}
+	mineSel, bobsSel := `#thread-replies .message[data-id=`+jsq(mine)+`]`, `#thread-replies .message[data-id=`+jsq(bobs)+`]`
+	if Eval[bool](a, `!!document.querySelector(`+jsq(bobsSel+" .message-edit-btn")+`)`) {
+		t.Errorf("alice may edit bob's reply")
+	}
+	bxClick(a, mineSel+" .message-edit-btn")
+	a.Run("edit a reply", chromedp.WaitVisible(chromedp.CSS(mineSel+" .edit-input")),
+		chromedp.SetValue(chromedp.CSS(mineSel+" .edit-input"), "Great, thanks a lot"),
+		chromedp.SendKeys(chromedp.CSS(mineSel+" .edit-input"), "\n"))
+	b.WaitJS("the edit live in bob's panel", `((m) => !!m && !!m.querySelector('.edited') && m.textContent.includes('thanks a lot'))(document.querySelector(`+jsq(mineSel)+`))`, 10*time.Second)
+	a.WaitJS("alice's editor closed", `((m) => !!m && !m.querySelector('.edit-input') && m.textContent.includes('thanks a lot'))(document.querySelector(`+jsq(mineSel)+`))`, 10*time.Second)
+	bxClick(a, bobsSel+" .message-react-btn")
+	a.WaitJS("the emoji picker", `document.querySelectorAll('.emoji-picker .emoji-btn').length > 100`, 10*time.Second)
+	a.Run("pick a rocket", chromedp.SendKeys(chromedp.CSS(".emoji-search"), "rocket"))
+	a.WaitJS("rocket first", `document.querySelector('.emoji-picker .emoji-btn').dataset.emoji === '🚀'`, 5*time.Second)
+	bxClick(a, ".emoji-picker .emoji-btn")
+	hasRocket := `[...document.querySelectorAll(` + jsq(bobsSel+" .reaction") + `)].some((r) => r.dataset.emoji === '🚀' && r.textContent.includes('1'))`
+	a.WaitJS("the reaction in alice's panel", hasRocket, 10*time.Second)
+	b.WaitJS("the reaction live in bob's panel", hasRocket, 10*time.Second)
+	bxClick(b, bobsSel+` .reaction[data-emoji="🚀"]`)
+	b.WaitJS("bob's own rocket too", `((r) => !!r && r.textContent.includes('2'))(document.querySelector(`+jsq(bobsSel+` .reaction[data-emoji="🚀"]`)+`))`, 10*time.Second)
+	a.WaitJS("two rockets for alice", `((r) => !!r && r.textContent.includes('2'))(document.querySelector(`+jsq(bobsSel+` .reaction[data-emoji="🚀"]`)+`))`, 10*time.Second)
+	a.Run("a reply to delete", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "Oops, wrong thread\n"))
+	b.WaitJS("bob sees it", bxThreadHas("wrong thread"), 10*time.Second)
+	oops := replyID(a, "wrong thread")
+	bxClick(a, `#thread-replies .message[data-id=`+jsq(oops)+`] .message-delete-btn`)
+	a.Run("confirm delete", chromedp.WaitVisible(chromedp.CSS("#confirm-ok")), chromedp.Click(chromedp.CSS("#confirm-ok")))
+	a.WaitJS("gone from alice's panel", `!`+bxThreadHas("wrong thread"), 10*time.Second)
+	b.WaitJS("gone from bob's panel", `!`+bxThreadHas("wrong thread"), 10*time.Second)
+	a.WaitJS("the summary counts 3 again", `/3 replies/.test(document.querySelector(`+jsq(rootSel+" .thread-summary")+`).textContent)`, 10*time.Second)
 	// Found by search like any message.
 	var sr struct {
 		Messages []struct {
