@@ -37,6 +37,10 @@ func MarshalEvent(ev Event) ([]byte, error) {
 // MessageNew is a message posted in a conversation the recipient belongs to.
 type MessageNew struct {
 	Message Message `json:"message"`
+	// ThreadParticipants, on a thread reply, are who started the thread and who replied in
+	// it (this reply's sender included): a client tells from them whether the reply concerns
+	// its user without having the root loaded.
+	ThreadParticipants []string `json:"thread_participants,omitempty"`
 }
 
 // MessageEdited carries a message after its sender edited it.
