@@ -126,4 +126,30 @@ func TestUI_Threads(t *testing.T) {
 	a.WaitJS("its thread open", bxVisible("#thread-panel")+` && `+bxThreadHas("tell the team"), 10*time.Second)
 	b.Run("close the panel", chromedp.Click(chromedp.CSS("#thread-close")))
 	b.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)
+
+	// "Also send to #general": the reply is in the thread and in the channel's list, saying
+	// which thread it answers; its context line opens the thread.
+	bxClick(b, rootSel+" .thread-summary")
+	b.WaitJS("bob's panel", bxVisible("#thread-panel")+` && `+bxThreadHas("tell the team"), 10*time.Second)
+	if got := b.Text("#thread-also-text"); got != "Also send to #general" {
+		t.Errorf("the checkbox says %q", got)
+	}
+	bxClick(b, "#thread-also")
+	b.Run("a reply for everyone", chromedp.SendKeys(chromedp.CSS("#thread-composer"), "Shipping Friday, everyone\n"))
+	b.WaitJS("in bob's panel, the box unchecked", bxThreadHas("Shipping Friday")+` && !document.querySelector('#thread-also').checked`, 10*time.Second)
+	inList := `((m) => !!m && m.querySelector('.thread-context').textContent.includes('replied to a thread: Shall we ship on Friday?'))([...document.querySelectorAll('#message-list .message')].find((m) => m.textContent.includes('Shipping Friday')))`
+	a.WaitJS("in alice's channel list, with its thread", inList, 10*time.Second)
+	a.WaitJS("and in alice's panel", bxThreadHas("Shipping Friday"), 10*time.Second)
+	b.Run("close bob's panel", chromedp.Click(chromedp.CSS("#thread-close")))
+	b.WaitJS("in bob's channel list", inList, 10*time.Second)
+	if Eval[bool](b, bxHasMessage("tell the team")) {
+		t.Errorf("a reply not sent to the channel shows in its list")
+	}
+	a.Run("close alice's panel again", chromedp.Click(chromedp.CSS("#thread-close")))
+	a.WaitJS("closed", `!(`+bxVisible("#thread-panel")+`)`, 5*time.Second)
+	bxClick(a, `#message-list .message:last-child .thread-context`)
+	a.WaitJS("the context opens the thread", bxVisible("#thread-panel")+` && document.querySelector('#thread-root').textContent.includes('ship on Friday') && `+bxThreadHas("Shipping Friday"), 10*time.Second)
+	// After a reload it is still in the list (history), once.
+	a.Run("reload", chromedp.Reload())
+	a.WaitJS("still in the list after a reload", inList+` && [...document.querySelectorAll('#message-list .message')].filter((m) => m.textContent.includes('Shipping Friday')).length === 1`, 15*time.Second)
 }

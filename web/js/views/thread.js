@@ -59,6 +59,11 @@ export class ThreadView {
     showError($('#thread-error'), '');
     const c = this.state.conversation(convId);
     replace($('#thread-where'), c ? `${c.kind === 'channel' ? '#' : ''}${this.state.title(c)}` : '');
+    if (convId !== this.alsoFor) {
+      $('#thread-also').checked = false;
+      this.alsoFor = convId;
+    }
+    replace($('#thread-also-text'), !c || c.kind === 'dm' ? 'Also send to the conversation' : `Also send to ${c.kind === 'channel' ? '#' : ''}${this.state.title(c)}`);
     const known = this.state.rootMessage(convId, rootId);
     if (known) this.state.setThread(convId, known, (this.state.thread(rootId) || {}).replies || []);
     this.ta.focus();
@@ -168,16 +173,24 @@ export class ThreadView {
     if (!body || !this.rootId) return;
     const convId = this.convId;
     const rootId = this.rootId;
+    const also = $('#thread-also');
+    const alsoChannel = also.checked;
+    also.checked = false; // as in Slack: each reply is asked again
     this.ta.value = '';
     this.ta.style.height = 'auto';
     showError($('#thread-error'), '');
     try {
-      const res = await api.post(`/api/conversations/${enc(convId)}/messages`, { body, thread_root: rootId });
+      const req = { body, thread_root: rootId };
+      if (alsoChannel) req.also_channel = true;
+      const res = await api.post(`/api/conversations/${enc(convId)}/messages`, req);
       this.state.upsertMessage(res.message);
       const b = $('#thread-body');
       b.scrollTop = b.scrollHeight;
     } catch (err) {
-      if (!this.ta.value) this.ta.value = body;
+      if (!this.ta.value) {
+        this.ta.value = body;
+        also.checked = alsoChannel;
+      }
       showError($('#thread-error'), `Not sent: ${api.errorText(err)}`);
     }
   }
