@@ -1,9 +1,15 @@
 package e2e_test
 
 import (
+	"context"
+	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -152,4 +158,122 @@ func TestUI_Threads(t *testing.T) {
 	// After a reload it is still in the list (history), once.
 	a.Run("reload", chromedp.Reload())
 	a.WaitJS("still in the list after a reload", inList+` && [...document.querySelectorAll('#message-list .message')].filter((m) => m.textContent.includes('Shipping Friday')).length === 1`, 15*time.Second)
+}
+
+// threadsHook records, on every page of a browser, the URLs the app fetches
+// (window.__fetched) and wraps window.WebSocket: window.__ws lists the sockets, while
+// window.__wsBlock is true new sockets go to a closed port, and while window.__wsStaleBoot is
+// true a reconnect names another boot (so the server cannot replay and answers resync).
+const threadsHook = `(() => {
+  window.__fetched = [];
+  const f = window.fetch;
+  window.fetch = function (input, init) {
+    window.__fetched.push(String((input && input.url) || input));
+    return f.call(this, input, init);
+  };
+  const W = window.WebSocket;
+  window.__ws = [];
+  window.__wsBlock = false;
+  window.__wsStaleBoot = false;
+  class Hooked extends W {
+    constructor(u, p) {
+      let url = String(u);
+      if (window.__wsStaleBoot) url = url.replace(/boot=[^&]*/, 'boot=stale');
+      super(window.__wsBlock ? 'wss://127.0.0.1:9/blocked' : url, p);
+      window.__ws.push(this);
+    }
+  }
+  window.WebSocket = Hooked;
+})();`
+
+// bxThreadFetches is a JavaScript expression: how many times the app read /api/threads.
+const bxThreadFetches = `window.__fetched.filter((u) => /\/api\/threads(\?|$)/.test(u)).length`
+
+// TestUI_ThreadsLive: thread replies reach a participant who never opened their channel —
+// desktop notification and Threads badge, from the event alone, without reading
+// /api/threads again — and the open thread and Threads list are read again after a resync.
+func TestUI_ThreadsLive(t *testing.T) {
+	t.Parallel()
+	d := StartProcess(t, "-auth-burst", "200")
+	for _, u := range []string{"alice", "bob", "carol"} {
+		d.CreateUser(u, u+"-password")
+	}
+	api := map[string]*Client{}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		api[u] = d.NewClient()
+		api[u].Login(u, u+"-password")
+	}
+	var pc struct{ Conversation struct{ ID string } }
+	api["alice"].Must(201, "POST", "/api/private-channels", map[string]any{"name": "lunch", "members": []string{"bob", "carol"}}).Decode(t, &pc)
+	plans := pc.Conversation.ID
+	reply := func(who, root, body string) {
+		t.Helper()
+		api[who].Must(201, "POST", ConvPath(plans, "/messages"), map[string]string{"body": body, "thread_root": root})
+	}
+	bobsThread := api["alice"].Post(plans, "Lunch on Friday?")
+	reply("bob", bobsThread.ID, "Count me in")
+	otherThread := api["alice"].Post(plans, "Who has the projector?")
+
+	b := d.NewBrowser(1280, 800)
+	{
+		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notifyHook + threadsHook})
+		if err == nil {
+			_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		}
+		if err == nil {
+			_, err = chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+				Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted,
+				Origin: d.URL, BrowserContextID: chromedp.FromContext(b.Ctx).BrowserContextID,
+			})
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("install the hooks: %v", err)
+		}
+	}
+	b.Login("bob", "bob-password")
+	bxOpenConv(b, "c:general")
+	b.WaitJS("the Threads list read once", bxThreadFetches+` === 1 && Notification.permission === 'granted'`, 10*time.Second)
+
+	// carol answers in a thread bob is not in, then in bob's: only bob's notifies, though
+	// bob's browser never loaded the channel or the thread's root.
+	reply("carol", otherThread.ID, "Not me")
+	reply("carol", bobsThread.ID, "Pizza place at noon")
+	b.WaitJS("bob notified of the reply in his thread", bxNoted("Pizza place at noon"), 10*time.Second)
+	b.WaitJS("an unread reply in Threads", `document.querySelector('#threads-unread').textContent === '1' && !document.querySelector('#threads-unread').hidden`, 10*time.Second)
+	if Eval[bool](b, bxNoted("Not me")) {
+		t.Errorf("a reply in a thread bob is not in notified him")
+	}
+	if Eval[bool](b, `window.__fetched.some((u) => u.includes(`+jsq(url.PathEscape(plans))+`))`) {
+		t.Errorf("bob's browser read the channel: the test would not show the event is enough")
+	}
+	if n := Eval[int](b, bxThreadFetches); n != 1 {
+		t.Errorf("/api/threads read %d times, want once: replies are applied from their events", n)
+	}
+
+	// With the list open, a reply to a listed thread updates it in place.
+	bxClick(b, "#threads-btn")
+	item := `#threads-list .thread-item[data-root=` + jsq(bobsThread.ID) + `]`
+	b.WaitJS("the thread listed with 2 replies, as read again", `((e) => !!e && e.classList.contains('unread') && /2 replies/.test(e.textContent))(document.querySelector(`+jsq(item)+`)) && `+bxThreadFetches+` === 2 && !document.querySelector('#threads-list').hasAttribute('aria-busy')`, 10*time.Second)
+	fetches := Eval[int](b, bxThreadFetches)
+	reply("alice", bobsThread.ID, "Noon it is")
+	b.WaitJS("3 replies, 2 unread, in place", `((e) => !!e && /3 replies/.test(e.textContent) && e.querySelector('.badge').textContent === '2')(document.querySelector(`+jsq(item)+`)) && document.querySelector('#threads-unread').textContent === '2'`, 10*time.Second)
+	if n := Eval[int](b, bxThreadFetches); n != fetches {
+		t.Errorf("/api/threads read again (%d → %d) for a reply it could apply", fetches, n)
+	}
+	bxClick(b, item)
+	b.WaitJS("the thread open", bxVisible("#thread-panel")+` && `+bxThreadHas("Noon it is"), 10*time.Second)
+	b.WaitJS("read", `document.querySelector('#threads-unread').hidden`, 10*time.Second)
+
+	// Events lost (the socket cut, and the server cannot replay): after the resync the open
+	// thread and the Threads list are read again.
+	b.WaitJS("bob's socket is known", `window.__ws.some((w) => w.readyState === 1)`, 5*time.Second)
+	fetches = Eval[int](b, bxThreadFetches)
+	Eval[bool](b, `window.__wsBlock = true; window.__ws.filter((w) => w.readyState === 1).forEach((w) => w.close()); true`)
+	b.WaitJS("reconnecting", `document.querySelector('#conn-banner').dataset.state === 'reconnecting'`, 10*time.Second)
+	reply("carol", bobsThread.ID, "Sent while bob was away")
+	Eval[bool](b, `window.__wsStaleBoot = true; window.__wsBlock = false; window.dispatchEvent(new Event('online')); true`)
+	b.WaitJS("the missed reply in the open thread", bxThreadHas("Sent while bob was away"), 20*time.Second)
+	b.WaitJS("the Threads list read again", bxThreadFetches+` > `+fmt.Sprint(fetches), 10*time.Second)
 }

@@ -208,9 +208,10 @@ export class State extends Emitter {
     return this.histories.get(id);
   }
 
-  /** forgetHistories drops every loaded history (after resync). */
+  /** forgetHistories drops every loaded history and thread (after resync). */
   forgetHistories() {
     this.histories.clear();
+    this.threads.clear();
   }
 
   /** setNewest replaces a history with the newest page, keeping unsent messages. */

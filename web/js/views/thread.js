@@ -78,6 +78,22 @@ export class ThreadView {
     }
   }
 
+  /** showing reports whether the panel shows thread rootId in a visible tab. */
+  showing(rootId) {
+    return !this.panel.hidden && this.rootId === rootId && document.visibilityState === 'visible';
+  }
+
+  /** reload reads the open thread again (after a resync, when events were lost). */
+  reload() {
+    if (this.panel.hidden || !this.rootId) return;
+    if (!this.state.conversation(this.convId)) {
+      this.close();
+      return;
+    }
+    this.readSent = '';
+    this.open(this.convId, this.rootId);
+  }
+
   close() {
     if (this.panel.hidden) return;
     this.panel.hidden = true;
@@ -164,7 +180,7 @@ export class ThreadView {
     if (!last || this.panel.hidden || document.visibilityState !== 'visible' || this.readSent === last.id) return;
     this.readSent = last.id;
     api.post(`/api/conversations/${enc(t.conversation)}/threads/${enc(t.root.id)}/read`, { message_id: last.id })
-      .then(() => this.ctx.threadsChanged && this.ctx.threadsChanged())
+      .then(() => this.ctx.threadRead && this.ctx.threadRead(t.root.id))
       .catch(() => { this.readSent = ''; });
   }
 
