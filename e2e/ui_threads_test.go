@@ -102,6 +102,14 @@ func TestUI_Threads(t *testing.T) {
 	a.WaitJS("gone from alice's panel", `!`+bxThreadHas("wrong thread"), 10*time.Second)
 	b.WaitJS("gone from bob's panel", `!`+bxThreadHas("wrong thread"), 10*time.Second)
 	a.WaitJS("the summary counts 3 again", `/3 replies/.test(document.querySelector(`+jsq(rootSel+" .thread-summary")+`).textContent)`, 10*time.Second)
+	// The root edited in the panel: both panels and lists show it, the summary stays.
+	bxClick(a, "#thread-root .message-edit-btn")
+	a.Run("edit the root", chromedp.WaitVisible(chromedp.CSS("#thread-root .edit-input")),
+		chromedp.SetValue(chromedp.CSS("#thread-root .edit-input"), "Shall we ship on Friday? Yes or no"),
+		chromedp.SendKeys(chromedp.CSS("#thread-root .edit-input"), "\n"))
+	rootEdited := `document.querySelector('#thread-root').textContent.includes('Yes or no') && ((m) => !!m && m.textContent.includes('Yes or no') && /3 replies/.test(m.querySelector('.thread-summary').textContent))(document.querySelector(` + jsq(rootSel) + `))`
+	a.WaitJS("the edited root in alice's panel and list, with its summary", rootEdited, 10*time.Second)
+	b.WaitJS("and in bob's", rootEdited, 10*time.Second)
 	// Found by search like any message.
 	var sr struct {
 		Messages []struct {

@@ -280,8 +280,10 @@ export class State extends Emitter {
     }
     const i = h.items.findIndex((m) => m.id === msg.id);
     if (i >= 0) {
-      // Reactions change through their own events; an edit that leaves them out keeps them.
-      if (msg.reactions === undefined) msg = { ...msg, reactions: h.items[i].reactions };
+      // Reactions and the thread summary change through their own events; an edit that
+      // leaves them out keeps them.
+      const old = h.items[i];
+      msg = { ...msg, reactions: msg.reactions === undefined ? old.reactions : msg.reactions, thread: msg.thread || old.thread };
       h.items[i] = msg;
       this.emit('messages', id, { kind: 'update', id: msg.id });
       return false;
