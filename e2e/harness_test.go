@@ -705,6 +705,7 @@ type WS struct {
 	C    *websocket.Conn
 	Boot string
 	Seq  uint64
+	Conn string // the connection's id, from its hello
 }
 
 // DialWS opens the client's WebSocket (query: e.g. "boot=..&since=..").
@@ -731,6 +732,7 @@ func (c *Client) DialWS(query string) (*WS, *http.Response, error) {
 		c.t.Fatalf("first frame = %v, want hello", hello)
 	}
 	w.Boot, _ = hello["boot"].(string)
+	w.Conn, _ = hello["conn"].(string)
 	return w, resp, nil
 }
 

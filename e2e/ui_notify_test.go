@@ -203,4 +203,67 @@ func TestUI_Notifications(t *testing.T) {
 		bxAxe(b, "notification settings")
 		b.Run("close settings", chromedp.Click(chromedp.CSS("#settings-dialog .dialog-close")))
 	})
+
+	t.Run("two tabs are two participants", func(t *testing.T) {
+		// alice has two tabs open (one browser context: shared cookies) when bob calls; both
+		// ring, and she answers in both.
+		a1 := d.NewBrowser(1024, 700)
+		a1.Login("alice", "alice-password")
+		ctx2, close2 := chromedp.NewContext(a1.Ctx)
+		defer close2()
+		if err := chromedp.Do(ctx2, chromedp.EmulateViewport(1024, 700)); err != nil {
+			t.Fatalf("open alice's second tab: %v", err)
+		}
+		a2 := &Browser{t: t, d: d, Ctx: ctx2}
+		a2.Open("/")
+		for _, x := range []*Browser{a1, a2, b} {
+			x.WaitJS("the app", bxVisible("#app"), 10*time.Second)
+			Eval[bool](x, fakeMicrophone)
+		}
+		dm := aliceAPI.Must(200, "POST", "/api/dms", map[string]any{"members": []string{"bob"}}).JSON()["conversation"].(map[string]any)["id"].(string)
+		bxOpenConv(b, dm)
+		bxClick(b, "#call-audio")
+		b.WaitJS("bob in the call", bxVisible("#call-panel"), 10*time.Second)
+		for _, x := range []*Browser{a1, a2} {
+			x.WaitJS("bob's call ringing", bxVisible("#call-ring .call-join"), 10*time.Second)
+		}
+		// Answered in one tab, it stops ringing in the other; she joins there too, from the
+		// conversation's call button.
+		bxClick(a1, "#call-ring .call-join")
+		a1.WaitJS("in the call", bxVisible("#call-panel"), 10*time.Second)
+		a2.WaitJS("answered elsewhere", `!(`+bxVisible("#call-ring")+`)`, 10*time.Second)
+		bxOpenConv(a2, dm)
+		bxClick(a2, "#call-audio")
+		a2.WaitJS("in the call", bxVisible("#call-panel"), 10*time.Second)
+		// bob sees three participants, two of them alice (a peer per tab), and each of
+		// alice's tabs sees bob and her other tab.
+		people := func(user string) string {
+			return `document.querySelectorAll('#call-panel .call-person[data-username=` + jsq(user) + `]').length`
+		}
+		b.WaitJS("two alice peers", people("alice")+` === 2 && `+people("bob")+` === 1`, 10*time.Second)
+		for _, x := range []*Browser{a1, a2} {
+			x.WaitJS("bob and the other tab", people("alice")+` === 2 && `+people("bob")+` === 1`, 10*time.Second)
+		}
+		// Each peer connection is up: every offer, answer and candidate reached the one tab it
+		// was meant for (a tile shows "(connecting)" until then).
+		b.WaitJS("bob connected to both tabs", `[...document.querySelectorAll('#call-panel .call-person')].every((e) => !e.textContent.includes('('))`, 15*time.Second)
+		// alice closes one tab: bob is left with one alice, and the other tab is still in the call.
+		close2()
+		b.WaitJS("one alice peer left", people("alice")+` === 1 && `+people("bob")+` === 1`, 10*time.Second)
+		a1.WaitJS("the other tab still in the call", bxVisible("#call-panel")+` && `+people("alice")+` === 1 && `+people("bob")+` === 1`, 10*time.Second)
+		bxClick(a1, "#call-hangup")
+		bxClick(b, "#call-hangup")
+		b.WaitJS("the call over", `!(`+bxVisible("#call-panel")+`)`, 5*time.Second)
+	})
 }
+
+// fakeMicrophone is JavaScript that makes getUserMedia answer with a generated tone, as the
+// tests' headless Chromium has no microphone.
+const fakeMicrophone = `navigator.mediaDevices.getUserMedia = async () => {
+  const ac = new AudioContext();
+  const dest = ac.createMediaStreamDestination();
+  const osc = ac.createOscillator();
+  osc.connect(dest);
+  osc.start();
+  return dest.stream;
+}; true`

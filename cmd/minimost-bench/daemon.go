@@ -86,9 +86,13 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 		return nil, err
 	}
 	// -auth-burst: every client logs in from 127.0.0.1 at once.
-	cmd := exec.Command(bin, "-data", dir, "-listen", addr, "-log-level", "warn",
+	args := []string{"-data", dir, "-listen", addr, "-log-level", "warn",
 		"-auth-burst", strconv.Itoa(max(100, 2*c.Users)), "-cleanup-first", "24h",
-		"-metrics-listen", maddr, "-pprof")
+		"-metrics-listen", maddr, "-pprof"}
+	if c.PlainHTTP {
+		args = append(args, "-http")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -99,6 +103,9 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 	go func() { s.exited <- cmd.Wait() }()
 	c.URL = "https://" + addr
 	c.CACert = filepath.Join(dir, "cert.pem")
+	if c.PlainHTTP {
+		c.URL, c.CACert = "http://"+addr, ""
+	}
 	c.Socket = filepath.Join(dir, "minimost.sock")
 	c.PID = cmd.Process.Pid
 	c.Pprof = "http://" + maddr

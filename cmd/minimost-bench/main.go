@@ -32,6 +32,7 @@ import (
 type config struct {
 	URL        string
 	Insecure   bool
+	PlainHTTP  bool
 	CACert     string
 	Socket     string
 	PID        int
@@ -50,6 +51,7 @@ type config struct {
 	SetupLimit time.Duration
 	Connectors int
 	Pprof      string
+	CPUOut     string
 	HeapOut    string
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
@@ -60,6 +62,7 @@ func main() {
 	var c config
 	fs := flag.NewFlagSet("minimost-bench", flag.ContinueOnError)
 	fs.StringVar(&c.URL, "url", "https://127.0.0.1:5000", "minimostd's address (loopback only)")
+	fs.BoolVar(&c.PlainHTTP, "http", false, "with -spawn: start the daemon with -http (plain HTTP, as behind a TLS-terminating proxy)")
 	fs.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (the daemon's self-signed certificate)")
 	fs.StringVar(&c.CACert, "cacert", "", "PEM file to trust (e.g. <data>/cert.pem)")
 	fs.StringVar(&c.Socket, "socket", "", "minimostd's admin socket (to create the accounts), e.g. <data>/minimost.sock")
@@ -80,6 +83,7 @@ func main() {
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
 	fs.StringVar(&c.Pprof, "pprof", "", "the daemon's -metrics-listen address with -pprof, e.g. http://127.0.0.1:9464, for Go memory per socket (-spawn sets it)")
+	fs.StringVar(&c.CPUOut, "cpu-profile", "", "with -pprof: save the daemon's CPU profile over the sending window (-duration) to this file, for go tool pprof")
 	fs.StringVar(&c.HeapOut, "heap-profile", "", "with -pprof: save the daemon's heap profile (after a GC) at the end of the run to this file, for go tool pprof, and its goroutines to FILE.goroutines.txt")
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {

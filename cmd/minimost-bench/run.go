@@ -140,8 +140,10 @@ type Report struct {
 	// GoMemPerSocketKiB is the daemon's Go heap and stacks in use after a GC (from
 	// /debug/pprof/heap?gc=1), at the end minus before the sockets, per socket: unlike RSS
 	// it does not count memory freed but not yet returned to the system.
-	GoMemPerSocketKiB float64 `json:"go_mem_per_socket_kib"`
-	Goroutines        int     `json:"server_goroutines"`
+	GoMemPerSocketKiB   float64 `json:"go_mem_per_socket_kib"`
+	GoHeapPerSocketKiB  float64 `json:"go_heap_per_socket_kib"`  // of which heap
+	GoStackPerSocketKiB float64 `json:"go_stack_per_socket_kib"` // of which goroutine stacks
+	Goroutines          int     `json:"server_goroutines"`
 
 	// The browsing mix: each action type, then "all".
 	ThinkS             float64      `json:"think_s,omitempty"`
@@ -169,7 +171,7 @@ func saveProfile(ctx context.Context, url, path string) error {
 
 // goMem returns the daemon's heap and stack bytes in use after a forced GC, and its number
 // of goroutines, from its pprof endpoint.
-func goMem(ctx context.Context, base string) (inuse int64, goroutines int, err error) {
+func goMem(ctx context.Context, base string) (heapInuse, stackInuse int64, goroutines int, err error) {
 	get := func(path string) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		if err != nil {
@@ -185,22 +187,22 @@ func goMem(ctx context.Context, base string) (inuse int64, goroutines int, err e
 	}
 	heap, err := get("/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, line := range strings.Split(heap, "\n") {
 		var n, sys int64
 		if _, err := fmt.Sscanf(line, "# HeapInuse = %d", &n); err == nil {
-			inuse += n
+			heapInuse = n
 		} else if _, err := fmt.Sscanf(line, "# Stack = %d / %d", &n, &sys); err == nil {
-			inuse += n
+			stackInuse = n
 		}
 	}
 	g, err := get("/debug/pprof/goroutine?debug=1")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	fmt.Sscanf(g, "goroutine profile: total %d", &goroutines)
-	return inuse, goroutines, nil
+	return heapInuse, stackInuse, goroutines, nil
 }
 
 func loadavg() string {
@@ -274,9 +276,9 @@ func run(ctx context.Context, c config) error {
 	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
 	// here (the daemon's GC returns that memory only slowly, so per-socket figures of small
 	// runs are rough).
-	var memBefore int64
+	var heapBefore, stackBefore int64
 	if c.Pprof != "" {
-		if memBefore, _, err = goMem(sctx, c.Pprof); err != nil {
+		if heapBefore, stackBefore, _, err = goMem(sctx, c.Pprof); err != nil {
 			logf("no Go memory figures from %s: %v", c.Pprof, err)
 		}
 	}
@@ -363,6 +365,16 @@ func run(ctx context.Context, c config) error {
 
 	start := time.Now()
 	stopAt := start.Add(c.Duration)
+	var profiling sync.WaitGroup
+	if c.CPUOut != "" && c.Pprof != "" {
+		profiling.Go(func() {
+			url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", c.Pprof, max(1, int(c.Duration.Seconds())))
+			if err := saveProfile(ctx, url, c.CPUOut); err != nil {
+				logf("no CPU profile: %v", err)
+			}
+		})
+	}
+	defer profiling.Wait()
 	if br != nil {
 		logf("run %s: %d users, an action every ~%v each, for %v (%d conversations)", runID, len(clients), c.Think, c.Duration, len(convs))
 		br.run(ctx, c, runID, tr, start, stopAt, &acked)
@@ -439,9 +451,12 @@ func run(ctx context.Context, c config) error {
 			logf("goroutine profile: %v", err)
 		}
 	}
-	if memBefore > 0 {
-		if mem, g, err := goMem(ctx, c.Pprof); err == nil {
-			rep.GoMemPerSocketKiB = float64(mem-memBefore) / 1024 / float64(len(clients))
+	if heapBefore > 0 {
+		if heap, stack, g, err := goMem(ctx, c.Pprof); err == nil {
+			n := float64(len(clients)) * 1024
+			rep.GoMemPerSocketKiB = float64(heap+stack-heapBefore-stackBefore) / n
+			rep.GoHeapPerSocketKiB = float64(heap-heapBefore) / n
+			rep.GoStackPerSocketKiB = float64(stack-stackBefore) / n
 			rep.Goroutines = g
 		}
 	}
@@ -699,8 +714,8 @@ func printReport(c config, r *Report) {
 	}
 	fmt.Printf("per copy: %.1f µs server CPU;  %d copies missing;  %d sockets dropped (%d too slow);  %d sends refused\n",
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
-	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket, %d goroutines\n",
-		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.Goroutines)
+	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket (heap %.1f, stacks %.1f), %d goroutines\n",
+		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.GoHeapPerSocketKiB, r.GoStackPerSocketKiB, r.Goroutines)
 	if len(r.Actions) > 0 {
 		fmt.Printf("actions:  one every ~%.0fs per user (jittered ±50%%);  server CPU %.0f µs per action\n", r.ThinkS, r.ServerCPUPerAction)
 		for _, a := range r.Actions {

@@ -14,6 +14,10 @@ import (
 // pkg/hub implements it in-process; an implementation on a message bus could replace it.
 type Publisher interface {
 	Publish(accountIDs []string, ev chat.Event) error
+	// PublishConn sends ev to one connection of an account only (conn is the id its hello
+	// carried) and reports whether that connection is still open; a catch-up of a later
+	// connection never includes it.
+	PublishConn(accountID, conn string, ev chat.Event) (bool, error)
 }
 
 // Journal makes message operations durable and fans them out to every recipient's copy
@@ -104,10 +108,13 @@ type Presence interface {
 	Receipts(ctx context.Context, conversation string) ([]chat.Receipt, error)
 	SetReaction(ctx context.Context, conversation, messageID, reactor, emoji string, on bool) (changed bool, err error)
 	Reactions(ctx context.Context, ids []string) (map[string][]chat.Reaction, error)
-	JoinCall(ctx context.Context, conversation, user string) error
-	LeaveCall(ctx context.Context, conversation, user string) error
-	CallParticipants(ctx context.Context, conversation string) ([]string, error)
-	UserCalls(ctx context.Context, user string) ([]string, error)
+	// JoinCall records one connection of user in a conversation's call.
+	JoinCall(ctx context.Context, conversation, user, conn string) error
+	// LeaveCall removes one connection from a conversation's call.
+	LeaveCall(ctx context.Context, conversation, conn string) error
+	// LeaveCalls removes one connection from every call and returns their conversations.
+	LeaveCalls(ctx context.Context, conn string) ([]string, error)
+	CallParticipants(ctx context.Context, conversation string) ([]chat.CallParticipant, error)
 }
 
 // Notifications are each user's notification settings, in their own database.

@@ -46,10 +46,12 @@ func (v *settingsVar) set(fn func(*chat.Settings)) chat.Settings {
 	return v.s
 }
 
-// published is one event and the account ids it went to.
+// published is one event and the account ids it went to (with conn, to that connection of
+// the one account only).
 type published struct {
-	to []string
-	ev chat.Event
+	to   []string
+	conn string
+	ev   chat.Event
 }
 
 // recorder is the Publisher, Connections and Closer of the tests.
@@ -67,8 +69,18 @@ func (r *recorder) Publish(ids []string, ev chat.Event) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.events = append(r.events, published{slices.Clone(ids), ev})
+	r.events = append(r.events, published{to: slices.Clone(ids), ev: ev})
 	return nil
+}
+
+func (r *recorder) PublishConn(id, conn string, ev chat.Event) (bool, error) {
+	if _, err := chat.MarshalEvent(ev); err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, published{to: []string{id}, conn: conn, ev: ev})
+	return true, nil
 }
 
 func (r *recorder) Connections(id string) int {
@@ -314,10 +326,10 @@ var useCases = []useCase{
 	}},
 	{name: "typing", run: func(w *world, me chat.Account, id, _ string) error { return w.app.Typing(w.ctx, me, id) }},
 	{name: "call join", run: func(w *world, me chat.Account, id, _ string) error {
-		return w.app.CallSignal(w.ctx, me, id, "join", nil, "")
+		return w.app.CallSignal(w.ctx, me, "conn-1", id, "join", nil, "", "")
 	}},
 	{name: "call leave", run: func(w *world, me chat.Account, id, _ string) error {
-		return w.app.CallSignal(w.ctx, me, id, "leave", nil, "")
+		return w.app.CallSignal(w.ctx, me, "conn-1", id, "leave", nil, "", "")
 	}},
 	{name: "delete", run: func(w *world, me chat.Account, id, mid string) error { return w.app.Delete(w.ctx, me, id, mid) }},
 	{name: "invite", kinds: []string{"private"}, run: func(w *world, me chat.Account, id, _ string) error {

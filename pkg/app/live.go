@@ -88,8 +88,9 @@ func (a *App) FlushPresence(ctx context.Context) {
 	a.publish(d.All(), chat.PresenceChanged{Changes: changes})
 }
 
-// Disconnected is called when me's last connection closed: me stops typing, leaves every
-// call and goes offline. A deleted account's rows are gone and stay gone.
+// Disconnected is called when me's last connection closed: me stops typing and goes
+// offline. (Each connection leaves its calls as it closes: see ConnectionClosed.) A deleted
+// account's rows are gone and stay gone.
 func (a *App) Disconnected(ctx context.Context, me chat.Account) {
 	d, err := a.Store.Accounts(ctx)
 	if err != nil || !d.Exists(me) {
@@ -98,7 +99,6 @@ func (a *App) Disconnected(ctx context.Context, me chat.Account) {
 	if err := a.Store.ClearTyping(ctx, me.Name); err != nil {
 		a.Logger.Warn("clear typing", "user", me.Name, "err", err)
 	}
-	a.leaveCalls(ctx, d, me)
 	if err := a.SetPresence(ctx, me, "offline"); err != nil {
 		a.Logger.Warn("record presence", "user", me.Name, "err", err)
 	}
@@ -107,9 +107,14 @@ func (a *App) Disconnected(ctx context.Context, me chat.Account) {
 // MaxCallData is the largest signalling payload relayed in a call.
 const MaxCallData = 32 << 10
 
-// CallSignal relays WebRTC signalling among a conversation's members and records who is in
-// the call in call_participants. With to set, the signal goes to that member only.
-func (a *App) CallSignal(ctx context.Context, me chat.Account, id, signal string, data json.RawMessage, to string) error {
+// CallSignal relays WebRTC signalling among the connections in a conversation's call and
+// records who is in it in call_participants. A participant is one connection (conn, from
+// its hello), not an account: me in two tabs is two participants, each a peer of the other.
+// A signal with to (a member's username) and toConn (one of that member's connections) goes
+// to that connection only, and to nobody if it has closed (its leave is on its way); with to
+// alone, to every connection of that member; without to, to every connection of every
+// member, the sender's own included (each client ignores its own signals).
+func (a *App) CallSignal(ctx context.Context, me chat.Account, conn, id, signal string, data json.RawMessage, to, toConn string) error {
 	c, err := a.Resolve(ctx, me, id)
 	if err != nil {
 		return err
@@ -117,46 +122,62 @@ func (a *App) CallSignal(ctx context.Context, me chat.Account, id, signal string
 	if len(data) > MaxCallData {
 		return chat.Errorf(chat.ETooLarge, "call data too large")
 	}
+	if conn == "" {
+		return chat.Errorf(chat.EInvalid, "call signals come from a connection")
+	}
+	if toConn != "" && to == "" {
+		return chat.Errorf(chat.EInvalid, "to_conn needs to (the connection's username)")
+	}
 	switch signal {
 	case "join":
-		if err := a.Store.JoinCall(ctx, c.ID, me.Name); err != nil {
+		if err := a.Store.JoinCall(ctx, c.ID, me.Name, conn); err != nil {
 			return err
 		}
 	case "leave":
-		if err := a.Store.LeaveCall(ctx, c.ID, me.Name); err != nil {
+		if err := a.Store.LeaveCall(ctx, c.ID, conn); err != nil {
 			return err
 		}
 	case "offer", "answer", "candidate":
 	default:
 		return chat.Errorf(chat.EInvalid, "unknown call signal %q", signal)
 	}
-	ev := chat.CallSignal{Conversation: c.ID, From: me.Name, Signal: signal, Data: data, To: to}
+	ev := chat.CallSignal{Conversation: c.ID, From: me.Name, FromConn: conn, Signal: signal, Data: data, To: to, ToConn: toConn}
 	if to != "" {
 		i := slices.IndexFunc(c.Recipients, func(x chat.Account) bool { return x.Name == to })
 		if i < 0 {
 			return chat.Errorf(chat.ENotFound, "no such member %q", to)
 		}
-		a.publish([]chat.Account{c.Recipients[i]}, ev)
+		if toConn == "" {
+			a.publish(c.Recipients[i:i+1], ev)
+			return nil
+		}
+		if _, err := a.Events.PublishConn(c.Recipients[i].ID, toConn, ev); err != nil {
+			a.Logger.Error("publish event", "type", ev.EventType(), "err", err)
+		}
 		return nil
 	}
-	ps, err := a.Store.CallParticipants(ctx, c.ID)
-	if err != nil {
+	if ev.Participants, err = a.Store.CallParticipants(ctx, c.ID); err != nil {
 		return err
 	}
-	ev.Participants = nonNil(ps)
-	a.publish(without(c.Recipients, me), ev)
+	a.publish(c.Recipients, ev)
 	return nil
 }
 
-// leaveCalls removes me from every call and tells the other members, as if me had sent a
-// "leave" signal.
-func (a *App) leaveCalls(ctx context.Context, d *chat.Directory, me chat.Account) {
-	convs, err := a.Store.UserCalls(ctx, me.Name)
+// ConnectionClosed is called when connection conn of me closed: it leaves every call it was
+// in, and the call's members (me's other connections included) get a "leave" from it, as if
+// it had sent one. me's other connections stay in their calls.
+func (a *App) ConnectionClosed(ctx context.Context, me chat.Account, conn string) {
+	convs, err := a.Store.LeaveCalls(ctx, conn)
 	if err != nil {
-		a.Logger.Warn("list calls", "user", me.Name, "err", err)
-	}
-	if err := a.Store.LeaveCall(ctx, "", me.Name); err != nil {
 		a.Logger.Warn("leave calls", "user", me.Name, "err", err)
+		return
+	}
+	if len(convs) == 0 {
+		return
+	}
+	d, err := a.Store.Accounts(ctx)
+	if err != nil || !d.Exists(me) {
+		return
 	}
 	for _, id := range convs {
 		c, err := a.resolve(ctx, d, me, id)
@@ -166,16 +187,10 @@ func (a *App) leaveCalls(ctx context.Context, d *chat.Directory, me chat.Account
 		ps, err := a.Store.CallParticipants(ctx, id)
 		if err != nil {
 			a.Logger.Warn("list call participants", "conversation", id, "err", err)
+			ps = []chat.CallParticipant{}
 		}
-		a.publish(without(c.Recipients, me), chat.CallSignal{Conversation: id, From: me.Name, Signal: "leave", Participants: nonNil(ps)})
+		a.publish(c.Recipients, chat.CallSignal{Conversation: id, From: me.Name, FromConn: conn, Signal: "leave", Participants: ps})
 	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // CallConfig returns the STUN and TURN servers calls use (settings.json's ice_servers), for

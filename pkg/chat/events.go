@@ -105,14 +105,26 @@ type PresenceChange struct {
 }
 
 // CallSignal relays WebRTC call signalling ("join", "leave", "offer", "answer",
-// "candidate") among a conversation's members; Participants is set on join and leave.
+// "candidate") among the connections in a conversation's call: a participant is one
+// connection (one tab), so one account can take part twice. FromConn is the sending
+// connection; a directed signal names its addressee, To (username) and ToConn (connection).
+// Participants is set on join and leave.
 type CallSignal struct {
-	Conversation string          `json:"conversation"`
-	From         string          `json:"from"`
-	Signal       string          `json:"signal"`
-	Data         json.RawMessage `json:"data,omitempty"`
-	To           string          `json:"to,omitempty"`
-	Participants []string        `json:"participants"`
+	Conversation string            `json:"conversation"`
+	From         string            `json:"from"`
+	FromConn     string            `json:"from_conn"`
+	Signal       string            `json:"signal"`
+	Data         json.RawMessage   `json:"data,omitempty"`
+	To           string            `json:"to,omitempty"`
+	ToConn       string            `json:"to_conn,omitempty"`
+	Participants []CallParticipant `json:"participants"`
+}
+
+// CallParticipant is one connection in a call: the account's username and the connection's
+// id (from its hello).
+type CallParticipant struct {
+	User string `json:"user"`
+	Conn string `json:"conn"`
 }
 
 // ConversationChanged carries a conversation that appeared in the recipient's sidebar or
@@ -146,11 +158,13 @@ type UserDeleted struct {
 // Frames sent by the WebSocket endpoint to one connection only.
 
 // Hello is the first frame of a connection: the hub's boot id and the account's current
-// sequence number, for catching up after a reconnect.
+// sequence number, for catching up after a reconnect, and the connection's own id (Conn),
+// which call signalling addresses.
 type Hello struct {
 	Boot string `json:"boot"`
 	Seq  uint64 `json:"seq"`
 	User string `json:"user"`
+	Conn string `json:"conn"`
 }
 
 // Resync tells a client that reconnected that events it missed are gone: reload everything.

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
 )
@@ -47,6 +48,9 @@ func (f Frame) AppendTo(b []byte) []byte {
 type Sub struct {
 	User    string
 	Session string
+	// Conn identifies this connection among all of the hub's: random, set by Subscribe.
+	// PublishConn addresses it.
+	Conn string
 	// Ready receives a value when frames are queued or the subscription ended: the
 	// client's writer then calls Take.
 	Ready chan struct{}
@@ -55,6 +59,42 @@ type Sub struct {
 	q      []Frame
 	ended  bool
 	reason string
+	notify func()
+}
+
+// Notify makes fn be called, besides the send on Ready, whenever frames are queued or the
+// subscription ends; at once if that already happened. fn must not block: a writer that is
+// started only when there is something to write (an idle connection then has no goroutine
+// waiting on Ready) starts itself from fn.
+func (s *Sub) Notify(fn func()) {
+	s.mu.Lock()
+	s.notify = fn
+	pending := len(s.q) > 0 || s.ended
+	s.mu.Unlock()
+	if pending {
+		fn()
+	}
+}
+
+// Pending reports whether frames are queued or the subscription has ended.
+func (s *Sub) Pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.q) > 0 || s.ended
+}
+
+// wake tells the subscriber's writer there is something to take.
+func (s *Sub) wake() {
+	s.mu.Lock()
+	fn := s.notify
+	s.mu.Unlock()
+	select {
+	case s.Ready <- struct{}{}:
+	default:
+	}
+	if fn != nil {
+		fn()
+	}
 }
 
 // Take appends the queued frames to buf and empties the queue; open is false when the
@@ -87,18 +127,47 @@ func (s *Sub) push(f Frame, limit int) bool {
 		return false
 	}
 	s.q = append(s.q, f)
+	fn := s.notify
 	s.mu.Unlock()
 	select {
 	case s.Ready <- struct{}{}:
 	default:
 	}
+	if fn != nil {
+		fn()
+	}
 	return true
 }
 
 type userState struct {
-	seq  uint64
-	ring []Frame // last RingSize frames, oldest first
-	subs map[*Sub]struct{}
+	seq uint64
+	// ring holds the last RingSize frames, oldest at head once it is full. It is kept only
+	// for an account that has had a client in this boot (only such a client can come back
+	// with a seq to catch up from), and dropped RingTTL after its last client left.
+	ring []Frame
+	head int
+	keep bool
+	// idleSince is when the last client left (zero while one is connected).
+	idleSince time.Time
+	subs      map[*Sub]struct{}
+}
+
+// add appends f to the ring, dropping the oldest frame when it is full.
+func (u *userState) add(f Frame, size int) {
+	if len(u.ring) < size {
+		u.ring = append(u.ring, f)
+		return
+	}
+	u.ring[u.head] = f
+	u.head = (u.head + 1) % len(u.ring)
+}
+
+// oldest returns the oldest frame of the ring; false when it is empty.
+func (u *userState) oldest() (Frame, bool) {
+	if len(u.ring) == 0 {
+		return Frame{}, false
+	}
+	return u.ring[u.head], true
 }
 
 // Hub is the set of connected clients.
@@ -106,6 +175,9 @@ type Hub struct {
 	boot string
 	// RingSize is how many recent events per user are kept for catch-up.
 	RingSize int
+	// RingTTL is how long an account's ring is kept after its last client left: a client
+	// that comes back later resyncs (reloads) instead of replaying.
+	RingTTL time.Duration
 	// Buffer is how many frames may wait for one subscriber before it is closed as slow.
 	Buffer int
 
@@ -118,7 +190,7 @@ type Hub struct {
 
 // New returns an empty Hub with a fresh boot id.
 func New() *Hub {
-	return &Hub{boot: rand.Text()[:12], RingSize: 256, Buffer: 1024, users: map[string]*userState{}}
+	return &Hub{boot: rand.Text()[:12], RingSize: 256, RingTTL: 15 * time.Minute, Buffer: 1024, users: map[string]*userState{}}
 }
 
 // Boot identifies this process's sequence space; a client's seq from another boot is useless.
@@ -145,17 +217,18 @@ func (h *Hub) Publish(users []string, ev chat.Event) error {
 }
 
 func (h *Hub) publish(users []string, payload []byte) {
+	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, user := range users {
 		u := h.state(user)
 		u.seq++
 		f := Frame{Seq: u.seq, Payload: payload}
-		if len(u.ring) >= h.RingSize {
-			copy(u.ring, u.ring[1:])
-			u.ring[len(u.ring)-1] = f
-		} else {
-			u.ring = append(u.ring, f)
+		if u.keep && len(u.subs) == 0 && now.Sub(u.idleSince) >= h.RingTTL {
+			u.keep, u.ring, u.head = false, nil, 0
+		}
+		if u.keep {
+			u.add(f, h.RingSize)
 		}
 		for s := range u.subs {
 			if !s.push(f, h.Buffer) {
@@ -166,6 +239,37 @@ func (h *Hub) publish(users []string, payload []byte) {
 	}
 }
 
+// PublishConn sends ev to one connection only: conn of the account with id user. The frame
+// takes the account's next sequence number, so the connection's frames stay in order, but it
+// is not kept in the ring: it is meant for that connection, and a later connection (which has
+// another id) must never get it in a catch-up. The account's other connections see a gap in
+// the sequence, which costs them nothing. It reports whether conn is one of user's live
+// connections; if not, nothing is sent.
+func (h *Hub) PublishConn(user, conn string, ev chat.Event) (bool, error) {
+	payload, err := chat.MarshalEvent(ev)
+	if err != nil {
+		return false, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	u := h.users[user]
+	if u == nil {
+		return false, nil
+	}
+	for s := range u.subs {
+		if s.Conn != conn {
+			continue
+		}
+		u.seq++
+		if !s.push(Frame{Seq: u.seq, Payload: payload}, h.Buffer) {
+			h.slow++
+			h.closeLocked(s, "slow")
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 // Subscribe connects a client of user (with session, the session's id hash). With boot equal
 // to this hub's and since > 0, it returns the frames after since; resync is true when they
 // are no longer all available. The caller must Unsubscribe.
@@ -173,8 +277,9 @@ func (h *Hub) Subscribe(user, session, boot string, since uint64) (sub *Sub, rep
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.state(user)
-	sub = &Sub{User: user, Session: session, Ready: make(chan struct{}, 1)}
+	sub = &Sub{User: user, Session: session, Conn: rand.Text(), Ready: make(chan struct{}, 1)}
 	u.subs[sub] = struct{}{}
+	u.keep = true
 	h.n++
 	seq = u.seq
 	if boot == "" && since == 0 {
@@ -186,11 +291,11 @@ func (h *Hub) Subscribe(user, session, boot string, since uint64) (sub *Sub, rep
 	if since == u.seq {
 		return sub, nil, seq, false
 	}
-	if len(u.ring) == 0 || u.ring[0].Seq > since+1 {
+	if o, ok := u.oldest(); !ok || o.Seq > since+1 {
 		return sub, nil, seq, true
 	}
-	for _, f := range u.ring {
-		if f.Seq > since {
+	for i := range u.ring {
+		if f := u.ring[(u.head+i)%len(u.ring)]; f.Seq > since {
 			replay = append(replay, f)
 		}
 	}
@@ -213,6 +318,9 @@ func (h *Hub) closeLocked(sub *Sub, reason string) {
 		return
 	}
 	delete(u.subs, sub)
+	if len(u.subs) == 0 {
+		u.idleSince = time.Now()
+	}
 	h.n--
 	sub.mu.Lock()
 	if !sub.ended {
@@ -220,10 +328,7 @@ func (h *Hub) closeLocked(sub *Sub, reason string) {
 		sub.reason = reason
 	}
 	sub.mu.Unlock()
-	select {
-	case sub.Ready <- struct{}{}:
-	default:
-	}
+	sub.wake()
 }
 
 // CloseSession ends every connection of the session with the given id hash.

@@ -77,6 +77,8 @@ func TestHub_PublishAndCatchUp(t *testing.T) {
 func TestHub_RingOverflowAsksResync(t *testing.T) {
 	h := hub.New()
 	h.RingSize = 4
+	first, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	h.Unsubscribe(first)
 	for i := 0; i < 10; i++ {
 		h.Publish([]string{"bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
 	}
@@ -86,7 +88,32 @@ func TestHub_RingOverflowAsksResync(t *testing.T) {
 	}
 	_, replay, _, resync = h.Subscribe("bob", "s", h.Boot(), 7)
 	if resync || len(replay) != 3 {
-		t.Errorf("resync = %v with %d frames; want 3 frames", resync, len(replay))
+		t.Fatalf("resync = %v with %d frames; want 3 frames", resync, len(replay))
+	}
+	// The ring wrapped around: the replay is still oldest first.
+	for i, f := range replay {
+		if f.Seq != uint64(8+i) {
+			t.Errorf("replay[%d].Seq = %d, want %d", i, f.Seq, 8+i)
+		}
+	}
+}
+
+// Only an account that had a client in this boot keeps a ring (only such a client can come
+// back with a seq), and only for RingTTL after its last client left.
+func TestHub_RingOnlyForClientsOfThisBoot(t *testing.T) {
+	h := hub.New()
+	h.Publish([]string{"carol"}, chat.Pong{})
+	if _, replay, seq, resync := h.Subscribe("carol", "s", h.Boot(), 0); !resync || replay != nil || seq != 1 {
+		t.Errorf("never connected: resync = %v, %d frames, seq %d; want resync, none, 1", resync, len(replay), seq)
+	}
+
+	h.RingTTL = 0
+	sub, _, _, _ := h.Subscribe("dave", "s", "", 0)
+	h.Publish([]string{"dave"}, chat.Pong{})
+	h.Unsubscribe(sub)
+	h.Publish([]string{"dave"}, chat.Pong{}) // past the TTL: the ring goes
+	if _, replay, _, resync := h.Subscribe("dave", "s", h.Boot(), 1); !resync || replay != nil {
+		t.Errorf("after the TTL: resync = %v with %d frames; want resync", resync, len(replay))
 	}
 }
 
@@ -212,5 +239,88 @@ func TestHub_BacklogTakenAtOnce(t *testing.T) {
 	}
 	if got := h.Slow(); got != 1 {
 		t.Errorf("Slow() = %d, want 1", got)
+	}
+}
+
+// A frame published to one connection reaches that connection only, takes the account's next
+// sequence number, and is never replayed to a later connection.
+func TestHub_PublishConn(t *testing.T) {
+	h := hub.New()
+	s1, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	defer h.Unsubscribe(s1)
+	s2, _, _, _ := h.Subscribe("bob", "s", "", 0)
+	defer h.Unsubscribe(s2)
+	if s1.Conn == "" || s1.Conn == s2.Conn {
+		t.Fatalf("connection ids %q and %q, want two different ids", s1.Conn, s2.Conn)
+	}
+	r1, r2 := &reader{sub: s1}, &reader{sub: s2}
+	h.Publish([]string{"bob"}, chat.Typing{Conversation: "c:a"})
+	r1.next()
+	r2.next()
+
+	if ok, err := h.PublishConn("bob", s1.Conn, chat.CallSignal{Signal: "offer"}); !ok || err != nil {
+		t.Fatalf("PublishConn to a live connection = %v, %v; want true", ok, err)
+	}
+	// Another account's connection id, or a gone one, reaches no one.
+	for _, c := range []struct{ user, conn string }{{"alice", s1.Conn}, {"bob", "gone"}} {
+		if ok, err := h.PublishConn(c.user, c.conn, chat.CallSignal{Signal: "offer"}); ok || err != nil {
+			t.Errorf("PublishConn(%q, %q) = %v, %v; want false", c.user, c.conn, ok, err)
+		}
+	}
+	h.Publish([]string{"bob"}, chat.Typing{Conversation: "c:b"})
+
+	f, _ := r1.next()
+	if seq, typ := seqOf(t, f); seq != 2 || typ != "call" {
+		t.Errorf("s1 got seq %d %q, want 2 call", seq, typ)
+	}
+	f, _ = r1.next()
+	if seq, typ := seqOf(t, f); seq != 3 || typ != "typing" {
+		t.Errorf("s1 got seq %d %q, want 3 typing", seq, typ)
+	}
+	f, _ = r2.next()
+	if seq, typ := seqOf(t, f); seq != 3 || typ != "typing" {
+		t.Errorf("s2 got seq %d %q, want 3 typing (the call frame was not its own)", seq, typ)
+	}
+
+	s3, replay, seq, resync := h.Subscribe("bob", "s", h.Boot(), 1)
+	defer h.Unsubscribe(s3)
+	if resync || seq != 3 || len(replay) != 1 {
+		t.Fatalf("catch-up from 1: %d frames, seq %d, resync %v; want 1 frame, seq 3", len(replay), seq, resync)
+	}
+	if seq, typ := seqOf(t, replay[0]); seq != 3 || typ != "typing" {
+		t.Errorf("replayed seq %d %q, want 3 typing", seq, typ)
+	}
+}
+
+func TestSub_Notify(t *testing.T) {
+	h := hub.New()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	if err := h.Publish([]string{"u1"}, chat.Pong{}); err != nil {
+		t.Fatal(err)
+	}
+	// A frame queued before Notify: fn is called at once.
+	calls := 0
+	sub.Notify(func() { calls++ })
+	if calls != 1 || !sub.Pending() {
+		t.Fatalf("calls = %d, pending = %v; want 1, true", calls, sub.Pending())
+	}
+	if frames, open := sub.Take(nil); len(frames) != 1 || !open {
+		t.Fatalf("took %d frames, open %v", len(frames), open)
+	}
+	if sub.Pending() {
+		t.Fatal("pending after Take")
+	}
+	h.Publish([]string{"u1"}, chat.Pong{})
+	h.Publish([]string{"u1"}, chat.Pong{})
+	if calls != 3 {
+		t.Fatalf("calls = %d after two frames, want 3", calls)
+	}
+	sub.Take(nil)
+	h.Unsubscribe(sub)
+	if calls != 4 || !sub.Pending() {
+		t.Fatalf("calls = %d, pending = %v after the end; want 4, true", calls, sub.Pending())
+	}
+	if _, open := sub.Take(nil); open {
+		t.Fatal("open after Unsubscribe")
 	}
 }

@@ -78,7 +78,10 @@ type FanoutStats struct {
 }
 
 type appendReq struct {
-	e    *entry
+	e *entry
+	// exec, instead of e, is a small write to presence.db that rides the journal's next group
+	// commit (see groupWrite).
+	exec func(*sql.Tx) error
 	done chan error
 }
 
@@ -367,29 +370,47 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 		f.stats.JournalCommitNanos += int64(time.Since(start))
 		f.mu.Unlock()
 	}()
+	// errs holds each small write's own error: it was rolled back to its savepoint, and
+	// only its caller is told.
+	errs := make([]error, len(batch))
 	err := withTx(context.Background(), f.s.presence.W, func(tx *sql.Tx) error {
-		if len(batch) > 0 {
-			ins, err := tx.Prepare("INSERT INTO journal(op, payload, recipients, created_ts) VALUES (?, ?, ?, ?)")
+		var ins *sql.Stmt
+		for i, r := range batch {
+			if r.exec != nil {
+				if _, err := tx.Exec("SAVEPOINT small_write"); err != nil {
+					return err
+				}
+				if errs[i] = r.exec(tx); errs[i] != nil {
+					if _, err := tx.Exec("ROLLBACK TO small_write"); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.Exec("RELEASE small_write"); err != nil {
+					return err
+				}
+				continue
+			}
+			if ins == nil {
+				var err error
+				if ins, err = tx.Prepare("INSERT INTO journal(op, payload, recipients, created_ts) VALUES (?, ?, ?, ?)"); err != nil {
+					return err
+				}
+				defer ins.Close()
+			}
+			payload, err := json.Marshal(r.e.msg)
 			if err != nil {
 				return err
 			}
-			defer ins.Close()
-			for _, r := range batch {
-				payload, err := json.Marshal(r.e.msg)
-				if err != nil {
-					return err
-				}
-				rcpt, err := json.Marshal(r.e.recipients)
-				if err != nil {
-					return err
-				}
-				res, err := ins.Exec(r.e.op, payload, rcpt, now)
-				if err != nil {
-					return err
-				}
-				if r.e.seq, err = res.LastInsertId(); err != nil {
-					return err
-				}
+			rcpt, err := json.Marshal(r.e.recipients)
+			if err != nil {
+				return err
+			}
+			res, err := ins.Exec(r.e.op, payload, rcpt, now)
+			if err != nil {
+				return err
+			}
+			if r.e.seq, err = res.LastInsertId(); err != nil {
+				return err
 			}
 		}
 		if len(done) > 0 {
@@ -417,8 +438,38 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 		}
 		err = chat.Errorf(chat.EUnavailable, "cannot store the message right now: %v", err)
 	}
-	for _, r := range batch {
-		r.done <- err
+	for i, r := range batch {
+		if err == nil {
+			r.done <- errs[i]
+		} else {
+			r.done <- err
+		}
+	}
+}
+
+// groupWrite runs fn in the journal's next group commit on presence.db: one transaction and
+// one fsync for everything waiting at that moment, instead of one each. fn runs under a
+// savepoint: if it fails, its writes are undone and its error returned, and the rest of the
+// commit goes on. When groupWrite returns nil, fn's writes are durable.
+func (f *fanout) groupWrite(ctx context.Context, fn func(*sql.Tx) error) error {
+	req := appendReq{exec: fn, done: make(chan error, 1)}
+	select {
+	case f.appendCh <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.stopJ:
+		return chat.Errorf(chat.EUnavailable, "server is shutting down")
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-f.jDone:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return chat.Errorf(chat.EUnavailable, "server is shutting down")
+		}
 	}
 }
 

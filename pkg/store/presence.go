@@ -35,8 +35,12 @@ func (s *Store) Presences(ctx context.Context) (map[string]string, error) {
 
 // SetTyping records that user is typing in conversation.
 func (s *Store) SetTyping(ctx context.Context, user, conversation string) error {
-	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
-		ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, s.Now().Unix())
+	now := s.Now().Unix()
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
+			ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, now)
+		return err
+	})
 	return opErr("set typing", err)
 }
 
@@ -47,10 +51,16 @@ func (s *Store) ClearTyping(ctx context.Context, user string) error {
 }
 
 // MarkRead records that reader has read conversation up to messageID (never moving back).
+// Like the other small presence.db writes it shares the journal's group commit: many readers
+// marking messages read cost one fsync, not one each.
 func (s *Store) MarkRead(ctx context.Context, reader, conversation, messageID string) error {
-	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
-		ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts
-		WHERE excluded.message_id > read_receipts.message_id`, reader, conversation, messageID, s.Now().Unix())
+	now := s.Now().Unix()
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
+			ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts
+			WHERE excluded.message_id > read_receipts.message_id`, reader, conversation, messageID, now)
+		return err
+	})
 	return opErr("mark read", err)
 }
 
@@ -92,18 +102,23 @@ func (s *Store) Receipts(ctx context.Context, conversation string) ([]chat.Recei
 
 // SetReaction adds (on) or removes a reaction and reports whether anything changed.
 func (s *Store) SetReaction(ctx context.Context, conversation, messageID, reactor, emoji string, on bool) (bool, error) {
-	var res sql.Result
-	var err error
-	if on {
-		res, err = s.presence.W.ExecContext(ctx, `INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
-			VALUES (?, ?, ?, ?, ?)`, messageID, conversation, reactor, emoji, s.Now().Unix())
-	} else {
-		res, err = s.presence.W.ExecContext(ctx, "DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
-	}
-	if err != nil {
-		return false, opErr("set reaction", err)
-	}
-	n, err := res.RowsAffected()
+	now := s.Now().Unix()
+	var n int64
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if on {
+			res, err = tx.Exec(`INSERT OR IGNORE INTO message_reactions(message_id, conversation, reactor, emoji, created_ts)
+				VALUES (?, ?, ?, ?, ?)`, messageID, conversation, reactor, emoji, now)
+		} else {
+			res, err = tx.Exec("DELETE FROM message_reactions WHERE message_id = ? AND reactor = ? AND emoji = ?", messageID, reactor, emoji)
+		}
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	return n > 0, opErr("set reaction", err)
 }
 
@@ -145,29 +160,46 @@ func (s *Store) Reactions(ctx context.Context, ids []string) (map[string][]chat.
 	return out, opErr("reactions", rows.Err())
 }
 
-// JoinCall records user as a participant of conversation's call.
-func (s *Store) JoinCall(ctx context.Context, conversation, user string) error {
-	_, err := s.presence.W.ExecContext(ctx, "INSERT OR REPLACE INTO call_participants(conversation, username, joined_ts) VALUES (?, ?, ?)", conversation, user, s.Now().Unix())
+// JoinCall records connection conn of user as a participant of conversation's call.
+func (s *Store) JoinCall(ctx context.Context, conversation, user, conn string) error {
+	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO call_participants(conversation, username, conn, joined_ts) VALUES (?, ?, ?, ?)
+		ON CONFLICT(conversation, conn) DO UPDATE SET username = excluded.username, joined_ts = excluded.joined_ts`,
+		conversation, user, conn, s.Now().Unix())
 	return opErr("join call", err)
 }
 
-// LeaveCall removes user from conversation's call ("" for every call).
-func (s *Store) LeaveCall(ctx context.Context, conversation, user string) error {
-	var err error
-	if conversation == "" {
-		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE username = ?", user)
-	} else {
-		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE conversation = ? AND username = ?", conversation, user)
-	}
+// LeaveCall removes connection conn from conversation's call.
+func (s *Store) LeaveCall(ctx context.Context, conversation, conn string) error {
+	_, err := s.presence.W.ExecContext(ctx, "DELETE FROM call_participants WHERE conversation = ? AND conn = ?", conversation, conn)
 	return opErr("leave call", err)
 }
 
-// CallParticipants lists the participants of conversation's call.
-func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]string, error) {
-	return queryStrings(ctx, s.presence.R, "SELECT username FROM call_participants WHERE conversation = ? ORDER BY joined_ts", conversation)
+// LeaveCalls removes connection conn from every call it is in and returns those calls'
+// conversations. Every closing connection calls it and most were in no call: those cost a
+// read, not a write (a commit of presence.db waits for fsync).
+func (s *Store) LeaveCalls(ctx context.Context, conn string) ([]string, error) {
+	convs, err := queryStrings(ctx, s.presence.R, "SELECT conversation FROM call_participants WHERE conn = ?", conn)
+	if err != nil || len(convs) == 0 {
+		return nil, opErr("leave calls", err)
+	}
+	convs, err = queryStrings(ctx, s.presence.W, "DELETE FROM call_participants WHERE conn = ? RETURNING conversation", conn)
+	return convs, opErr("leave calls", err)
 }
 
-// UserCalls lists the conversations whose call user is in.
-func (s *Store) UserCalls(ctx context.Context, user string) ([]string, error) {
-	return queryStrings(ctx, s.presence.R, "SELECT conversation FROM call_participants WHERE username = ?", user)
+// CallParticipants lists the connections in conversation's call, in the order they joined.
+func (s *Store) CallParticipants(ctx context.Context, conversation string) ([]chat.CallParticipant, error) {
+	rows, err := s.presence.R.QueryContext(ctx, "SELECT username, conn FROM call_participants WHERE conversation = ? ORDER BY joined_ts, rowid", conversation)
+	if err != nil {
+		return nil, opErr("call participants", err)
+	}
+	defer rows.Close()
+	out := []chat.CallParticipant{}
+	for rows.Next() {
+		var p chat.CallParticipant
+		if err := rows.Scan(&p.User, &p.Conn); err != nil {
+			return nil, opErr("call participants", err)
+		}
+		out = append(out, p)
+	}
+	return out, opErr("call participants", rows.Err())
 }

@@ -21,13 +21,17 @@ func (s *Store) MessageBefore(ctx context.Context, user, conversation, id string
 // SetLastRead moves reader's last-read message in conversation to messageID, back as well as
 // forward (mark as unread); an empty messageID forgets the receipt, so everything is unread.
 func (s *Store) SetLastRead(ctx context.Context, reader, conversation, messageID string) error {
-	var err error
-	if messageID == "" {
-		_, err = s.presence.W.ExecContext(ctx, "DELETE FROM read_receipts WHERE reader = ? AND conversation = ?", reader, conversation)
-	} else {
-		_, err = s.presence.W.ExecContext(ctx, `INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
-			ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts`,
-			reader, conversation, messageID, s.Now().Unix())
-	}
+	now := s.Now().Unix()
+	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
+		var err error
+		if messageID == "" {
+			_, err = tx.Exec("DELETE FROM read_receipts WHERE reader = ? AND conversation = ?", reader, conversation)
+		} else {
+			_, err = tx.Exec(`INSERT INTO read_receipts(reader, conversation, message_id, read_ts) VALUES (?, ?, ?, ?)
+				ON CONFLICT(reader, conversation) DO UPDATE SET message_id = excluded.message_id, read_ts = excluded.read_ts`,
+				reader, conversation, messageID, now)
+		}
+		return err
+	})
 	return opErr("set last read", err)
 }

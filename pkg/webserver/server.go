@@ -43,6 +43,8 @@ type Server struct {
 
 	wsMu    sync.Mutex
 	wsConns map[*wsConn]struct{}
+	// wsSweeping is set while the goroutine that pings and checks every connection runs.
+	wsSweeping bool
 
 	conns conns
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,6 +25,8 @@ const (
 	wsPingInterval = 30 * time.Second
 	wsPingTimeout  = 15 * time.Second
 	wsWriteTimeout = 10 * time.Second
+	// wsWriterIdle is how long a connection's writer waits for more events before it leaves.
+	wsWriterIdle = 2 * time.Second
 	// wsAliveInterval is how often a connection checks that its account still exists.
 	wsAliveInterval = 3 * time.Second
 	// CloseSessionEnded is the close code when the session ended (logout, password change,
@@ -31,9 +34,23 @@ const (
 	CloseSessionEnded = 4001
 )
 
+// wsConn is one WebSocket connection. An idle connection has one goroutine, its reader (the
+// HTTP server's): its writer runs only while the hub has queued frames for it, and pings and
+// account checks come from one sweeper for all connections (wsSweep).
 type wsConn struct {
 	c      *websocket.Conn
+	cork   *corkConn
+	ctx    context.Context
 	cancel context.CancelFunc
+	sub    *hub.Sub
+	me     chat.Account
+	s      *Server
+
+	// writing is set while a writer goroutine runs.
+	writing atomic.Bool
+	// nextPing and nextAlive are when the sweeper pings the client and checks that the
+	// account still exists; only the sweeper touches them.
+	nextPing, nextAlive time.Time
 }
 
 // clientFrame is any frame a client sends.
@@ -49,6 +66,7 @@ type clientFrame struct {
 	Signal       string          `json:"signal"`
 	Data         json.RawMessage `json:"data"`
 	To           string          `json:"to"`
+	ToConn       string          `json:"to_conn"`
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
@@ -68,34 +86,55 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	since, _ := strconv.ParseUint(q.Get("since"), 10, 64)
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	cw := &corkWriter{ResponseWriter: w}
+	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return
 	}
 	c.SetReadLimit(wsReadLimit)
+	// The connection is served by a goroutine of its own and this handler returns: net/http's
+	// connection goroutine, its deep stack (the TLS handshake) and its 4 KiB read and write
+	// buffers, and the upgrade request are then freed, which is most of an idle socket's
+	// memory.
+	go s.serveWS(c, cw.conn, me, sess, q.Get("boot"), since)
+}
+
+// serveWS runs one WebSocket connection: hello and catch-up, then its reader, until the
+// client goes away or the subscription ends.
+func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, sess, boot string, since uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
-	wc := &wsConn{c: c, cancel: cancel}
-	s.wsMu.Lock()
-	s.wsConns[wc] = struct{}{}
-	s.wsMu.Unlock()
+	now := time.Now()
+	wc := &wsConn{c: c, cork: cork, ctx: ctx, cancel: cancel, me: me, s: s,
+		nextPing: now.Add(wsPingInterval), nextAlive: now.Add(wsAliveInterval)}
 	defer func() {
 		cancel()
 		s.wsMu.Lock()
 		delete(s.wsConns, wc)
 		s.wsMu.Unlock()
+		c.CloseNow()
 	}()
 
 	// Live events are keyed by account id: a later account of the same name never gets the
 	// events (nor the replay ring) of an earlier one.
-	sub, replay, seq, resync := s.Hub.Subscribe(me.ID, sess, q.Get("boot"), since)
+	sub, replay, seq, resync := s.Hub.Subscribe(me.ID, sess, boot, since)
+	wc.sub = sub
+	s.wsMu.Lock()
+	s.wsConns[wc] = struct{}{}
+	if !s.wsSweeping {
+		s.wsSweeping = true
+		go s.wsSweep()
+	}
+	s.wsMu.Unlock()
 	first := s.Hub.Connections(me.ID) == 1
 	defer func() {
 		s.Hub.Unsubscribe(sub)
+		// This connection leaves its calls; the account's other connections stay in theirs.
+		s.App.ConnectionClosed(context.Background(), me, sub.Conn)
 		if s.Hub.Connections(me.ID) == 0 {
 			s.App.Disconnected(context.Background(), me)
 		}
 	}()
-	if err := s.wsSend(ctx, c, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name}); err != nil {
+	if err := s.wsSend(ctx, c, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
 		return
 	}
 	if resync {
@@ -103,7 +142,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.wsWriteFrames(ctx, c, replay); err != nil {
+	if err := s.wsWriteFrames(ctx, c, wc.cork, replay); err != nil {
 		return
 	}
 	if first {
@@ -111,8 +150,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			s.Logger.Warn("record presence", "user", me.Name, "err", err)
 		}
 	}
-	go s.wsWriter(ctx, cancel, c, sub, me)
-	s.wsReader(ctx, c, me, sess)
+	// From here on the hub starts the writer when it queues frames (none before: the
+	// hello and the replay go first).
+	sub.Notify(wc.kick)
+	s.wsReader(ctx, c, me, sess, sub.Conn)
 }
 
 // errGone wraps a failed write to a client: the client went away (or stalled past
@@ -145,8 +186,9 @@ func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error
 // idle connection holds none.
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-// wsWriteFrames writes hub frames, one WebSocket message each.
-func (s *Server) wsWriteFrames(ctx context.Context, c *websocket.Conn, frames []hub.Frame) error {
+// wsWriteFrames writes hub frames, one WebSocket message each, corked into one write to the
+// client (see corkConn) when cork is set.
+func (s *Server) wsWriteFrames(ctx context.Context, c *websocket.Conn, cork *corkConn, frames []hub.Frame) error {
 	if len(frames) == 0 {
 		return nil
 	}
@@ -156,74 +198,140 @@ func (s *Server) wsWriteFrames(ctx context.Context, c *websocket.Conn, frames []
 			framePool.Put(bp)
 		}
 	}()
+	ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	defer cancel()
+	if cork != nil && len(frames) > 1 {
+		cork.cork()
+	}
+	var err error
 	for _, f := range frames {
 		*bp = f.AppendTo((*bp)[:0])
-		if err := s.wsWrite(ctx, c, *bp); err != nil {
-			return err
+		if err = c.Write(ctx, websocket.MessageText, *bp); err != nil {
+			break
 		}
+	}
+	if cork != nil {
+		if uerr := cork.uncork(wsWriteTimeout); err == nil {
+			err = uerr
+		}
+	}
+	if err != nil {
+		return errGone{err}
 	}
 	return nil
 }
 
-// wsWriter sends the subscription's frames and pings; it closes the socket when the
-// subscription ends, with a code that tells the client why.
-func (s *Server) wsWriter(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, sub *hub.Sub, me chat.Account) {
-	defer cancel()
-	ping := time.NewTicker(wsPingInterval)
-	defer ping.Stop()
-	// An account deleted by hand (the guide's sqlite3 procedure) is noticed within seconds,
-	// from the account snapshot, without a query per connection.
-	alive := time.NewTicker(wsAliveInterval)
-	defer alive.Stop()
-	var frames []hub.Frame
-	for {
-		select {
-		case <-sub.Ready:
-			var open bool
-			frames, open = sub.Take(frames[:0])
-			err := s.wsWriteFrames(ctx, c, frames)
-			clear(frames)
-			if cap(frames) > 64 {
-				frames = nil
-			}
-			if err != nil {
-				s.Logger.Debug("websocket write failed", "user", me.Name, "err", err)
-				c.CloseNow()
-				return
-			}
-			if !open {
-				switch sub.Reason() {
-				case "session":
-					c.Close(CloseSessionEnded, "session ended")
-				case "shutdown":
-					c.Close(websocket.StatusGoingAway, "server is going away")
-				case "slow":
-					c.Close(websocket.StatusTryAgainLater, "too slow; reconnect to catch up")
-				default:
-					c.Close(websocket.StatusNormalClosure, "")
-				}
-				return
-			}
-		case <-ping.C:
-			pctx, pcancel := context.WithTimeout(ctx, wsPingTimeout)
-			err := c.Ping(pctx)
-			pcancel()
-			if err != nil {
-				c.CloseNow()
-				return
-			}
-		case <-alive.C:
-			if !s.App.Alive(ctx, me) {
-				c.Close(CloseSessionEnded, "session ended")
-				return
-			}
-		case <-ctx.Done():
-			return
-		}
+// kick starts the connection's writer unless it is running. The hub calls it (with its lock
+// held: it must not block) when it queues frames or ends the subscription.
+func (wc *wsConn) kick() {
+	if wc.writing.CompareAndSwap(false, true) {
+		go wc.write()
 	}
 }
 
-func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Account, sess string) {
+// write sends what the subscription has queued. It stays for wsWriterIdle after its last
+// write, so a busy connection keeps one writer instead of starting one per event, then
+// leaves: an idle connection has none. It closes the socket when the subscription has ended,
+// with a code that tells the client why.
+func (wc *wsConn) write() {
+	var frames []hub.Frame
+	idle := time.NewTimer(wsWriterIdle)
+	defer idle.Stop()
+	for {
+		var open bool
+		frames, open = wc.sub.Take(frames[:0])
+		if wc.ctx.Err() != nil {
+			wc.writing.Store(false)
+			return // the reader has ended: the socket is closed
+		}
+		err := wc.s.wsWriteFrames(wc.ctx, wc.c, wc.cork, frames)
+		clear(frames)
+		if err != nil {
+			wc.s.Logger.Debug("websocket write failed", "user", wc.me.Name, "err", err)
+			wc.c.CloseNow()
+			return // writing stays set: nothing more is written to this socket
+		}
+		if !open {
+			switch wc.sub.Reason() {
+			case "session":
+				wc.c.Close(CloseSessionEnded, "session ended")
+			case "shutdown":
+				wc.c.Close(websocket.StatusGoingAway, "server is going away")
+			case "slow":
+				wc.c.Close(websocket.StatusTryAgainLater, "too slow; reconnect to catch up")
+			default:
+				wc.c.Close(websocket.StatusNormalClosure, "")
+			}
+			return
+		}
+		if len(frames) > 0 {
+			idle.Reset(wsWriterIdle)
+		}
+		select {
+		case <-wc.sub.Ready:
+			continue
+		case <-wc.ctx.Done():
+			continue // Take above sees it
+		case <-idle.C:
+		}
+		wc.writing.Store(false)
+		// A frame queued after the last Take found the writer running and did not start
+		// another: look again.
+		if !wc.sub.Pending() || !wc.writing.CompareAndSwap(false, true) {
+			return
+		}
+		idle.Reset(wsWriterIdle)
+	}
+}
+
+// wsSweep pings every client every wsPingInterval and checks every wsAliveInterval that each
+// connection's account still exists (an account deleted by hand with the guide's sqlite3
+// procedure is noticed within seconds, from the account snapshot, without a query per
+// connection). One goroutine does it for all connections; a ping waits for its pong in a
+// goroutine of its own, for that moment only.
+func (s *Server) wsSweep() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var check []*wsConn
+	for now := range t.C {
+		s.wsMu.Lock()
+		if len(s.wsConns) == 0 {
+			// The next connection starts another sweeper.
+			s.wsSweeping = false
+			s.wsMu.Unlock()
+			return
+		}
+		for wc := range s.wsConns {
+			if now.After(wc.nextAlive) {
+				wc.nextAlive = now.Add(wsAliveInterval)
+				check = append(check, wc)
+			}
+			if now.After(wc.nextPing) {
+				wc.nextPing = now.Add(wsPingInterval)
+				go wc.ping()
+			}
+		}
+		s.wsMu.Unlock()
+		for _, wc := range check {
+			if !s.App.Alive(wc.ctx, wc.me) {
+				go wc.c.Close(CloseSessionEnded, "session ended")
+			}
+		}
+		clear(check)
+		check = check[:0]
+	}
+}
+
+// ping checks that the client answers; one that does not within wsPingTimeout is gone.
+func (wc *wsConn) ping() {
+	ctx, cancel := context.WithTimeout(wc.ctx, wsPingTimeout)
+	defer cancel()
+	if err := wc.c.Ping(ctx); err != nil && wc.ctx.Err() == nil {
+		wc.c.CloseNow()
+	}
+}
+
+func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Account, sess, conn string) {
 	tokens, last := float64(wsRateBurst), time.Now()
 	for {
 		typ, data, err := c.Read(ctx)
@@ -257,7 +365,7 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Accoun
 			s.wsError(ctx, c, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
 			continue
 		}
-		if err := s.wsHandle(ctx, c, me, f); err != nil {
+		if err := s.wsHandle(ctx, c, me, conn, f); err != nil {
 			s.wsError(ctx, c, f.ClientID, err)
 		}
 	}
@@ -283,8 +391,8 @@ func (s *Server) wsError(ctx context.Context, c *websocket.Conn, clientID string
 }
 
 // wsHandle answers one client frame. Its own answers (ack, pong) go straight to this socket;
-// everything else reaches the other clients through the hub.
-func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Account, f clientFrame) error {
+// everything else reaches the other clients through the hub. conn is this connection's id.
+func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Account, conn string, f clientFrame) error {
 	// A frame must not outlive its socket, but its write must finish once started.
 	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
@@ -310,7 +418,7 @@ func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Accoun
 		}
 		return s.App.SetPresence(opCtx, me, f.Presence)
 	case "call":
-		return s.App.CallSignal(opCtx, me, f.Conversation, f.Signal, f.Data, f.To)
+		return s.App.CallSignal(opCtx, me, conn, f.Conversation, f.Signal, f.Data, f.To, f.ToConn)
 	}
 	return chat.Errorf(chat.EInvalid, "unknown frame type %q", f.Type)
 }

@@ -29,7 +29,7 @@ const SEND_TIMEOUT = 15000;
 
 const state = new State();
 const socket = new Socket('/ws');
-const calls = new Calls({ sendFrame: (f) => socket.send(f), me: () => state.myName });
+const calls = new Calls({ sendFrame: (f) => socket.send(f), me: () => state.myName, conn: () => socket.conn });
 const notifier = new Notifier({ state, openConversation: (id) => openConversation(id) });
 calls.on('incoming', (call) => notifier.onCall(call));
 let config = { registration: 'open', max_upload_mb: 50 };
@@ -158,6 +158,8 @@ function initViews() {
   });
   socket.on('event', onEvent);
   socket.on('resync', () => refetchAll());
+  // A reconnected socket is a new connection: the old one left its calls as it closed.
+  socket.on('reconnected', () => calls.rejoin());
   // A handshake refused for a lost session looks like any network failure to the browser:
   // after a couple of failed attempts, ask the API whether the session still exists.
   socket.on('retry', (attempt) => {

@@ -1,25 +1,28 @@
 // call.js: voice/video calls as a WebRTC mesh. Signalling goes over the WebSocket as `call`
-// frames: join (I am in the call), offer/answer (SDP), candidate (ICE), leave. When A joins,
-// each participant B answers: the one with the smaller username sends the offer, the other
-// sends a directed join back, so two peers never offer to each other at once.
+// frames: join (I am in the call), offer/answer (SDP), candidate (ICE), leave. A participant
+// is a connection (a tab), named by the `conn` id of its hello: one user in two tabs is two
+// peers, and each of the two tabs a peer of the other. When A joins, each participant B
+// answers: the one with the smaller connection id sends the offer, the other sends a directed
+// join back, so two peers never offer to each other at once.
 //
 // Events: change() whenever participants, streams or state change; incoming({conversation,
-// from, video}) when someone starts a call while we are not in one; error(message).
+// from, video}) when someone else starts a call while we are not in one; error(message).
 
 import { Emitter } from './emitter.js';
 
 export class Calls extends Emitter {
-  /** sendFrame(frame) writes to the socket; me() gives my username. */
-  constructor({ sendFrame, me }) {
+  /** sendFrame(frame) writes to the socket; me() gives my username, conn() this tab's connection id. */
+  constructor({ sendFrame, me, conn }) {
     super();
     this.sendFrame = sendFrame;
     this.me = me;
+    this.conn = conn;
     this.conv = '';
     this.local = null;
     this.video = false;
     this.muted = false;
-    this.peers = new Map(); // username -> { pc, stream, state }
-    this.active = new Map(); // conversation -> Set of usernames seen in a call
+    this.peers = new Map(); // remote connection id -> { user, pc, stream, state, queued }
+    this.active = new Map(); // conversation -> Map of connection id -> username seen in its call
   }
 
   get inCall() {
@@ -72,46 +75,63 @@ export class Calls extends Emitter {
     this.emit('change');
   }
 
-  signal(signal, data, to) {
+  /** rejoin enters the call again as this tab's new connection (after the socket reconnected:
+   * the old connection left every call as it closed, and its peers dropped it). */
+  rejoin() {
+    if (!this.conv) return;
+    for (const c of [...this.peers.keys()]) this.dropPeer(c);
+    this.signal('join', { video: this.video });
+    this.emit('change');
+  }
+
+  /** signal sends a call frame; with to and toConn, to that connection only. */
+  signal(signal, data, to, toConn) {
     const frame = { type: 'call', conversation: this.conv, signal, data };
     if (to) frame.to = to;
+    if (toConn) frame.to_conn = toConn;
     this.sendFrame(frame);
   }
 
   /** handle processes one `call` frame from the server. */
   async handle(ev) {
     const from = ev.from;
-    if (!from || from === this.me()) return;
-    if (ev.to && ev.to !== this.me()) return;
+    const fromConn = ev.from_conn;
+    const mine = this.conn();
+    if (!from || !fromConn || fromConn === mine) return;
+    if (ev.to_conn && ev.to_conn !== mine) return;
     const conv = ev.conversation;
-    if (!this.active.has(conv)) this.active.set(conv, new Set());
+    if (!this.active.has(conv)) this.active.set(conv, new Map());
     const act = this.active.get(conv);
-    if (ev.signal === 'join') act.add(from);
-    if (ev.signal === 'leave') act.delete(from);
+    if (Array.isArray(ev.participants) && (ev.signal === 'join' || ev.signal === 'leave')) {
+      act.clear();
+      for (const p of ev.participants) if (p.conn !== mine) act.set(p.conn, p.user);
+    } else if (ev.signal === 'join') act.set(fromConn, from);
+    else if (ev.signal === 'leave') act.delete(fromConn);
 
     if (conv !== this.conv) {
-      if (ev.signal === 'join' && !ev.to) this.emit('incoming', { conversation: conv, from, video: !!(ev.data && ev.data.video) });
+      // My own other tab starting a call does not ring here.
+      if (ev.signal === 'join' && !ev.to && from !== this.me()) this.emit('incoming', { conversation: conv, from, video: !!(ev.data && ev.data.video) });
       this.emit('change');
       return;
     }
     try {
       switch (ev.signal) {
         case 'join':
-          if (this.peers.has(from)) this.dropPeer(from); // they rejoined
-          if (this.me() < from) await this.offer(from);
-          else if (!ev.to) this.signal('join', { video: this.video }, from);
+          if (this.peers.has(fromConn)) this.dropPeer(fromConn); // it rejoined
+          if (mine < fromConn) await this.offer(fromConn, from);
+          else if (!ev.to) this.signal('join', { video: this.video }, from, fromConn);
           break;
         case 'offer': {
-          const p = this.peer(from);
+          const p = this.peer(fromConn, from);
           await p.pc.setRemoteDescription(ev.data);
           const answer = await p.pc.createAnswer();
           await p.pc.setLocalDescription(answer);
-          this.signal('answer', { type: answer.type, sdp: answer.sdp }, from);
+          this.signal('answer', { type: answer.type, sdp: answer.sdp }, from, fromConn);
           await this.flushCandidates(p);
           break;
         }
         case 'answer': {
-          const p = this.peers.get(from);
+          const p = this.peers.get(fromConn);
           if (p) {
             await p.pc.setRemoteDescription(ev.data);
             await this.flushCandidates(p);
@@ -119,14 +139,14 @@ export class Calls extends Emitter {
           break;
         }
         case 'candidate': {
-          const p = this.peers.get(from) || this.peer(from);
+          const p = this.peers.get(fromConn) || this.peer(fromConn, from);
           if (!ev.data) break;
           if (p.pc.remoteDescription) await p.pc.addIceCandidate(ev.data);
           else p.queued.push(ev.data);
           break;
         }
         case 'leave':
-          this.dropPeer(from);
+          this.dropPeer(fromConn);
           break;
         default:
       }
@@ -143,15 +163,16 @@ export class Calls extends Emitter {
     }
   }
 
-  peer(name) {
-    let p = this.peers.get(name);
+  /** peer gives the peer connection to remote connection conn (of user), made on first use. */
+  peer(conn, user) {
+    let p = this.peers.get(conn);
     if (p) return p;
     const pc = new RTCPeerConnection({ iceServers: this.iceServers || [] });
-    p = { pc, stream: new MediaStream(), state: 'connecting', queued: [] };
-    this.peers.set(name, p);
+    p = { user, pc, stream: new MediaStream(), state: 'connecting', queued: [] };
+    this.peers.set(conn, p);
     if (this.local) for (const t of this.local.getTracks()) pc.addTrack(t, this.local);
     pc.addEventListener('icecandidate', (e) => {
-      if (e.candidate) this.signal('candidate', e.candidate.toJSON(), name);
+      if (e.candidate) this.signal('candidate', e.candidate.toJSON(), user, conn);
     });
     pc.addEventListener('track', (e) => {
       p.stream.addTrack(e.track);
@@ -159,29 +180,30 @@ export class Calls extends Emitter {
     });
     pc.addEventListener('connectionstatechange', () => {
       p.state = pc.connectionState;
-      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.dropPeer(name);
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.dropPeer(conn);
       this.emit('change');
     });
     return p;
   }
 
-  async offer(name) {
-    const p = this.peer(name);
+  async offer(conn, user) {
+    const p = this.peer(conn, user);
     const offer = await p.pc.createOffer();
     await p.pc.setLocalDescription(offer);
-    this.signal('offer', { type: offer.type, sdp: offer.sdp }, name);
+    this.signal('offer', { type: offer.type, sdp: offer.sdp }, user, conn);
   }
 
-  dropPeer(name) {
-    const p = this.peers.get(name);
+  dropPeer(conn) {
+    const p = this.peers.get(conn);
     if (!p) return;
-    this.peers.delete(name);
+    this.peers.delete(conn);
     try { p.pc.close(); } catch { /* already closed */ }
     this.emit('change');
   }
 
-  /** activeIn gives who was last seen in the call of a conversation (not counting me). */
+  /** activeIn gives who was last seen in the call of a conversation (not counting this tab),
+   * each user once. */
   activeIn(conv) {
-    return [...(this.active.get(conv) || [])];
+    return [...new Set((this.active.get(conv) || new Map()).values())];
   }
 }

@@ -26,6 +26,7 @@ export class Socket extends Emitter {
     this.boot = '';
     this.lastSeq = null;
     this.helloSeq = null;
+    this.conn = ''; // this connection's id, from its hello (call signalling addresses it)
     this.connected = false;
     this.stopped = true;
     this.attempt = 0;
@@ -142,6 +143,7 @@ export class Socket extends Emitter {
           this.lastSeq = frame.seq ?? 0;
         }
         this.boot = frame.boot;
+        this.conn = frame.conn || '';
         this.helloSeq = frame.seq ?? 0;
         this.attempt = 0;
         this.everConnected = true;

@@ -13,7 +13,9 @@ export class CallPanel {
   constructor(ctx) {
     this.ctx = ctx;
     this.calls = ctx.calls;
-    this.media = new Map(); // username -> element (kept so playback is not interrupted)
+    // '' (this tab) or a remote connection id -> its video element (kept so playback is not
+    // interrupted)
+    this.media = new Map();
     $('#call-audio').append(icon('phone', 18));
     $('#call-video').append(icon('video', 18));
     $('#call-audio').addEventListener('click', () => this.start(false));
@@ -35,11 +37,14 @@ export class CallPanel {
     });
   }
 
-  /** updateRinging drops calls that ended or were answered, then draws the banner and rings. */
+  /** updateRinging drops calls that ended or were answered (here or in another of my tabs),
+   * then draws the banner and rings. */
   updateRinging() {
+    const me = this.ctx.state.myName;
     for (const [conv] of this.ringing) {
-      const active = this.calls.active.get(conv);
-      if (!active || active.size === 0 || (this.calls.inCall && this.calls.conv === conv)) this.ringing.delete(conv);
+      const users = [...(this.calls.active.get(conv) || new Map()).values()];
+      const over = !users.some((u) => u !== me);
+      if (over || users.includes(me) || (this.calls.inCall && this.calls.conv === conv)) this.ringing.delete(conv);
     }
     const banner = $('#call-ring');
     const st = this.ctx.state;
@@ -111,9 +116,10 @@ export class CallPanel {
     }
     const st = this.ctx.state;
     const c = st.conversation(calls.conv);
-    const people = [this.person(st.myName, calls.local, true)];
-    for (const [name, p] of calls.peers) people.push(this.person(name, p.stream, false, p.state));
-    for (const k of [...this.media.keys()]) if (k !== st.myName && !calls.peers.has(k)) this.media.delete(k);
+    // One tile per connection: a user in two tabs shows twice.
+    const people = [this.person('', st.myName, calls.local, true)];
+    for (const [conn, p] of calls.peers) people.push(this.person(conn, p.user, p.stream, false, p.state));
+    for (const k of [...this.media.keys()]) if (k !== '' && !calls.peers.has(k)) this.media.delete(k);
     replace(panel,
       h('div', { class: 'call-title' }, icon(calls.video ? 'video' : 'phone', 18), `Call in ${c ? st.title(c) : calls.conv}`),
       h('div', { class: 'call-people', dataset: { count: String(calls.peers.size + 1) } }, people),
@@ -123,17 +129,18 @@ export class CallPanel {
     panel.hidden = false;
   }
 
-  person(name, stream, isMe, state) {
-    let el = this.media.get(name);
+  /** person draws one participant: conn ('' for this tab) of user. */
+  person(conn, name, stream, isMe, state) {
+    let el = this.media.get(conn);
     const hasVideo = !!stream && stream.getVideoTracks().length > 0;
     if (!el) {
       el = h('video', { autoplay: true, playsinline: true });
       if (isMe) el.muted = true;
-      this.media.set(name, el);
+      this.media.set(conn, el);
     }
     if (el.srcObject !== stream) el.srcObject = stream || null;
     const label = isMe ? 'You' : this.ctx.state.name(name);
-    return h('div', { class: ['call-person', !hasVideo && 'audio-only'], dataset: { username: name } },
+    return h('div', { class: ['call-person', !hasVideo && 'audio-only'], dataset: { username: name, conn } },
       el,
       hasVideo ? null : avatar(this.ctx.state.user(name), { round: true }),
       h('span', null, label + (state && state !== 'connected' ? ` (${state})` : '')));

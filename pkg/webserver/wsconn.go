@@ -1,0 +1,136 @@
+package webserver
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// The WebSocket library (coder/websocket) writes every message with a flush of its own: one
+// TLS record and one write(2) per event. A connection's writer instead corks the connection
+// while it writes a batch of queued events, so the whole batch leaves in one write (and as few
+// TLS records as its size needs). The library gets small buffers of its own: an idle
+// connection holds 2 × wsBufSize bytes of them instead of net/http's 2 × 4 KiB, and the cork
+// buffer is taken from a pool only while a batch is written.
+const (
+	wsBufSize = 512
+	// corkFlushAt is how much a corked connection gathers before it writes anyway.
+	corkFlushAt = 256 << 10
+)
+
+// corkPool holds the buffers a corked connection gathers a batch in.
+var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// corkConn is the hijacked connection as the WebSocket library sees it.
+type corkConn struct {
+	net.Conn
+	// pre holds what net/http had read past the upgrade request; Read returns it first.
+	// Only the connection's reader reads.
+	pre []byte
+
+	mu     sync.Mutex
+	corked bool
+	buf    *[]byte
+}
+
+func (c *corkConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		if len(c.pre) == 0 {
+			c.pre = nil
+		}
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// Write sends p, or gathers it while the connection is corked. Whole writes are never
+// interleaved: a write waits while a corked batch is being sent.
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.corked {
+		*c.buf = append(*c.buf, p...)
+		var err error
+		if len(*c.buf) >= corkFlushAt {
+			err = c.sendLocked()
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	// Holding the lock orders this write after a batch being sent.
+	defer c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// cork starts gathering writes.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.buf = corkPool.Get().(*[]byte)
+	c.mu.Unlock()
+}
+
+// uncork sends what was gathered in one write, within timeout, and stops gathering.
+func (c *corkConn) uncork(timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.corked {
+		return nil
+	}
+	var err error
+	if len(*c.buf) > 0 {
+		c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		err = c.sendLocked()
+		c.Conn.SetWriteDeadline(time.Time{})
+	}
+	c.corked = false
+	if cap(*c.buf) <= corkFlushAt*2 {
+		*c.buf = (*c.buf)[:0]
+		corkPool.Put(c.buf)
+	}
+	c.buf = nil
+	return err
+}
+
+func (c *corkConn) sendLocked() error {
+	_, err := c.Conn.Write(*c.buf)
+	*c.buf = (*c.buf)[:0]
+	return err
+}
+
+// corkWriter hands the WebSocket library a corkConn and small buffers when it hijacks the
+// connection.
+type corkWriter struct {
+	http.ResponseWriter
+	conn *corkConn
+}
+
+func (w *corkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &corkConn{Conn: nc}
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		c.pre = append([]byte(nil), b...)
+	}
+	if brw.Writer.Buffered() > 0 {
+		// net/http flushes the response head before it hands the connection over; this is
+		// only a safeguard.
+		if err := brw.Writer.Flush(); err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+	}
+	w.conn = c
+	return c, bufio.NewReadWriter(bufio.NewReaderSize(c, wsBufSize), bufio.NewWriterSize(c, wsBufSize)), nil
+}
