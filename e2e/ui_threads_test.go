@@ -41,6 +41,17 @@ func TestUI_Threads(t *testing.T) {
 	bxOpenConv(b, "c:general")
 	b.WaitJS("the root", `document.querySelector(`+jsq(rootSel)+`)`, 10*time.Second)
 
+	// A reply posted and deleted while nobody has the thread open: the summary under the root
+	// counts it, then goes.
+	draft := aliceAPI.Must(201, "POST", ConvPath("c:general", "/messages"), map[string]string{"body": "A draft reply", "thread_root": root.ID}).JSON()["message"].(map[string]any)["id"].(string)
+	summary := `((m) => !!m && /1 reply/.test((m.querySelector('.thread-summary') || {}).textContent || ''))(document.querySelector(` + jsq(rootSel) + `))`
+	a.WaitJS("1 reply under the root", summary, 10*time.Second)
+	b.WaitJS("1 reply under bob's root", summary, 10*time.Second)
+	aliceAPI.Must(204, "DELETE", ConvPath("c:general", "/messages/"+draft), nil)
+	noSummary := `((m) => !!m && !m.querySelector('.thread-summary'))(document.querySelector(` + jsq(rootSel) + `))`
+	a.WaitJS("no summary once it is deleted", noSummary, 10*time.Second)
+	b.WaitJS("none for bob either", noSummary, 10*time.Second)
+
 	bxClick(b, rootSel+" .message-thread-btn")
 	b.WaitJS("the panel with the root", bxVisible("#thread-panel")+` && document.querySelector('#thread-root').textContent.includes('ship on Friday')`, 10*time.Second)
 	if !Eval[bool](b, `((r) => r.left <= 0 && r.right >= innerWidth - 1 && r.top <= 0)(document.querySelector('#thread-panel').getBoundingClientRect())`) {

@@ -413,7 +413,7 @@ func (a *App) Delete(ctx context.Context, me chat.Account, id, mid string) error
 	if err := a.Store.DeleteMessage(ctx, c.ID, m.ID, names(c.Recipients)); err != nil {
 		return err
 	}
-	a.publish(c.Recipients, chat.MessageDeleted{Conversation: c.ID, ID: m.ID})
+	a.publish(c.Recipients, chat.MessageDeleted{Conversation: c.ID, ID: m.ID, ThreadRoot: m.ThreadRoot})
 	return nil
 }
 

@@ -126,3 +126,26 @@ func TestPostReply_Participants(t *testing.T) {
 		t.Errorf("a channel message names participants %v", got)
 	}
 }
+
+// TestDelete_ReplyNamesItsThread: a deleted reply's event names its thread's root (a client
+// without the thread loaded counts the summary down); a channel message's names none.
+func TestDelete_ReplyNamesItsThread(t *testing.T) {
+	e := newEnv(t)
+	alice := e.mustAccount(t, "alice")
+	e.mustAccount(t, "bob")
+	root := must(e.app.Post(e.ctx, alice, "c:general", "a question", "", nil))
+	reply := must(e.app.Post(e.ctx, alice, "c:general", "an answer", root.ID, nil))
+	for _, tc := range []struct{ id, want string }{{reply.ID, root.ID}, {root.ID, ""}} {
+		e.rec.take()
+		if err := e.app.Delete(e.ctx, alice, "c:general", tc.id); err != nil {
+			t.Fatal(err)
+		}
+		evs := e.rec.take()
+		if len(evs) != 1 {
+			t.Fatalf("%d events, want 1", len(evs))
+		}
+		if ev, ok := evs[0].ev.(chat.MessageDeleted); !ok || ev.ID != tc.id || ev.ThreadRoot != tc.want || len(evs[0].to) != 2 {
+			t.Errorf("deleting %s published %+v to %v, want thread_root %q to both", tc.id, evs[0].ev, evs[0].to, tc.want)
+		}
+	}
+}

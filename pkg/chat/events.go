@@ -52,6 +52,9 @@ type MessageEdited struct {
 type MessageDeleted struct {
 	Conversation string `json:"conversation"`
 	ID           string `json:"id"`
+	// ThreadRoot is the root of the thread the message replied in ("" for none), so the
+	// summary under the root can be counted down where the thread is not loaded.
+	ThreadRoot string `json:"thread_root,omitempty"`
 }
 
 // ReactionChanged says a member added (Added) or removed an emoji reaction on a message. It

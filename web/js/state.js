@@ -42,6 +42,7 @@ export class State extends Emitter {
     this.typing = new Map();
     this.receipts = new Map();
     this.threads = new Map(); // root id -> { conversation, root, replies } of threads opened
+    this.gone = new Set(); // ids of messages deleted (applied once)
     this.currentId = '';
     this.prefs = { dnd: false, conversations: {} }; // notification settings (GET /api/me/notifications)
     this.viewing = false; // the current conversation is on screen and the tab is visible
@@ -264,9 +265,18 @@ export class State extends Emitter {
     if (alsoChannel(msg) && h && h.items.some((m) => m.id === msg.id)) this.upsertInList(msg);
   }
 
-  /** deletedMessage applies a deleted message: out of its thread and out of the list. */
-  deletedMessage(convId, msgId) {
-    this.removeReply(convId, msgId);
+  /**
+   * deletedMessage applies a deleted message: out of its thread and out of the list.
+   * threadRoot, for a reply, counts the root's summary down when the thread is not loaded.
+   */
+  deletedMessage(convId, msgId, threadRoot = '') {
+    // Deleted here and then told by the server's event: applied once.
+    if (this.gone.has(msgId)) return;
+    if (this.gone.size > 1000) this.gone.clear();
+    this.gone.add(msgId);
+    if (!this.removeReply(convId, msgId) && threadRoot) {
+      this.bumpSummary(convId, threadRoot, (th) => { th.replies = Math.max(0, th.replies - 1); });
+    }
     this.removeMessage(convId, msgId);
     if (this.threads.delete(msgId)) this.emit('thread', msgId);
   }
@@ -589,7 +599,7 @@ export class State extends Emitter {
         this.editedMessage(ev.message);
         return {};
       case EV.MESSAGE_DELETED:
-        this.deletedMessage(ev.conversation, ev.id);
+        this.deletedMessage(ev.conversation, ev.id, ev.thread_root);
         return {};
       case EV.REACTION:
         this.applyReaction(ev.conversation, ev.id, ev.emoji, ev.user, ev.added);

@@ -89,7 +89,7 @@ export async function deleteMessage(state, msg) {
   if (!ok) return;
   try {
     await api.del(`/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}`);
-    state.deletedMessage(msg.conversation, msg.id);
+    state.deletedMessage(msg.conversation, msg.id, msg.thread_root);
   } catch (err) {
     toast(`Could not delete: ${api.errorText(err)}`, { error: true });
   }
