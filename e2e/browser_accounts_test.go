@@ -95,6 +95,11 @@ func TestBrowser_Accounts(t *testing.T) {
 	if got := b.Text("#me-name"); got != "carol" {
 		t.Errorf("#me-name after registration = %q, want carol", got)
 	}
+	// #general announces her as a quiet system line, not as a message from an account.
+	b.WaitJS("carol joined, as a system line", `[...document.querySelectorAll('#message-list .message.system-line')].some((m) => m.textContent.includes('carol joined'))`, 10*time.Second)
+	if Eval[bool](b, `!!document.querySelector('#message-list .message:not(.system-line)')`) {
+		t.Errorf("the joined line is drawn as a message")
+	}
 
 	// Log out through the account menu.
 	bxOpenMenuItem(b, "#menu-logout")

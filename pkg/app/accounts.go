@@ -79,12 +79,37 @@ func (a *App) newAccount(ctx context.Context, name, hash string, setup func() er
 	return u, nil
 }
 
-// Register is self-service registration: CreateAccount while settings.json allows it.
+// joinedLine posts "carol joined" into the first public channel of settings.json when a
+// person registers. Every account is a member of every public channel, so one line in the
+// first (the default, "general") tells everyone once instead of once per channel: one system
+// message, fanned out like any. Accounts an administrator creates (minimostctl users create,
+// often many at once, before their people arrive) and bots are not announced. A failure is
+// logged: the account exists either way.
+func (a *App) joinedLine(ctx context.Context, acct chat.Account) {
+	channels := a.Settings.Get().Channels
+	if len(channels) == 0 {
+		return
+	}
+	c, err := a.Resolve(ctx, acct, "c:"+channels[0])
+	if err != nil {
+		a.Logger.Warn("post a joined line", "user", acct.Name, "err", err)
+		return
+	}
+	a.systemLine(ctx, c, acct.Name+" joined")
+}
+
+// Register is self-service registration: CreateAccount while settings.json allows it, then
+// "name joined" in the first public channel.
 func (a *App) Register(ctx context.Context, name, password string) (chat.UserRecord, error) {
 	if a.Settings.Get().Registration != "open" {
 		return chat.UserRecord{}, chat.Errorf(chat.EForbidden, "registration is closed; ask your administrator for an account")
 	}
-	return a.CreateAccount(ctx, name, password)
+	u, err := a.CreateAccount(ctx, name, password)
+	if err != nil {
+		return chat.UserRecord{}, err
+	}
+	a.joinedLine(ctx, u.Account())
+	return u, nil
 }
 
 // Login checks a username and password. An unknown user is checked against a dummy hash:

@@ -114,6 +114,9 @@ func (a *App) History(ctx context.Context, me chat.Account, id, before string, l
 	if err := a.addThreads(ctx, me, c.ID, msgs); err != nil {
 		return nil, false, err
 	}
+	if err := a.addRootPreviews(ctx, me, c.ID, msgs); err != nil {
+		return nil, false, err
+	}
 	if msgs == nil {
 		msgs = []chat.Message{}
 	}
@@ -124,6 +127,77 @@ func (a *App) History(ctx context.Context, me chat.Account, id, before string, l
 // it returns) and publishes it live.
 func (a *App) Post(ctx context.Context, me chat.Account, id, body, threadRoot string, att *chat.Attachment) (chat.Message, error) {
 	return a.postAs(ctx, me, id, body, threadRoot, att, nil)
+}
+
+// PostReply is Post of a thread reply (threadRoot "" for none) that, with alsoChannel, is
+// also shown in the conversation's list ("also send to channel"), which needs a thread.
+func (a *App) PostReply(ctx context.Context, me chat.Account, id, body, threadRoot string, alsoChannel bool) (chat.Message, error) {
+	if !alsoChannel {
+		return a.postAs(ctx, me, id, body, threadRoot, nil, nil)
+	}
+	if threadRoot == "" {
+		return chat.Message{}, chat.Errorf(chat.EInvalid, "also_channel needs thread_root: only a thread reply can also be sent to the channel")
+	}
+	return a.postAs(ctx, me, id, body, threadRoot, nil, &chat.MessageProps{AlsoChannel: true})
+}
+
+// RootPreviewRunes is how much of a thread root's text a reply also sent to the channel
+// quotes.
+const RootPreviewRunes = 100
+
+// rootPreview is the start of root's text, for a reply also sent to the channel.
+func rootPreview(root chat.Message) string {
+	if root.Deleted {
+		return ""
+	}
+	text := strings.Join(strings.Fields(root.Body), " ")
+	if text == "" && root.Attachment != nil {
+		text = root.Attachment.Name
+	}
+	if utf8.RuneCountInString(text) > RootPreviewRunes {
+		r := []rune(text)
+		text = string(r[:RootPreviewRunes]) + "…"
+	}
+	return text
+}
+
+// addRootPreviews fills RootPreview of the replies among msgs that are also in the
+// channel's list, from me's copy of their roots.
+func (a *App) addRootPreviews(ctx context.Context, me chat.Account, conversation string, msgs []chat.Message) error {
+	roots := map[string]string{}
+	for i := range msgs {
+		m := &msgs[i]
+		if !m.AlsoInChannel() {
+			continue
+		}
+		p, ok := roots[m.ThreadRoot]
+		if !ok {
+			root, err := a.Store.GetMessage(ctx, me.Name, conversation, m.ThreadRoot)
+			if err != nil && chat.ErrorCode(err) != chat.ENotFound {
+				return err
+			}
+			p = rootPreview(root) // "" for a root no longer there
+			roots[m.ThreadRoot] = p
+		}
+		m.RootPreview = p
+	}
+	return nil
+}
+
+// threadParticipants are who started thread root (root's sender) and who replied in it
+// (sender included), from sender's copy of the conversation.
+func (a *App) threadParticipants(ctx context.Context, sender chat.Account, conversation string, root chat.Message) ([]string, error) {
+	sums, err := a.Store.ThreadSummaries(ctx, sender.Name, conversation, []string{root.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := []string{root.Sender}
+	for _, u := range append(sums[root.ID].Participants, sender.Name) {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // postAs is Post with props that mark the message (a /me emote).
@@ -142,21 +216,36 @@ func (a *App) postAs(ctx context.Context, me chat.Account, id, body, threadRoot 
 	if err := a.allow("messages", a.Settings.Get().PostsPerMinute, time.Minute, me); err != nil {
 		return chat.Message{}, err
 	}
+	var root chat.Message
 	if threadRoot != "" {
 		if !chat.ValidMessageID(threadRoot) {
 			return chat.Message{}, chat.Errorf(chat.EInvalid, "thread_root must be a message id")
 		}
-		root, err := a.Store.GetMessage(ctx, me.Name, c.ID, threadRoot)
+		root, err = a.Store.GetMessage(ctx, me.Name, c.ID, threadRoot)
 		if err != nil {
 			return chat.Message{}, err
 		}
 		// A reply to a reply belongs to the same thread: threads are one level deep.
 		if root.ThreadRoot != "" {
 			threadRoot = root.ThreadRoot
+			if root, err = a.Store.GetMessage(ctx, me.Name, c.ID, threadRoot); err != nil {
+				return chat.Message{}, err
+			}
 		}
 	}
 	html, mentions := markdown.Render(body)
 	m := chat.Message{Conversation: c.ID, Sender: me.Name, Body: body, HTML: html, Mentions: mentions, ThreadRoot: threadRoot, Attachment: att, Props: props}
+	ev := chat.MessageNew{}
+	if threadRoot != "" {
+		// Read before the reply is journaled, so they are the thread's people up to now (and
+		// the poster).
+		if ev.ThreadParticipants, err = a.threadParticipants(ctx, me, c.ID, root); err != nil {
+			return chat.Message{}, err
+		}
+		if m.AlsoInChannel() {
+			m.RootPreview = rootPreview(root)
+		}
+	}
 	if err := a.Store.PostMessage(ctx, &m, names(c.Recipients)); err != nil {
 		return chat.Message{}, err
 	}
@@ -164,7 +253,8 @@ func (a *App) postAs(ctx context.Context, me chat.Account, id, body, threadRoot 
 		a.Logger.Warn("clear typing", "user", me.Name, "err", err)
 	}
 	a.decorateAttachment(&m)
-	a.publish(c.Recipients, chat.MessageNew{Message: m})
+	ev.Message = m
+	a.publish(c.Recipients, ev)
 	a.triggerOutgoing(c, me, m)
 	return m, nil
 }
@@ -303,6 +393,9 @@ func (a *App) Edit(ctx context.Context, me chat.Account, id, mid, body string) (
 	if err := a.decorate(ctx, ms); err != nil {
 		return chat.Message{}, err
 	}
+	if err := a.addRootPreviews(ctx, me, c.ID, ms); err != nil {
+		return chat.Message{}, err
+	}
 	a.publish(c.Recipients, chat.MessageEdited{Message: ms[0]})
 	return ms[0], nil
 }
@@ -320,7 +413,7 @@ func (a *App) Delete(ctx context.Context, me chat.Account, id, mid string) error
 	if err := a.Store.DeleteMessage(ctx, c.ID, m.ID, names(c.Recipients)); err != nil {
 		return err
 	}
-	a.publish(c.Recipients, chat.MessageDeleted{Conversation: c.ID, ID: m.ID})
+	a.publish(c.Recipients, chat.MessageDeleted{Conversation: c.ID, ID: m.ID, ThreadRoot: m.ThreadRoot})
 	return nil
 }
 

@@ -37,6 +37,10 @@ func MarshalEvent(ev Event) ([]byte, error) {
 // MessageNew is a message posted in a conversation the recipient belongs to.
 type MessageNew struct {
 	Message Message `json:"message"`
+	// ThreadParticipants, on a thread reply, are who started the thread and who replied in
+	// it (this reply's sender included): a client tells from them whether the reply concerns
+	// its user without having the root loaded.
+	ThreadParticipants []string `json:"thread_participants,omitempty"`
 }
 
 // MessageEdited carries a message after its sender edited it.
@@ -48,6 +52,9 @@ type MessageEdited struct {
 type MessageDeleted struct {
 	Conversation string `json:"conversation"`
 	ID           string `json:"id"`
+	// ThreadRoot is the root of the thread the message replied in ("" for none), so the
+	// summary under the root can be counted down where the thread is not loaded.
+	ThreadRoot string `json:"thread_root,omitempty"`
 }
 
 // ReactionChanged says a member added (Added) or removed an emoji reaction on a message. It

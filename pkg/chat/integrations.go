@@ -21,6 +21,9 @@ type MessageProps struct {
 	IconURL  string `json:"icon_url,omitempty"`
 	// Emote marks a "/me" message.
 	Emote bool `json:"emote,omitempty"`
+	// AlsoChannel marks a thread reply that is also shown in its conversation's list
+	// ("also send to channel").
+	AlsoChannel bool `json:"also_channel,omitempty"`
 }
 
 // IsZero reports whether p says nothing.

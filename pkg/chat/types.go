@@ -47,6 +47,14 @@ type Message struct {
 	Props *MessageProps `json:"props,omitempty"`
 	// Thread summarizes the replies to this message, when it has some.
 	Thread *ThreadSummary `json:"thread,omitempty"`
+	// RootPreview is the start of the thread root's text, on a reply also sent to the
+	// channel ("replied to a thread: …"); empty when the root was deleted.
+	RootPreview string `json:"root_preview,omitempty"`
+}
+
+// AlsoInChannel reports whether m is a thread reply also shown in its conversation's list.
+func (m Message) AlsoInChannel() bool {
+	return m.ThreadRoot != "" && m.Props != nil && m.Props.AlsoChannel
 }
 
 // ThreadItem is one thread of a user's Threads view: the root (with its summary) and how many

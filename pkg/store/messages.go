@@ -105,9 +105,14 @@ func (s *Store) readYourWrites(ctx context.Context, user string) error {
 	return err
 }
 
+// inChannelList is the SQL condition of a message shown in its conversation's list: not a
+// thread reply, unless it was also sent to the channel (props "also_channel", as
+// chat.EncodeProps writes it).
+const inChannelList = `(thread_root = '' OR instr(props, '"also_channel":true') > 0)`
+
 // History returns up to limit messages of conversation from user's copy, older than before
 // ("" for the newest), oldest first, and whether older ones exist. Thread replies are not
-// among them (Thread reads those).
+// among them (Thread reads those) unless they were also sent to the channel.
 func (s *Store) History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error) {
 	if err := s.readYourWrites(ctx, user); err != nil {
 		return nil, false, opErr("history", err)
@@ -116,9 +121,9 @@ func (s *Store) History(ctx context.Context, user, conversation, before string, 
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
 		if before == "" {
-			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = '' ORDER BY id DESC LIMIT ?", conversation, limit+1)
+			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND "+inChannelList+" ORDER BY id DESC LIMIT ?", conversation, limit+1)
 		} else {
-			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = '' AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
+			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND "+inChannelList+" AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
 		}
 		return err
 	})
@@ -187,9 +192,9 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 			}
 			st.LastID = last.String
 			if st.LastID != "" && st.LastID > lastRead[c] {
-				// Thread replies are not in the conversation's own list: they count as unread
-				// only when they mention the user.
-				if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(thread_root = ''), 0),
+				// Thread replies are not in the conversation's own list (unless also sent
+				// there): they count as unread only when they mention the user.
+				if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(`+inChannelList+`), 0),
 					COALESCE(SUM(instr(mentions, ' '||?||' ') > 0 OR instr(mentions, ' here ') > 0 OR instr(mentions, ' channel ') > 0 OR instr(mentions, ' all ') > 0), 0)
 					FROM messages WHERE conversation = ? AND id > ? AND deleted = 0 AND sender != ?`,
 					user, c, lastRead[c], user).Scan(&st.Unread, &st.Mentions); err != nil {

@@ -19,7 +19,8 @@ func (s *Store) Thread(ctx context.Context, user, conversation, root string) ([]
 	var out []chat.Message
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
 		var err error
-		out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = ? ORDER BY id DESC LIMIT ?", conversation, root, MaxThreadReplies)
+		// thread_root != '' lets SQLite use the partial index of replies.
+		out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = ? AND thread_root != '' ORDER BY id DESC LIMIT ?", conversation, root, MaxThreadReplies)
 		return err
 	})
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -41,8 +42,10 @@ func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, 
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(roots)), ",")
 	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+		// By the partial index of replies (thread_root != ''), not the conversation's (the
+		// unary + keeps SQLite from choosing it): only the replies of these roots are read.
 		rows, err := db.QueryContext(ctx, `SELECT thread_root, sender, COUNT(*), MAX(sent_ms), MIN(id) FROM messages
-			WHERE conversation = ? AND deleted = 0 AND thread_root IN (`+marks+`)
+			WHERE +conversation = ? AND deleted = 0 AND thread_root != '' AND thread_root IN (`+marks+`)
 			GROUP BY thread_root, sender ORDER BY thread_root, MIN(id)`, args...)
 		if err != nil {
 			return err

@@ -38,14 +38,15 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, me chat.A
 
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, me chat.Account) error {
 	var req struct {
-		Body       string `json:"body"`
-		ClientID   string `json:"client_id"`
-		ThreadRoot string `json:"thread_root"`
+		Body        string `json:"body"`
+		ClientID    string `json:"client_id"`
+		ThreadRoot  string `json:"thread_root"`
+		AlsoChannel bool   `json:"also_channel"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	m, err := s.App.Post(r.Context(), me, r.PathValue("id"), req.Body, req.ThreadRoot, nil)
+	m, err := s.App.PostReply(r.Context(), me, r.PathValue("id"), req.Body, req.ThreadRoot, req.AlsoChannel)
 	if err != nil {
 		return err
 	}

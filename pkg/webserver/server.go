@@ -47,6 +47,8 @@ type Server struct {
 	wsSweeping bool
 
 	conns conns
+
+	etags sync.Map // file name of Web -> its ETag
 }
 
 // Init fills defaults; call it before Handler.
@@ -243,8 +245,7 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	if p != "" && !strings.HasSuffix(p, "/") {
 		if f, err := fs.Stat(s.Web, p); err == nil && !f.IsDir() && !strings.HasSuffix(p, ".go") {
-			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeFileFS(w, r, s.Web, p)
+			s.serveWebFile(w, r, p)
 			return
 		}
 		if strings.Contains(p, ".") {
@@ -252,8 +253,7 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeFileFS(w, r, s.Web, "index.html")
+	s.serveWebFile(w, r, "index.html")
 }
 
 // handleResetPage serves the password-reset page; the token in its URL must not leak through

@@ -60,6 +60,7 @@ type clientFrame struct {
 	Body         string          `json:"body"`
 	ClientID     string          `json:"client_id"`
 	ThreadRoot   string          `json:"thread_root"`
+	AlsoChannel  bool            `json:"also_channel"`
 	MessageID    string          `json:"message_id"`
 	Presence     string          `json:"presence"`
 	Signal       string          `json:"signal"`
@@ -408,7 +409,7 @@ func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Accoun
 		if len(f.ClientID) > 64 {
 			return chat.Errorf(chat.EInvalid, "client_id must be at most 64 bytes")
 		}
-		m, err := s.App.Post(opCtx, me, f.Conversation, f.Body, f.ThreadRoot, nil)
+		m, err := s.App.PostReply(opCtx, me, f.Conversation, f.Body, f.ThreadRoot, f.AlsoChannel)
 		if err != nil {
 			return err
 		}

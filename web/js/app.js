@@ -54,7 +54,7 @@ const ctx = {
   maybeMarkRead,
   markUnread,
   openThread: (convId, rootId) => views.thread.open(convId, rootId),
-  threadsChanged: () => views.threads.refreshSoon(),
+  threadRead: (rootId) => views.threads.read(rootId),
   refreshUsers,
   setMe: (user) => state.setMe({ ...state.me, ...user, ...(user.avatar_url ? {} : { avatar_url: undefined }) }),
   openSettings: () => views.settings.open(),
@@ -242,6 +242,9 @@ async function refetchAll() {
   } else {
     openDefault(true);
   }
+  // Thread replies may have been lost too: the open thread and the Threads list are read again.
+  views.thread.reload();
+  views.threads.refresh();
 }
 
 // ---- navigation ----
@@ -336,12 +339,14 @@ function onEvent(ev) {
   if (ev.type === EV.MESSAGE_NEW && ev.message && !state.conversation(ev.message.conversation)) {
     // A conversation we have not heard of yet (a new DM, a system notice): fetch it, with
     // its unread counts, from the server.
-    fetchConversation(ev.message.conversation).then(() => { if (running) notifier.onMessage(ev.message); });
+    fetchConversation(ev.message.conversation).then(() => { if (running) notifier.onMessage(ev.message, ev.thread_participants); });
     return;
   }
   const { newMessage } = state.apply(ev);
-  if (newMessage) notifier.onMessage(newMessage);
-  if (ev.type === EV.MESSAGE_NEW && ev.message && ev.message.thread_root) views.threads.refreshSoon();
+  if (newMessage) notifier.onMessage(newMessage, ev.thread_participants);
+  if (ev.type === EV.MESSAGE_NEW && ev.message && ev.message.thread_root) {
+    views.threads.onReply(ev.message, ev.thread_participants, views.thread.showing(ev.message.thread_root));
+  }
 }
 
 const fetching = new Set();

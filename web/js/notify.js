@@ -60,8 +60,11 @@ export class Notifier {
     return this.ctx.state.currentId === id && document.visibilityState === 'visible' && document.hasFocus();
   }
 
-  /** onMessage notifies of msg (from someone else) when the settings say so. */
-  onMessage(msg) {
+  /**
+   * onMessage notifies of msg (from someone else) when the settings say so. participants
+   * are, for a thread reply, the thread's people as the server named them.
+   */
+  onMessage(msg, participants) {
     const { state } = this.ctx;
     const id = msg.conversation;
     if (state.prefs.dnd || msg.sender === state.myName || this.looking(id)) return;
@@ -69,7 +72,7 @@ export class Notifier {
     if (level === 'none') return;
     const m = msg.mentions || [];
     if (level === 'mentions' && !m.includes(state.myName) && !m.some((x) => x === 'here' || x === 'channel' || x === 'all')
-      && !(msg.thread_root && this.inThread(msg))) return;
+      && !(msg.thread_root && (participants || []).includes(state.myName))) return;
     const c = state.conversation(id);
     const where = c ? (c.kind === 'dm' ? '' : ` in ${c.kind === 'channel' ? '#' : ''}${state.title(c)}`) : '';
     const text = msg.body || (msg.attachment ? `📎 ${msg.attachment.name}` : '');
@@ -82,14 +85,6 @@ export class Notifier {
     if (state.prefs.dnd || this.level(conversation) === 'none' || this.looking(conversation)) return;
     const c = state.conversation(conversation);
     this.show(`${state.name(from)} is calling`, `${video ? 'Video' : 'Voice'} call${c && c.kind !== 'dm' ? ` in ${state.title(c)}` : ''}`, conversation, `call:${conversation}`);
-  }
-
-  /** inThread reports whether I started or replied in the thread msg replies to. */
-  inThread(msg) {
-    const { state } = this.ctx;
-    const root = state.rootMessage(msg.conversation, msg.thread_root);
-    if (!root) return false;
-    return root.sender === state.myName || ((root.thread && root.thread.participants) || []).includes(state.myName);
   }
 
   show(title, body, convId, tag) {

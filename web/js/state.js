@@ -11,6 +11,11 @@ import { Emitter } from './emitter.js';
 const TYPING_MS = 5000;
 const KIND_ORDER = { channel: 0, private: 1, dm: 2 };
 
+/** alsoChannel reports whether a thread reply was also sent to its conversation's list. */
+export function alsoChannel(msg) {
+  return !!(msg.thread_root && msg.props && msg.props.also_channel);
+}
+
 /** byId orders messages by their sortable id; pending (unsent) messages go last. */
 export function compareMessages(a, b) {
   if (!!a.pending !== !!b.pending) return a.pending ? 1 : -1;
@@ -37,6 +42,7 @@ export class State extends Emitter {
     this.typing = new Map();
     this.receipts = new Map();
     this.threads = new Map(); // root id -> { conversation, root, replies } of threads opened
+    this.gone = new Set(); // ids of messages deleted (applied once)
     this.currentId = '';
     this.prefs = { dnd: false, conversations: {} }; // notification settings (GET /api/me/notifications)
     this.viewing = false; // the current conversation is on screen and the tab is visible
@@ -203,9 +209,10 @@ export class State extends Emitter {
     return this.histories.get(id);
   }
 
-  /** forgetHistories drops every loaded history (after resync). */
+  /** forgetHistories drops every loaded history and thread (after resync). */
   forgetHistories() {
     this.histories.clear();
+    this.threads.clear();
   }
 
   /** setNewest replaces a history with the newest page, keeping unsent messages. */
@@ -228,9 +235,53 @@ export class State extends Emitter {
     this.emit('messages', id, { kind: 'older', count: add.length });
   }
 
-  /** upsertMessage adds or replaces one message; answers true when it was new. */
+  /**
+   * upsertMessage adds or replaces one message; answers true when it was new. A thread reply
+   * goes to its thread, and also to the conversation's list when it was also sent there.
+   */
   upsertMessage(msg) {
-    if (msg.thread_root) return this.upsertReply(msg);
+    if (msg.thread_root) {
+      const isNew = this.upsertReply(msg);
+      if (alsoChannel(msg)) this.upsertInList(msg);
+      return isNew;
+    }
+    const t = this.threads.get(msg.id);
+    if (t) {
+      // The root of a thread that is loaded: the panel shows it too.
+      t.root = { ...msg, thread: msg.thread || t.root.thread, reactions: msg.reactions === undefined ? t.root.reactions : msg.reactions };
+      this.emit('thread', msg.id);
+    }
+    return this.upsertInList(msg);
+  }
+
+  /** editedMessage applies a message after an edit (here or a `message.edited` event). */
+  editedMessage(msg) {
+    if (!msg.thread_root) {
+      this.upsertMessage(msg);
+      return;
+    }
+    this.upsertReply(msg, true);
+    const h = this.histories.get(msg.conversation);
+    if (alsoChannel(msg) && h && h.items.some((m) => m.id === msg.id)) this.upsertInList(msg);
+  }
+
+  /**
+   * deletedMessage applies a deleted message: out of its thread and out of the list.
+   * threadRoot, for a reply, counts the root's summary down when the thread is not loaded.
+   */
+  deletedMessage(convId, msgId, threadRoot = '') {
+    // Deleted here and then told by the server's event: applied once.
+    if (this.gone.has(msgId)) return;
+    if (this.gone.size > 1000) this.gone.clear();
+    this.gone.add(msgId);
+    if (!this.removeReply(convId, msgId) && threadRoot) {
+      this.bumpSummary(convId, threadRoot, (th) => { th.replies = Math.max(0, th.replies - 1); });
+    }
+    this.removeMessage(convId, msgId);
+    if (this.threads.delete(msgId)) this.emit('thread', msgId);
+  }
+
+  upsertInList(msg) {
     const id = msg.conversation;
     const h = this.history(id);
     if (msg.deleted) {
@@ -239,8 +290,10 @@ export class State extends Emitter {
     }
     const i = h.items.findIndex((m) => m.id === msg.id);
     if (i >= 0) {
-      // Reactions change through their own events; an edit that leaves them out keeps them.
-      if (msg.reactions === undefined) msg = { ...msg, reactions: h.items[i].reactions };
+      // Reactions and the thread summary change through their own events; an edit that
+      // leaves them out keeps them.
+      const old = h.items[i];
+      msg = { ...msg, reactions: msg.reactions === undefined ? old.reactions : msg.reactions, thread: msg.thread || old.thread };
       h.items[i] = msg;
       this.emit('messages', id, { kind: 'update', id: msg.id });
       return false;
@@ -265,11 +318,28 @@ export class State extends Emitter {
   }
 
   setReactions(convId, msgId, reactions) {
+    for (const [rootId, t] of this.threads) {
+      const r = t.root.id === msgId ? t.root : t.replies.find((x) => x.id === msgId);
+      if (!r) continue;
+      r.reactions = reactions || [];
+      this.emit('thread', rootId);
+    }
     const h = this.histories.get(convId);
     const m = h && h.items.find((x) => x.id === msgId);
     if (!m) return;
     m.reactions = reactions || [];
     this.emit('messages', convId, { kind: 'update', id: msgId });
+  }
+
+  /** reactions gives the reactions of a loaded message (in a thread or a history). */
+  reactionsOf(convId, msgId) {
+    for (const t of this.threads.values()) {
+      const r = t.root.id === msgId ? t.root : t.replies.find((x) => x.id === msgId);
+      if (r) return r.reactions || [];
+    }
+    const h = this.histories.get(convId);
+    const m = h && h.items.find((x) => x.id === msgId);
+    return (m && m.reactions) || [];
   }
 
   /** applyReaction applies one reaction change (a `reaction` event) to a loaded message. */
@@ -516,8 +586,9 @@ export class State extends Emitter {
             if (!onScreen) {
               // A thread reply is not in the conversation's list: it counts when it mentions.
               const mentioned = (msg.mentions || []).includes(this.myName);
-              if (!msg.thread_root) c.unread = (c.unread || 0) + 1;
-              if (mentioned || (c.kind === 'dm' && !msg.thread_root)) c.mentions = (c.mentions || 0) + 1;
+              const inList = !msg.thread_root || alsoChannel(msg);
+              if (inList) c.unread = (c.unread || 0) + 1;
+              if (mentioned || (c.kind === 'dm' && inList)) c.mentions = (c.mentions || 0) + 1;
             }
           }
           this.emit('conversations');
@@ -525,11 +596,10 @@ export class State extends Emitter {
         return { newMessage: isNew && !fromMe ? msg : null };
       }
       case EV.MESSAGE_EDITED:
-        if (ev.message.thread_root) this.upsertReply(ev.message, true);
-        else this.upsertMessage(ev.message);
+        this.editedMessage(ev.message);
         return {};
       case EV.MESSAGE_DELETED:
-        if (!this.removeReply(ev.conversation, ev.id)) this.removeMessage(ev.conversation, ev.id);
+        this.deletedMessage(ev.conversation, ev.id, ev.thread_root);
         return {};
       case EV.REACTION:
         this.applyReaction(ev.conversation, ev.id, ev.emoji, ev.user, ev.added);

@@ -8,7 +8,8 @@ import { enc } from '../api.js';
 import { messageTime, dayKey, formatDay, typingText, joinNames } from '../format.js';
 import { renderMessage, signature } from './message.js';
 import { openPicker } from './emoji.js';
-import { confirmAction, toast, onEnter } from './ui.js';
+import { toast } from './ui.js';
+import { toggleReaction, editBox, deleteMessage } from './msgactions.js';
 
 const PAGE = 50;
 const GROUP_MS = 5 * 60 * 1000;
@@ -350,7 +351,7 @@ export class ConversationView {
       }
       // The "New messages" line starts a new group.
       if (m.id === this.newFrom) prev = null;
-      const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system' && !(m.props && m.props.from_webhook);
+      const continued = !!prev && prev.sender === m.sender && ms - messageTime(prev) < GROUP_MS && m.sender !== 'system' && !(m.props && m.props.from_webhook) && !m.thread_root;
       const user = this.state.user(m.sender);
       const name = m.sender === 'Deleted User' ? 'Deleted User' : this.state.name(m.sender);
       const sig = signature(m, continued, name, user.avatar_url || '');
@@ -440,7 +441,7 @@ export class ConversationView {
         this.ctx.markUnread(msg);
         break;
       case 'thread':
-        this.ctx.openThread(msg.conversation, msg.id);
+        this.ctx.openThread(msg.conversation, msg.thread_root || msg.id);
         break;
       case 'retry':
         this.ctx.retrySend(msg.client_id);
@@ -452,26 +453,8 @@ export class ConversationView {
     }
   }
 
-  async toggleReaction(msg, emoji) {
-    const me = this.state.myName;
-    const r = (msg.reactions || []).find((x) => x.emoji === emoji);
-    const mine = !!r && r.users.includes(me);
-    const base = `/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}/reactions`;
-    // Show it at once; the reaction event from the server brings the real list.
-    const before = JSON.parse(JSON.stringify(msg.reactions || []));
-    const next = before.map((x) => ({ ...x, users: [...x.users] }));
-    const t = next.find((x) => x.emoji === emoji);
-    if (mine) t.users = t.users.filter((u) => u !== me);
-    else if (t) t.users.push(me);
-    else next.push({ emoji, users: [me] });
-    this.state.setReactions(msg.conversation, msg.id, next.filter((x) => x.users.length));
-    try {
-      if (mine) await api.del(`${base}/${enc(emoji)}`);
-      else await api.post(base, { emoji });
-    } catch (err) {
-      this.state.setReactions(msg.conversation, msg.id, before);
-      toast(`Reaction failed: ${api.errorText(err)}`, { error: true });
-    }
+  toggleReaction(msg, emoji) {
+    return toggleReaction(this.state, msg, emoji);
   }
 
   /** editLast starts editing my newest message (↑ in an empty composer). */
@@ -492,35 +475,10 @@ export class ConversationView {
     const msg = this.message(id);
     if (!entry || !msg) return;
     this.editing = id;
-    const el = entry.el;
-    const body = el.querySelector('.message-body');
-    body.hidden = true;
-    const edited = el.querySelector('.edited');
-    if (edited) edited.hidden = true;
-    const ta = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: '2' });
-    ta.value = msg.body;
-    const status = h('span', { class: 'error-text', role: 'alert' });
-    const save = () => this.saveEdit(msg, ta, status);
-    const box = h('div', { class: 'edit-box' }, ta,
-      h('div', { class: 'edit-hint' },
-        h('span', null, 'Enter to save · Esc to cancel'),
-        h('button', { type: 'button', class: 'btn primary edit-save', on: { click: save } }, 'Save'),
-        h('button', { type: 'button', class: 'btn ghost edit-cancel', on: { click: () => this.cancelEdit() } }, 'Cancel'),
-        status));
-    onEnter(ta, save);
-    ta.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape') {
-        e.preventDefault();
-        e.stopPropagation();
-        this.cancelEdit();
-      }
-    });
-    body.after(box);
-    ta.focus();
-    ta.setSelectionRange(ta.value.length, ta.value.length);
-    el.scrollIntoView({ block: 'nearest' });
+    editBox(this.state, entry.el, msg, () => this.cancelEdit());
   }
 
+  /** cancelEdit ends editing (saved or not): the message is drawn again from the state. */
   cancelEdit() {
     const id = this.editing;
     this.editing = '';
@@ -529,39 +487,8 @@ export class ConversationView {
     $('#composer').focus();
   }
 
-  async saveEdit(msg, ta, status) {
-    const body = ta.value.trim();
-    if (!body) {
-      status.textContent = 'A message cannot be empty. Delete it instead.';
-      return;
-    }
-    if (body === msg.body) {
-      this.cancelEdit();
-      return;
-    }
-    ta.disabled = true;
-    try {
-      const res = await api.patch(`/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}`, { body });
-      this.editing = '';
-      this.cache.delete(msg.id);
-      this.state.upsertMessage(res.message);
-      this.render();
-      $('#composer').focus();
-    } catch (err) {
-      ta.disabled = false;
-      status.textContent = api.errorText(err);
-    }
-  }
-
-  async deleteMessage(msg) {
-    const ok = await confirmAction({ title: 'Delete message?', text: 'This message will be deleted for everyone. This cannot be undone.', ok: 'Delete' });
-    if (!ok) return;
-    try {
-      await api.del(`/api/conversations/${enc(msg.conversation)}/messages/${enc(msg.id)}`);
-      this.state.removeMessage(msg.conversation, msg.id);
-    } catch (err) {
-      toast(`Could not delete: ${api.errorText(err)}`, { error: true });
-    }
+  deleteMessage(msg) {
+    return deleteMessage(this.state, msg);
   }
 }
 

@@ -50,7 +50,13 @@ export function renderMessage(msg, { continued, me, user, name, nameOf, userOf, 
     else if (!last) body.append(' ', edited);
   }
 
+  // A thread reply also sent to the channel says which thread it answers, and opens it.
+  const context = !inThread && msg.thread_root ? h('button', { type: 'button', class: 'thread-context', dataset: { action: 'thread' } },
+    icon('reply', 14), h('span', null, 'replied to a thread: '),
+    h('span', { class: 'thread-context-text' }, msg.root_preview || 'a deleted message')) : null;
+
   const main = h('div', { class: 'message-main' },
+    context,
     h('div', { class: ['message-head', continued && 'visually-hidden'] },
       h('span', { class: ['message-sender', msg.sender === 'system' && 'system'], title: hook ? name : msg.sender }, name),
       tag,
@@ -70,7 +76,7 @@ export function renderMessage(msg, { continued, me, user, name, nameOf, userOf, 
   const actions = msg.pending ? null : h('div', { class: 'message-actions', role: 'toolbar', 'aria-label': 'Message actions' },
     h('button', { type: 'button', class: 'icon-btn message-react-btn', dataset: { action: 'react' }, 'aria-label': 'Add reaction', title: 'Add reaction' }, icon('smile', 16)),
     inThread ? null : h('button', { type: 'button', class: 'icon-btn message-thread-btn', dataset: { action: 'thread' }, 'aria-label': 'Reply in thread', title: 'Reply in thread' }, icon('reply', 16)),
-    h('button', { type: 'button', class: 'icon-btn message-unread-btn', dataset: { action: 'unread' }, 'aria-label': 'Mark unread from here', title: 'Mark unread' }, icon('unread', 16)),
+    inThread ? null : h('button', { type: 'button', class: 'icon-btn message-unread-btn', dataset: { action: 'unread' }, 'aria-label': 'Mark unread from here', title: 'Mark unread' }, icon('unread', 16)),
     mine ? h('button', { type: 'button', class: 'icon-btn message-edit-btn', dataset: { action: 'edit' }, 'aria-label': 'Edit message', title: 'Edit' }, icon('edit', 16)) : null,
     mine ? h('button', { type: 'button', class: 'icon-btn message-delete-btn', dataset: { action: 'delete' }, 'aria-label': 'Delete message', title: 'Delete' }, icon('trash', 16)) : null);
 
@@ -132,5 +138,5 @@ function reactions(msg, me, nameOf) {
 
 /** signature changes whenever what renderMessage draws for msg changes. */
 export function signature(msg, continued, name, avatarUrl) {
-  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, msg.props, continued, name, avatarUrl, msg.thread]);
+  return JSON.stringify([msg.id, msg.html, msg.body, msg.edited_ts, msg.attachment, msg.reactions, msg.pending, msg.failed, msg.props, continued, name, avatarUrl, msg.thread, msg.root_preview]);
 }

@@ -6,6 +6,8 @@ import * as api from '../api.js';
 import { enc } from '../api.js';
 import { renderMessage } from './message.js';
 import { onEnter, showError, toast } from './ui.js';
+import { openPicker } from './emoji.js';
+import { toggleReaction, editBox, deleteMessage } from './msgactions.js';
 import { messageTime } from '../format.js';
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -34,7 +36,16 @@ export class ThreadView {
       this.ta.style.height = 'auto';
       this.ta.style.height = `${Math.min(this.ta.scrollHeight, 200)}px`;
     });
-    this.state.on('thread', (id) => { if (id === this.rootId) this.render(); });
+    // The toolbar's actions on the root and the replies, as in the conversation.
+    this.editing = '';
+    this.els = new Map(); // message id -> element drawn last
+    $('#thread-body').addEventListener('click', (e) => this.onClick(e));
+    this.state.on('thread', (id) => {
+      if (id !== this.rootId) return;
+      // The root was deleted: nothing is left to show.
+      if (!this.state.thread(id) && !this.panel.hidden) this.close();
+      else this.render();
+    });
     this.state.on('users', () => { if (this.rootId) this.render(); });
     this.state.on('removed', (id) => { if (id === this.convId) this.close(); });
   }
@@ -48,6 +59,11 @@ export class ThreadView {
     showError($('#thread-error'), '');
     const c = this.state.conversation(convId);
     replace($('#thread-where'), c ? `${c.kind === 'channel' ? '#' : ''}${this.state.title(c)}` : '');
+    if (convId !== this.alsoFor) {
+      $('#thread-also').checked = false;
+      this.alsoFor = convId;
+    }
+    replace($('#thread-also-text'), !c || c.kind === 'dm' ? 'Also send to the conversation' : `Also send to ${c.kind === 'channel' ? '#' : ''}${this.state.title(c)}`);
     const known = this.state.rootMessage(convId, rootId);
     if (known) this.state.setThread(convId, known, (this.state.thread(rootId) || {}).replies || []);
     this.ta.focus();
@@ -62,11 +78,29 @@ export class ThreadView {
     }
   }
 
+  /** showing reports whether the panel shows thread rootId in a visible tab. */
+  showing(rootId) {
+    return !this.panel.hidden && this.rootId === rootId && document.visibilityState === 'visible';
+  }
+
+  /** reload reads the open thread again (after a resync, when events were lost). */
+  reload() {
+    if (this.panel.hidden || !this.rootId) return;
+    if (!this.state.conversation(this.convId)) {
+      this.close();
+      return;
+    }
+    this.readSent = '';
+    this.open(this.convId, this.rootId);
+  }
+
   close() {
     if (this.panel.hidden) return;
     this.panel.hidden = true;
     document.body.classList.remove('thread-open');
     this.rootId = '';
+    this.editing = '';
+    this.els = new Map();
     replace($('#thread-root'));
     replace($('#thread-replies'));
     $('#composer').focus();
@@ -76,14 +110,14 @@ export class ThreadView {
     const t = this.state.thread(this.rootId);
     if (!t) return;
     const me = this.state.myName;
+    const els = new Map();
     const draw = (m, continued) => {
-      const el = renderMessage(m, {
+      // The message being edited keeps its editor across redraws.
+      const el = m.id === this.editing && this.els.get(m.id) ? this.els.get(m.id) : renderMessage(m, {
         continued, me, user: this.state.user(m.sender), name: m.sender === 'Deleted User' ? 'Deleted User' : this.state.name(m.sender),
         nameOf: (u) => this.state.name(u), userOf: (u) => this.state.user(u), inThread: true,
       });
-      // The panel reads and replies; reacting, editing and deleting happen in the conversation.
-      el.querySelector('.message-actions')?.remove();
-      for (const b of el.querySelectorAll('.reaction, .reaction-add')) b.disabled = true;
+      els.set(m.id, el);
       return el;
     };
     replace($('#thread-root'), draw(t.root, false));
@@ -98,7 +132,46 @@ export class ThreadView {
       return draw(m, continued);
     }));
     if (atBottom) body.scrollTop = body.scrollHeight;
+    if (this.editing && !els.has(this.editing)) this.editing = '';
+    this.els = els;
     this.markRead(t);
+  }
+
+  /** message finds a message of the open thread (the root or a reply). */
+  message(id) {
+    const t = this.state.thread(this.rootId);
+    if (!t) return null;
+    return t.root.id === id ? t.root : t.replies.find((m) => m.id === id) || null;
+  }
+
+  onClick(e) {
+    const btn = e.target.closest('[data-action]');
+    const el = btn && btn.closest('.message');
+    const msg = el && this.message(el.dataset.id);
+    if (!msg) return;
+    switch (btn.dataset.action) {
+      case 'react':
+        openPicker(btn, (emoji) => toggleReaction(this.state, msg, emoji));
+        break;
+      case 'toggle-reaction':
+        toggleReaction(this.state, msg, btn.dataset.emoji);
+        break;
+      case 'edit':
+        if (this.editing) this.endEdit();
+        this.editing = msg.id;
+        editBox(this.state, this.els.get(msg.id) || el, msg, () => this.endEdit());
+        break;
+      case 'delete':
+        deleteMessage(this.state, msg);
+        break;
+      default:
+    }
+  }
+
+  endEdit() {
+    this.editing = '';
+    this.render();
+    this.ta.focus();
   }
 
   // markRead records the newest reply as read while the panel shows it in a visible tab.
@@ -107,7 +180,7 @@ export class ThreadView {
     if (!last || this.panel.hidden || document.visibilityState !== 'visible' || this.readSent === last.id) return;
     this.readSent = last.id;
     api.post(`/api/conversations/${enc(t.conversation)}/threads/${enc(t.root.id)}/read`, { message_id: last.id })
-      .then(() => this.ctx.threadsChanged && this.ctx.threadsChanged())
+      .then(() => this.ctx.threadRead && this.ctx.threadRead(t.root.id))
       .catch(() => { this.readSent = ''; });
   }
 
@@ -116,16 +189,24 @@ export class ThreadView {
     if (!body || !this.rootId) return;
     const convId = this.convId;
     const rootId = this.rootId;
+    const also = $('#thread-also');
+    const alsoChannel = also.checked;
+    also.checked = false; // as in Slack: each reply is asked again
     this.ta.value = '';
     this.ta.style.height = 'auto';
     showError($('#thread-error'), '');
     try {
-      const res = await api.post(`/api/conversations/${enc(convId)}/messages`, { body, thread_root: rootId });
-      this.state.upsertReply(res.message);
+      const req = { body, thread_root: rootId };
+      if (alsoChannel) req.also_channel = true;
+      const res = await api.post(`/api/conversations/${enc(convId)}/messages`, req);
+      this.state.upsertMessage(res.message);
       const b = $('#thread-body');
       b.scrollTop = b.scrollHeight;
     } catch (err) {
-      if (!this.ta.value) this.ta.value = body;
+      if (!this.ta.value) {
+        this.ta.value = body;
+        also.checked = alsoChannel;
+      }
       showError($('#thread-error'), `Not sent: ${api.errorText(err)}`);
     }
   }
