@@ -146,7 +146,7 @@ type userState struct {
 	ring []Frame
 	head int
 	keep bool
-	// idleSince is when the last client left (zero while one is connected).
+	// idleSince is when the last client left (meaningful while none is connected).
 	idleSince time.Time
 	subs      map[*Sub]struct{}
 }
@@ -185,6 +185,8 @@ type Hub struct {
 	n     int
 	// slow counts the subscriptions closed because their queue was full.
 	slow uint64
+	// closed is set by CloseAll: no more subscriptions.
+	closed bool
 }
 
 // New returns an empty Hub with a fresh boot id.
@@ -223,9 +225,7 @@ func (h *Hub) publish(users []string, payload []byte) {
 		u := h.state(user)
 		u.seq++
 		f := Frame{Seq: u.seq, Payload: payload}
-		if u.keep && len(u.subs) == 0 && now.Sub(u.idleSince) >= h.RingTTL {
-			u.keep, u.ring, u.head = false, nil, 0
-		}
+		h.expire(u, now)
 		if u.keep {
 			u.add(f, h.RingSize)
 		}
@@ -284,9 +284,10 @@ func (h *Hub) SubscribeAtMost(max int, user, session, boot string, since uint64)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.state(user)
-	if max > 0 && len(u.subs) >= max {
+	if h.closed || max > 0 && len(u.subs) >= max {
 		return nil, nil, 0, false, false
 	}
+	h.expire(u, time.Now())
 	sub, replay, seq, resync = h.subscribeLocked(u, user, session, boot, since)
 	return sub, replay, seq, resync, true
 }
@@ -315,6 +316,14 @@ func (h *Hub) subscribeLocked(u *userState, user, session, boot string, since ui
 		}
 	}
 	return sub, replay, seq, false
+}
+
+// expire drops u's ring if its last client left more than RingTTL ago. It runs when an event
+// is published to u and when a client subscribes, so a client coming back later resyncs.
+func (h *Hub) expire(u *userState, now time.Time) {
+	if u.keep && len(u.subs) == 0 && now.Sub(u.idleSince) >= h.RingTTL {
+		u.keep, u.ring, u.head = false, nil, 0
+	}
 }
 
 // Unsubscribe removes sub.
@@ -374,10 +383,11 @@ func (h *Hub) CloseUser(user, keep string) {
 	}
 }
 
-// CloseAll ends every connection (the daemon is stopping).
+// CloseAll ends every connection, and refuses new ones (the daemon is stopping).
 func (h *Hub) CloseAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closed = true
 	for _, u := range h.users {
 		for s := range u.subs {
 			h.closeLocked(s, "shutdown")
@@ -393,6 +403,13 @@ func (h *Hub) Connections(user string) int {
 		return len(u.subs)
 	}
 	return 0
+}
+
+// Closed reports whether CloseAll was called.
+func (h *Hub) Closed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 // Slow returns how many subscriptions were closed because they fell Buffer frames behind.

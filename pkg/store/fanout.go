@@ -384,7 +384,9 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 				}
 				if errs[i] = r.exec(tx); errs[i] != nil {
 					if _, err := tx.Exec("ROLLBACK TO small_write"); err != nil {
-						return err
+						// SQLite rolled the whole transaction back (disk full, I/O error):
+						// the commit fails, and everyone in it is told why.
+						return fmt.Errorf("%w (undoing it: %v)", errs[i], err)
 					}
 				}
 				if _, err := tx.Exec("RELEASE small_write"); err != nil {
@@ -452,7 +454,9 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 // groupWrite runs fn in the journal's next group commit on presence.db: one transaction and
 // one fsync for everything waiting at that moment, instead of one each. fn runs under a
 // savepoint: if it fails, its writes are undone and its error returned, and the rest of the
-// commit goes on. When groupWrite returns nil, fn's writes are durable.
+// commit goes on — unless the failure ended the whole transaction (disk full, I/O error):
+// then the commit fails, and every operation and write in it gets the error (none is
+// acknowledged). When groupWrite returns nil, fn's writes are durable.
 func (f *fanout) groupWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 	return f.journal(ctx, appendReq{exec: fn, done: make(chan error, 1)})
 }
@@ -993,8 +997,8 @@ func mentionsText(m []string) string {
 
 func mentionsList(s string) []string { return strings.Fields(s) }
 
-// Ready reports whether auth.db and presence.db answer a query (read from disk, not from a
-// cache) and the journal still takes operations: what a readiness probe asks.
+// Ready reports whether auth.db and presence.db answer a query on their own connections (not
+// the account snapshot) and the journal still takes operations: what a readiness probe asks.
 func (s *Store) Ready(ctx context.Context) error {
 	select {
 	case <-s.fanout.stopJ:

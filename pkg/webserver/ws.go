@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -25,8 +26,6 @@ const (
 	wsPingInterval = 30 * time.Second
 	wsPingTimeout  = 15 * time.Second
 	wsWriteTimeout = 10 * time.Second
-	// wsWriterIdle is how long a connection's writer waits for more events before it leaves.
-	wsWriterIdle = 2 * time.Second
 	// wsAliveInterval is how often a connection checks that its account still exists.
 	wsAliveInterval = 3 * time.Second
 	// CloseSessionEnded is the close code when the session ended (logout, password change,
@@ -34,8 +33,8 @@ const (
 	CloseSessionEnded = 4001
 )
 
-// wsConn is one WebSocket connection. An idle connection has one goroutine, its reader (the
-// HTTP server's): its writer runs only while the hub has queued frames for it, and pings and
+// wsConn is one WebSocket connection. An idle connection has one goroutine, its reader
+// (serveWS's): its writer runs only while the hub has queued frames for it, and pings and
 // account checks come from one sweeper for all connections (wsSweep).
 type wsConn struct {
 	c      *websocket.Conn
@@ -104,8 +103,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, sess, boot string, since uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
+	// The first ping comes at a random point of the interval, so the pings of sockets that
+	// connected together (a reconnect storm) do not come together for ever after.
 	wc := &wsConn{c: c, cork: cork, ctx: ctx, cancel: cancel, me: me, s: s,
-		nextPing: now.Add(wsPingInterval), nextAlive: now.Add(wsAliveInterval)}
+		nextPing: now.Add(wsPingInterval/2 + rand.N(wsPingInterval)), nextAlive: now.Add(wsAliveInterval)}
 	defer func() {
 		cancel()
 		s.wsMu.Lock()
@@ -120,7 +121,12 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	// the subscription, holds the limit against handshakes that passed it together.
 	sub, replay, seq, resync, ok := s.Hub.SubscribeAtMost(s.App.Settings.Get().MaxSocketsPerUser, me.ID, sess, boot, since)
 	if !ok {
-		c.Close(websocket.StatusTryAgainLater, "too many connections for this account (max_sockets_per_user); close another tab")
+		if s.Hub.Closed() {
+			// The daemon began to stop after this socket's handshake.
+			c.Close(websocket.StatusGoingAway, "server is going away")
+		} else {
+			c.Close(websocket.StatusTryAgainLater, "too many connections for this account (max_sockets_per_user); close another tab")
+		}
 		return
 	}
 	wc.sub = sub
@@ -133,6 +139,9 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	s.wsMu.Unlock()
 	first := s.Hub.Connections(me.ID) == 1
 	defer func() {
+		// The reader has ended: the writer that the end of the subscription wakes has
+		// nothing more to write.
+		cancel()
 		s.Hub.Unsubscribe(sub)
 		// This connection leaves its calls; the account's other connections stay in theirs.
 		s.App.ConnectionClosed(context.Background(), me, sub.Conn)
@@ -140,15 +149,15 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 			s.App.Disconnected(context.Background(), me)
 		}
 	}()
-	if err := s.wsSend(ctx, c, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
+	if err := s.wsSend(ctx, wc, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
 		return
 	}
 	if resync {
-		if err := s.wsSend(ctx, c, chat.Resync{}); err != nil {
+		if err := s.wsSend(ctx, wc, chat.Resync{}); err != nil {
 			return
 		}
 	}
-	if err := s.wsWriteFrames(ctx, c, wc.cork, replay); err != nil {
+	if err := s.wsWriteFrames(ctx, wc, replay); err != nil {
 		return
 	}
 	if first {
@@ -159,8 +168,12 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	// From here on the hub starts the writer when it queues frames (none before: the
 	// hello and the replay go first).
 	sub.Notify(wc.kick)
-	s.wsReader(ctx, c, me, sess, sub.Conn)
+	s.wsReader(ctx, wc, me, sess, sub.Conn)
 }
+
+// wsWriterIdle is how long a connection's writer waits for more events before it leaves (a
+// variable for tests).
+var wsWriterIdle = 2 * time.Second
 
 // errGone wraps a failed write to a client: the client went away (or stalled past
 // wsWriteTimeout), which is worth a debug line, not an error.
@@ -170,18 +183,36 @@ func (e errGone) Error() string { return "client gone: " + e.err.Error() }
 func (e errGone) Unwrap() error { return e.err }
 
 // wsSend writes one event to this connection only.
-func (s *Server) wsSend(ctx context.Context, c *websocket.Conn, ev chat.Event) error {
+func (s *Server) wsSend(ctx context.Context, wc *wsConn, ev chat.Event) error {
 	b, err := chat.MarshalEvent(ev)
 	if err != nil {
 		return err
 	}
-	return s.wsWrite(ctx, c, b)
+	return s.wsWrite(ctx, wc, b)
 }
 
-func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error {
+func (s *Server) wsWrite(ctx context.Context, wc *wsConn, b []byte) error {
+	return s.wsWriteFunc(ctx, wc, func(ctx context.Context) error {
+		return wc.c.Write(ctx, websocket.MessageText, b)
+	})
+}
+
+// wsWriteFunc runs write, the library's writes of one message or a batch, with the
+// connection corked (so it leaves in one write) and within wsWriteTimeout.
+func (s *Server) wsWriteFunc(ctx context.Context, wc *wsConn, write func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
 	defer cancel()
-	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+	if wc.cork != nil {
+		wc.cork.cork()
+	}
+	err := write(ctx)
+	if wc.cork != nil {
+		deadline, _ := ctx.Deadline()
+		if uerr := wc.cork.uncork(deadline); err == nil {
+			err = uerr
+		}
+	}
+	if err != nil {
 		return errGone{err}
 	}
 	return nil
@@ -193,8 +224,8 @@ func (s *Server) wsWrite(ctx context.Context, c *websocket.Conn, b []byte) error
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // wsWriteFrames writes hub frames, one WebSocket message each, corked into one write to the
-// client (see corkConn) when cork is set.
-func (s *Server) wsWriteFrames(ctx context.Context, c *websocket.Conn, cork *corkConn, frames []hub.Frame) error {
+// client (see corkConn).
+func (s *Server) wsWriteFrames(ctx context.Context, wc *wsConn, frames []hub.Frame) error {
 	if len(frames) == 0 {
 		return nil
 	}
@@ -204,27 +235,15 @@ func (s *Server) wsWriteFrames(ctx context.Context, c *websocket.Conn, cork *cor
 			framePool.Put(bp)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-	defer cancel()
-	if cork != nil && len(frames) > 1 {
-		cork.cork()
-	}
-	var err error
-	for _, f := range frames {
-		*bp = f.AppendTo((*bp)[:0])
-		if err = c.Write(ctx, websocket.MessageText, *bp); err != nil {
-			break
+	return s.wsWriteFunc(ctx, wc, func(ctx context.Context) error {
+		for _, f := range frames {
+			*bp = f.AppendTo((*bp)[:0])
+			if err := wc.c.Write(ctx, websocket.MessageText, *bp); err != nil {
+				return err
+			}
 		}
-	}
-	if cork != nil {
-		if uerr := cork.uncork(wsWriteTimeout); err == nil {
-			err = uerr
-		}
-	}
-	if err != nil {
-		return errGone{err}
-	}
-	return nil
+		return nil
+	})
 }
 
 // kick starts the connection's writer unless it is running. The hub calls it (with its lock
@@ -250,7 +269,7 @@ func (wc *wsConn) write() {
 			wc.writing.Store(false)
 			return // the reader has ended: the socket is closed
 		}
-		err := wc.s.wsWriteFrames(wc.ctx, wc.c, wc.cork, frames)
+		err := wc.s.wsWriteFrames(wc.ctx, wc, frames)
 		clear(frames)
 		if err != nil {
 			wc.s.Logger.Debug("websocket write failed", "user", wc.me.Name, "err", err)
@@ -337,7 +356,8 @@ func (wc *wsConn) ping() {
 	}
 }
 
-func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Account, sess, conn string) {
+func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess, conn string) {
+	c := wc.c
 	tokens, last := float64(wsRateBurst), time.Now()
 	for {
 		typ, data, err := c.Read(ctx)
@@ -368,16 +388,16 @@ func (s *Server) wsReader(ctx context.Context, c *websocket.Conn, me chat.Accoun
 		}
 		var f clientFrame
 		if err := json.Unmarshal(data, &f); err != nil {
-			s.wsError(ctx, c, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
+			s.wsError(ctx, wc, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
 			continue
 		}
-		if err := s.wsHandle(ctx, c, me, conn, f); err != nil {
-			s.wsError(ctx, c, f.ClientID, err)
+		if err := s.wsHandle(ctx, wc, me, conn, f); err != nil {
+			s.wsError(ctx, wc, f.ClientID, err)
 		}
 	}
 }
 
-func (s *Server) wsError(ctx context.Context, c *websocket.Conn, clientID string, err error) {
+func (s *Server) wsError(ctx context.Context, wc *wsConn, clientID string, err error) {
 	if errors.As(err, new(errGone)) {
 		// The answer could not be written: the client is gone, nothing more to tell it.
 		s.Logger.Debug("websocket write failed", "err", err)
@@ -391,20 +411,20 @@ func (s *Server) wsError(ctx context.Context, c *websocket.Conn, clientID string
 	if errors.As(err, &ce) {
 		frame.RetryAfter = ce.RetryAfter
 	}
-	if err := s.wsSend(ctx, c, frame); err != nil {
+	if err := s.wsSend(ctx, wc, frame); err != nil {
 		s.Logger.Debug("websocket write failed", "err", err)
 	}
 }
 
 // wsHandle answers one client frame. Its own answers (ack, pong) go straight to this socket;
 // everything else reaches the other clients through the hub. conn is this connection's id.
-func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Account, conn string, f clientFrame) error {
+func (s *Server) wsHandle(ctx context.Context, wc *wsConn, me chat.Account, conn string, f clientFrame) error {
 	// A frame must not outlive its socket, but its write must finish once started.
 	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	switch f.Type {
 	case "ping":
-		return s.wsSend(ctx, c, chat.Pong{})
+		return s.wsSend(ctx, wc, chat.Pong{})
 	case "send":
 		if len(f.ClientID) > 64 {
 			return chat.Errorf(chat.EInvalid, "client_id must be at most 64 bytes")
@@ -413,7 +433,7 @@ func (s *Server) wsHandle(ctx context.Context, c *websocket.Conn, me chat.Accoun
 		if err != nil {
 			return err
 		}
-		return s.wsSend(ctx, c, chat.Ack{ClientID: f.ClientID, Message: m})
+		return s.wsSend(ctx, wc, chat.Ack{ClientID: f.ClientID, Message: m})
 	case "typing":
 		return s.App.Typing(opCtx, me, f.Conversation)
 	case "read":

@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// The WebSocket library (coder/websocket) writes every message with a flush of its own: one
-// TLS record and one write(2) per event. A connection's writer instead corks the connection
-// while it writes a batch of queued events, so the whole batch leaves in one write (and as few
-// TLS records as its size needs). The library gets small buffers of its own: an idle
+// The WebSocket library (coder/websocket) writes every message with a flush of its own, and
+// through the small buffer it is given here a message longer than it in two writes. Every write
+// of ours corks the connection: a batch of queued events, or one ack, leaves in one write (and
+// as few TLS records as its size needs). Only the library's own control frames (pings, pongs,
+// close), each smaller than the buffer, go out uncorked. The library gets small buffers of its own: an idle
 // connection holds 2 × wsBufSize bytes of them instead of net/http's 2 × 4 KiB, and the cork
 // buffer is taken from a pool only while a batch is written.
 const (
@@ -30,9 +31,11 @@ type corkConn struct {
 	// Only the connection's reader reads.
 	pre []byte
 
-	mu     sync.Mutex
-	corked bool
-	buf    *[]byte
+	mu sync.Mutex
+	// depth counts the writers corking the connection (the connection's writer and, for an
+	// ack, its reader may overlap); what is gathered leaves when the last one uncorks.
+	depth int
+	buf   *[]byte
 }
 
 func (c *corkConn) Read(p []byte) (int, error) {
@@ -51,7 +54,7 @@ func (c *corkConn) Read(p []byte) (int, error) {
 // interleaved: a write waits while a corked batch is being sent.
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.corked {
+	if c.depth > 0 {
 		*c.buf = append(*c.buf, p...)
 		var err error
 		if len(*c.buf) >= corkFlushAt {
@@ -71,25 +74,31 @@ func (c *corkConn) Write(p []byte) (int, error) {
 // cork starts gathering writes.
 func (c *corkConn) cork() {
 	c.mu.Lock()
-	c.corked = true
-	c.buf = corkPool.Get().(*[]byte)
+	if c.depth == 0 {
+		c.buf = corkPool.Get().(*[]byte)
+	}
+	c.depth++
 	c.mu.Unlock()
 }
 
-// uncork sends what was gathered in one write, within timeout, and stops gathering.
-func (c *corkConn) uncork(timeout time.Duration) error {
+// uncork ends one cork; the last one sends what was gathered in one write, by deadline.
+// Every corker uncorks after its own writes are whole, so what leaves is whole frames.
+func (c *corkConn) uncork(deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.corked {
+	if c.depth == 0 {
+		return nil
+	}
+	c.depth--
+	if c.depth > 0 {
 		return nil
 	}
 	var err error
 	if len(*c.buf) > 0 {
-		c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		c.Conn.SetWriteDeadline(deadline)
 		err = c.sendLocked()
 		c.Conn.SetWriteDeadline(time.Time{})
 	}
-	c.corked = false
 	if cap(*c.buf) <= corkFlushAt*2 {
 		*c.buf = (*c.buf)[:0]
 		corkPool.Put(c.buf)

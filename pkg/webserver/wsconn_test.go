@@ -9,11 +9,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/minimost/minimost/pkg/chat"
 	"github.com/minimost/minimost/pkg/hub"
 )
 
@@ -53,7 +55,7 @@ func TestCorkConn_BatchIsOneWrite(t *testing.T) {
 	if n := rc.count(); n != 1 {
 		t.Fatalf("%d writes reached the connection while corked, want only the one before", n)
 	}
-	if err := c.uncork(time.Second); err != nil {
+	if err := c.uncork(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	c.Write([]byte("after"))
@@ -68,7 +70,7 @@ func TestCorkConn_BatchIsOneWrite(t *testing.T) {
 	}
 	// Uncorking with nothing gathered writes nothing.
 	c.cork()
-	c.uncork(time.Second)
+	c.uncork(time.Time{})
 	if n := rc.count(); n != 3 {
 		t.Fatalf("an empty batch made a write: %d writes", n)
 	}
@@ -85,7 +87,7 @@ func TestCorkConn_LargeBatchFlushesEarly(t *testing.T) {
 	if n := rc.count(); n != 1 {
 		t.Fatalf("%d writes while gathering 320 KiB, want 1 at %d bytes", n, corkFlushAt)
 	}
-	c.uncork(time.Second)
+	c.uncork(time.Time{})
 	total := 0
 	for _, w := range rc.writes {
 		total += len(w)
@@ -95,51 +97,27 @@ func TestCorkConn_LargeBatchFlushesEarly(t *testing.T) {
 	}
 }
 
-// Writes from another goroutine (an ack written by the reader) while a batch is gathered are
-// never cut into or interleaved with the batch.
-func TestCorkConn_ConcurrentWritesStayWhole(t *testing.T) {
+// Corks nest (the writer's batch and an ack from the reader may overlap): what was gathered
+// leaves, in one write, when the last one uncorks.
+func TestCorkConn_Nested(t *testing.T) {
 	rc := &recConn{}
 	c := &corkConn{Conn: rc}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := range 200 {
-			c.Write([]byte(fmt.Sprintf("[a%03d]", i)))
-		}
-	})
-	for i := range 50 {
-		c.cork()
-		for j := range 4 {
-			c.Write([]byte(fmt.Sprintf("[b%02d%d]", i, j)))
-		}
-		c.uncork(time.Second)
+	c.cork()
+	c.Write([]byte("a"))
+	c.cork()
+	c.Write([]byte("b"))
+	c.uncork(time.Time{})
+	if n := rc.count(); n != 0 {
+		t.Fatalf("%d writes while still corked once", n)
 	}
-	wg.Wait()
-	var all strings.Builder
-	for _, w := range rc.writes {
-		all.Write(w)
+	c.Write([]byte("c"))
+	c.uncork(time.Time{})
+	if len(rc.writes) != 1 || string(rc.writes[0]) != "abc" {
+		t.Fatalf("writes = %q, want one \"abc\"", rc.writes)
 	}
-	s := all.String()
-	var a, b []string
-	for len(s) > 0 {
-		end := strings.IndexByte(s, ']')
-		if s[0] != '[' || end < 0 {
-			t.Fatalf("interleaved bytes: %q", s[:min(len(s), 40)])
-		}
-		tok := s[1:end]
-		if tok[0] == 'a' {
-			a = append(a, tok)
-		} else {
-			b = append(b, tok)
-		}
-		s = s[end+1:]
-	}
-	if len(a) != 200 || len(b) != 200 {
-		t.Fatalf("got %d and %d writes, want 200 and 200", len(a), len(b))
-	}
-	for i := 1; i < len(b); i++ {
-		if b[i] <= b[i-1] {
-			t.Fatalf("batch writes out of order: %s after %s", b[i], b[i-1])
-		}
+	c.uncork(time.Time{}) // one too many: nothing happens
+	if n := rc.count(); n != 1 {
+		t.Fatalf("%d writes", n)
 	}
 }
 
@@ -182,9 +160,16 @@ func (l *countListener) Accept() (net.Conn, error) {
 	return rc, nil
 }
 
-// Through the real WebSocket library: a batch of hub frames reaches the client whole and in
-// order, in one write on the server's connection.
-func TestWSWriteFrames_OneWritePerBatch(t *testing.T) {
+// wsPair is a server connection made by handleWS's way of accepting (corkWriter) and a client
+// connected to it, with the server side's writes counted.
+type wsPair struct {
+	server *wsConn
+	client *websocket.Conn
+	writes *recConn
+}
+
+func newWSPair(t *testing.T) wsPair {
+	t.Helper()
 	type accepted struct {
 		c    *websocket.Conn
 		cork *corkConn
@@ -198,40 +183,53 @@ func TestWSWriteFrames_OneWritePerBatch(t *testing.T) {
 			return
 		}
 		got <- accepted{c, cw.conn}
-		<-r.Context().Done()
 	}))
 	cl := &countListener{Listener: ts.Listener}
 	ts.Listener = cl
 	ts.Start()
-	defer ts.Close()
-
+	t.Cleanup(ts.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.CloseNow()
+	t.Cleanup(func() { client.CloseNow() })
 	a := <-got
-	defer a.c.CloseNow()
-
+	t.Cleanup(func() { a.c.CloseNow() })
 	cl.mu.Lock()
 	rc := cl.conns[0]
 	cl.mu.Unlock()
-	before := rc.count()
+	sctx, scancel := context.WithCancel(context.Background())
+	t.Cleanup(scancel)
+	return wsPair{server: &wsConn{c: a.c, cork: a.cork, ctx: sctx, cancel: scancel}, client: client, writes: rc}
+}
+
+func frameN(i int) hub.Frame {
+	return hub.Frame{Seq: uint64(i + 1), Payload: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, i))}
+}
+
+// Through the real WebSocket library: a batch of hub frames reaches the client whole and in
+// order, in one write on the server's connection; so does one message longer than the
+// library's buffer.
+func TestWSWriteFrames_OneWritePerBatch(t *testing.T) {
+	p := newWSPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	before := p.writes.count()
 	frames := make([]hub.Frame, 50)
 	for i := range frames {
-		frames[i] = hub.Frame{Seq: uint64(i + 1), Payload: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, i))}
+		frames[i] = frameN(i)
 	}
 	s := &Server{}
-	if err := s.wsWriteFrames(ctx, a.c, a.cork, frames); err != nil {
+	if err := s.wsWriteFrames(ctx, p.server, frames); err != nil {
 		t.Fatal(err)
 	}
-	if n := rc.count() - before; n != 1 {
+	if n := p.writes.count() - before; n != 1 {
 		t.Fatalf("50 frames took %d writes, want 1", n)
 	}
 	for i := range frames {
-		_, b, err := client.Read(ctx)
+		_, b, err := p.client.Read(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,11 +237,115 @@ func TestWSWriteFrames_OneWritePerBatch(t *testing.T) {
 			t.Fatalf("frame %d = %s, want %s", i, b, want)
 		}
 	}
-	// A single write (an ack) goes straight out.
-	if err := s.wsWrite(ctx, a.c, []byte(`{"type":"pong"}`)); err != nil {
+	big := []byte(`{"type":"ack","body":"` + strings.Repeat("x", 3000) + `"}`)
+	before = p.writes.count()
+	if err := s.wsWrite(ctx, p.server, big); err != nil {
 		t.Fatal(err)
 	}
-	if _, b, err := client.Read(ctx); err != nil || string(b) != `{"type":"pong"}` {
-		t.Fatalf("read %s, %v", b, err)
+	if n := p.writes.count() - before; n != 1 {
+		t.Fatalf("a 3 KB message took %d writes, want 1", n)
+	}
+	if _, b, err := p.client.Read(ctx); err != nil || string(b) != string(big) {
+		t.Fatalf("read %d bytes, %v", len(b), err)
+	}
+}
+
+// Acks written by another goroutine while batches are corked arrive whole, each message intact.
+func TestWSWrite_AcksDuringBatches(t *testing.T) {
+	p := newWSPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := &Server{}
+	const batches, perBatch, acks = 40, 25, 300
+	ack := []byte(`{"type":"ack","body":"` + strings.Repeat("y", 700) + `"}`)
+	done := make(chan error, 2)
+	go func() {
+		for i := range acks {
+			_ = i
+			if err := s.wsWrite(ctx, p.server, ack); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	go func() {
+		for b := range batches {
+			frames := make([]hub.Frame, perBatch)
+			for i := range frames {
+				frames[i] = frameN(b*perBatch + i)
+			}
+			if err := s.wsWriteFrames(ctx, p.server, frames); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	next, gotAcks := 0, 0
+	for next < batches*perBatch || gotAcks < acks {
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d frames and %d acks: %v", next, gotAcks, err)
+		}
+		if string(b) == string(ack) {
+			gotAcks++
+			continue
+		}
+		if want := fmt.Sprintf(`{"seq":%d,"type":"t","n":%d}`, next+1, next); string(b) != want {
+			t.Fatalf("message = %.60s…, want %s", b, want)
+		}
+		next++
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The writer started by the hub delivers everything in order while it comes and goes: events
+// in bursts, the writer leaving between some of them.
+func TestWSWriter_ComesAndGoes(t *testing.T) {
+	old := wsWriterIdle
+	wsWriterIdle = time.Millisecond
+	defer func() { wsWriterIdle = old }()
+	p := newWSPair(t)
+	h := hub.New()
+	s := &Server{Hub: h}
+	s.Init()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	p.server.s, p.server.sub = s, sub
+	sub.Notify(p.server.kick)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const total = 3000
+	go func() {
+		for i := 0; i < total; {
+			for j := 0; j < 1+i%37 && i < total; j++ {
+				h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)})
+				i++
+			}
+			if i%5 == 0 {
+				// Let the writer leave before the next burst.
+				for p.server.writing.Load() && ctx.Err() == nil {
+					runtime.Gosched()
+				}
+			}
+		}
+	}()
+	for i := range total {
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d events: %v", i, err)
+		}
+		if want := fmt.Sprintf(`"seq":%d,`, i+1); !strings.Contains(string(b), want) {
+			t.Fatalf("event %d = %s, want seq %d", i, b, i+1)
+		}
+	}
+	// The end of the subscription closes the socket normally.
+	h.Unsubscribe(sub)
+	if _, _, err := p.client.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Fatalf("after the end: %v, want a normal close", err)
 	}
 }
