@@ -7,9 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
-	"runtime"
 	"testing"
 	"time"
 
@@ -260,8 +260,7 @@ func TestWSWrite_AcksDuringBatches(t *testing.T) {
 	ack := []byte(`{"type":"ack","body":"` + strings.Repeat("y", 700) + `"}`)
 	done := make(chan error, 2)
 	go func() {
-		for i := range acks {
-			_ = i
+		for range acks {
 			if err := s.wsWrite(ctx, p.server, ack); err != nil {
 				done <- err
 				return
