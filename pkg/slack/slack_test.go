@@ -37,7 +37,8 @@ func checkSafeHTML(t *testing.T, h string) {
 			switch a.Key {
 			case "class", "datetime", "rel", "target", "title", "data-user", "start", "align":
 			case "href":
-				if !strings.HasPrefix(a.Val, "http://") && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "mailto:") {
+				// A URL's scheme is case-insensitive: "HTTP://" is an http link.
+				if v := strings.ToLower(a.Val); !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "mailto:") {
 					t.Errorf("link to %q in %s", a.Val, h)
 				}
 			default:
