@@ -6,6 +6,7 @@
 //	minimost-bench -spawn -scenario channel -users 200 -senders 20 -duration 20s
 //	minimost-bench -spawn -scenario channels -users 2000 -channels 20 -rate 5 -duration 20s
 //	minimost-bench -spawn -scenario browse -users 2000 -think 20s -duration 60s
+//	minimost-bench -spawn -scenario storm -users 1000 -connectors 256 -duration 5s
 //	minimost-bench -url https://127.0.0.1:5000 -cacert data/cert.pem -socket data/minimost.sock \
 //	    -scenario dm -users 100 -senders 50
 //
@@ -72,7 +73,7 @@ func main() {
 	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "how long to wait after sending for copies still on their way")
-	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10), channels (-channels channels of -users/-channels members), browse (every user browses: post, switch, scroll, search, sidebar, mark read) or idle (sockets held, nothing sent: memory per socket)")
+	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10), channels (-channels channels of -users/-channels members), browse (every user browses: post, switch, scroll, search, sidebar, mark read), idle (sockets held, nothing sent: memory per socket) or storm (sockets held for -duration, every connection reset at once, all reconnected with their sessions and ?boot=&since=, -connectors at a time)")
 	fs.IntVar(&c.Channels, "channels", 20, "-scenario channels: number of channels (private channels of -users/-channels members each; -senders defaults to one per channel)")
 	fs.DurationVar(&c.Think, "think", 20*time.Second, "-scenario browse: time between two actions of one user, on average (each wait is drawn from ±50 % of it)")
 	fs.StringVar(&c.Prefix, "prefix", "bench", "username prefix of the accounts")
@@ -115,7 +116,7 @@ func (c *config) check() error {
 	if c.Scenario == "channels" && !c.sendersSet {
 		c.Senders = c.Channels
 	}
-	if c.Scenario == "idle" || c.Scenario == "browse" {
+	if c.Scenario == "idle" || c.Scenario == "browse" || c.Scenario == "storm" {
 		c.Senders = 0
 	} else if c.Senders < 1 || c.Senders > c.Users {
 		return errors.New("-senders must be between 1 and -users")
@@ -130,7 +131,7 @@ func (c *config) check() error {
 		return errors.New("-duration must be above 0 and at most 1h")
 	}
 	switch c.Scenario {
-	case "channel", "idle":
+	case "channel", "idle", "storm":
 	case "dm":
 		if c.Senders > c.Users/2 {
 			return errors.New("-scenario dm: -senders must be at most -users/2 (one sender per pair)")
@@ -151,7 +152,7 @@ func (c *config) check() error {
 			return errors.New("-think must be between 100ms and 1h")
 		}
 	default:
-		return fmt.Errorf("unknown -scenario %q (channel, dm, private, channels, browse or idle)", c.Scenario)
+		return fmt.Errorf("unknown -scenario %q (channel, dm, private, channels, browse, idle or storm)", c.Scenario)
 	}
 	if !c.Spawn {
 		if err := loopbackOnly(c.URL); err != nil {
