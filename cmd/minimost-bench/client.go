@@ -48,6 +48,9 @@ type client struct {
 	// ring no longer covered).
 	presence atomic.Int64
 	resyncs  atomic.Int64
+	// What dropped and closeCode say, readable while the reader runs: closed by the daemon,
+	// and of those, as too slow.
+	closedByServer, closedSlow atomic.Bool
 }
 
 func newClient(name string, base *url.URL, transport http.RoundTripper) *client {
@@ -241,6 +244,8 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		if err != nil {
 			if ctx.Err() == nil {
 				c.dropped, c.closeCode = true, websocket.CloseStatus(err)
+				c.closedByServer.Store(true)
+				c.closedSlow.Store(c.closeCode == websocket.StatusTryAgainLater)
 			}
 			return
 		}

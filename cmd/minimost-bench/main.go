@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,6 +57,7 @@ type config struct {
 	HeapOut    string
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
+	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
 	sendersSet bool          // -senders was given
 }
 
@@ -86,6 +88,11 @@ func main() {
 	fs.StringVar(&c.Pprof, "pprof", "", "the daemon's -metrics-listen address with -pprof, e.g. http://127.0.0.1:9464, for Go memory per socket (-spawn sets it)")
 	fs.StringVar(&c.CPUOut, "cpu-profile", "", "with -pprof: save the daemon's CPU profile over the sending window (-duration) to this file, for go tool pprof")
 	fs.StringVar(&c.HeapOut, "heap-profile", "", "with -pprof: save the daemon's heap profile (after a GC) at the end of the run to this file, for go tool pprof, and its goroutines to FILE.goroutines.txt")
+	fs.Func("storm-connectors", "-scenario storm: a comma-separated list of handshakes in flight, one storm each on the same clients (default: one storm with -connectors)", func(v string) error {
+		var err error
+		c.Storms, err = parseCounts(v)
+		return err
+	})
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,6 +127,9 @@ func (c *config) check() error {
 		c.Senders = 0
 	} else if c.Senders < 1 || c.Senders > c.Users {
 		return errors.New("-senders must be between 1 and -users")
+	}
+	if len(c.Storms) == 0 {
+		c.Storms = []int{c.Connectors}
 	}
 	if c.Connectors < 1 {
 		return errors.New("-connectors must be at least 1")
@@ -184,6 +194,19 @@ func loopbackOnly(raw string) error {
 		return fmt.Errorf("-url %q: only loopback addresses (127.0.0.0/8, ::1, localhost) may be targeted", raw)
 	}
 	return nil
+}
+
+// parseCounts parses a comma-separated list of positive integers.
+func parseCounts(v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: want positive integers separated by commas", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func username(prefix string, i int) string { return fmt.Sprintf("%s%04d", strings.ToLower(prefix), i) }

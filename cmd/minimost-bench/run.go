@@ -150,7 +150,7 @@ type Report struct {
 	Actions            []ActionStat `json:"actions,omitempty"`
 	ServerCPUPerAction float64      `json:"server_cpu_us_per_action,omitempty"`
 
-	Storm *stormResult `json:"storm,omitempty"` // -scenario storm
+	Storms []*stormResult `json:"storms,omitempty"` // -scenario storm
 }
 
 // saveProfile writes what url answers to path.
@@ -443,8 +443,12 @@ func run(ctx context.Context, c config) error {
 	}
 	if c.Scenario == "storm" {
 		startReader := func(cl *client) { cl.read(rctx, runID, tr.onCopy, func(string, time.Time) {}) }
-		if rep.Storm, err = runStorm(ctx, c, clients, conns, &readers, startReader); err != nil {
-			return err
+		for _, k := range c.Storms {
+			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader)
+			if err != nil {
+				return err
+			}
+			rep.Storms = append(rep.Storms, st)
 		}
 	}
 	if c.Scenario == "idle" {
@@ -735,9 +739,9 @@ func printReport(c config, r *Report) {
 				a.Action, a.Count, a.Errors, a.AvgMs, a.P50Ms, a.P99Ms, a.MaxMs)
 		}
 	}
-	if st := r.Storm; st != nil {
-		fmt.Printf("storm:    %d connections reset; %d reconnected in %.1fs: %.0f sockets/s;  %d failed;  %d resyncs;  server CPU %.2fs over the %.1fs storm\n",
-			st.Reset, r.Users-st.Failed, st.ReconnectS, st.ReconnectPerS, st.Failed, st.Resyncs, st.ServerCPUS, st.WindowS)
+	for _, st := range r.Storms {
+		fmt.Printf("storm:    %d connections reset; %d at a time: %d reconnected in %.1fs: %.0f sockets/s;  %d failed;  %d dropped (%d too slow);  %d resyncs;  server CPU %.2fs over the %.1fs storm\n",
+			st.Reset, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS, st.WindowS)
 		fmt.Printf("presence: %.1f frames per client on average (max %d) from the reset to %v after the last reconnect: %.2f per client per second\n",
 			st.PresenceAvg, st.PresenceMax, stormSettle, st.PresencePerS)
 	}

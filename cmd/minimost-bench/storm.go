@@ -69,12 +69,16 @@ const stormSettle = 3 * time.Second
 
 // stormResult is what a reconnect storm measured.
 type stormResult struct {
+	Connectors    int     `json:"connectors"` // handshakes in flight
 	Reset         int     `json:"connections_reset"`
 	ReconnectS    float64 `json:"reconnect_s"` // first reconnect started to last hello
 	ReconnectPerS float64 `json:"reconnect_per_s"`
 	Failed        int     `json:"failed_reconnects"`
 	Resyncs       int64   `json:"resyncs"` // reconnects told to reload (their since was too old)
-	WindowS       float64 `json:"window_s"`
+	// Sockets the daemon closed before the storm's end (SlowClosed: "too slow", 1013).
+	Dropped    int     `json:"dropped"`
+	SlowClosed int     `json:"slow_closed"`
+	WindowS    float64 `json:"window_s"`
 	// Presence frames each client received from the drop to stormSettle after the last
 	// reconnect: with batching about one a second, however many users reconnect.
 	PresenceAvg  float64 `json:"presence_frames_avg"`
@@ -106,14 +110,14 @@ func (r *stormResult) summarize(presence []int64, reconnected int, reconnect, wi
 // reconnects them all with their session cookies (no new logins) and ?boot=&since=, with
 // connectors handshakes in flight, starting each one's reader as soon as it is back.
 // readers is the group the first readers run in: they end with the reset.
-func runStorm(ctx context.Context, c config, clients []*client, conns *connSet, readers *sync.WaitGroup, startReader func(*client)) (*stormResult, error) {
+func runStorm(ctx context.Context, c config, connectors int, clients []*client, conns *connSet, readers *sync.WaitGroup, startReader func(*client)) (*stormResult, error) {
 	logf("storm: holding %d sockets for %v", len(clients), c.Duration)
 	select {
 	case <-time.After(c.Duration):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	res := &stormResult{}
+	res := &stormResult{Connectors: connectors}
 	cpu0, procErr := readProc(c.PID)
 	t0 := time.Now()
 	res.Reset = conns.resetAll()
@@ -122,13 +126,15 @@ func runStorm(ctx context.Context, c config, clients []*client, conns *connSet, 
 		cl.ws, cl.dropped, cl.closeCode = nil, false, 0
 		cl.presence.Store(0)
 		cl.resyncs.Store(0)
+		cl.closedByServer.Store(false)
+		cl.closedSlow.Store(false)
 	}
-	logf("storm: reset %d connections; reconnecting %d clients (%d at a time)", res.Reset, len(clients), c.Connectors)
+	logf("storm: reset %d connections; reconnecting %d clients (%d at a time)", res.Reset, len(clients), connectors)
 	var failed atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range min(c.Connectors, len(clients)) {
+	for range min(connectors, len(clients)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
@@ -165,6 +171,12 @@ func runStorm(ctx context.Context, c config, clients []*client, conns *connSet, 
 		if cl.ws != nil {
 			counts = append(counts, cl.presence.Load())
 			res.Resyncs += cl.resyncs.Load()
+		}
+		if cl.closedByServer.Load() {
+			res.Dropped++
+		}
+		if cl.closedSlow.Load() {
+			res.SlowClosed++
 		}
 	}
 	res.Failed = int(failed.Load())
