@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"testing"
 
@@ -47,5 +48,37 @@ func TestStore_SetPresences(t *testing.T) {
 	want = map[string]string{"ann": "offline", "ben": "offline", "cat": "offline"}
 	if got := must(s2.Presences(ctx)); !maps.Equal(got, want) {
 		t.Errorf("presences after a restart = %v, want %v", got, want)
+	}
+}
+
+// One presence row per transaction (as every connect and disconnect used to be) against
+// the rows of one batch in one transaction; per row.
+func BenchmarkSetPresence(b *testing.B) {
+	for _, batch := range []int{1, 100} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			s := MustOpen(b, b.TempDir())
+			changes := make([]chat.PresenceChange, batch)
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				for k := range changes {
+					changes[k] = chat.PresenceChange{User: fmt.Sprintf("u%05d", (i+k)%10000), Presence: "online"}
+				}
+				if err := s.SetPresences(ctx, changes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// ClearTyping of a user who was not typing, as after most posts.
+func BenchmarkClearTypingNotTyping(b *testing.B) {
+	ctx := context.Background()
+	s := MustOpen(b, b.TempDir())
+	for b.Loop() {
+		if err := s.ClearTyping(ctx, "ann"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
