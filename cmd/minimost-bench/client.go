@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,6 +37,20 @@ type client struct {
 	// how: 1013 "try again later" is a client that fell too far behind).
 	dropped   bool
 	closeCode websocket.StatusCode
+
+	// Where the client is in the event stream, for a reconnect with ?boot=&since= as the web
+	// client does: the daemon's boot id from hello and the last seq seen (the reader updates
+	// lastSeq; a reconnect reads it after the reader ended).
+	boot    string
+	lastSeq uint64
+	seqSet  bool
+	// Frames counted while reading: presence events and resyncs (a catch-up the daemon's
+	// ring no longer covered).
+	presence atomic.Int64
+	resyncs  atomic.Int64
+	// What dropped and closeCode say, readable while the reader runs: closed by the daemon,
+	// and of those, as too slow.
+	closedByServer, closedSlow atomic.Bool
 }
 
 func newClient(name string, base *url.URL, transport http.RoundTripper) *client {
@@ -127,14 +142,17 @@ func (c *client) login(ctx context.Context, password string) error {
 	return c.do(ctx, "POST", "/api/login", map[string]string{"username": c.name, "password": password}, nil)
 }
 
-func (c *client) dial(ctx context.Context) error {
+func (c *client) dial(ctx context.Context) error { return c.dialQuery(ctx, "") }
+
+// dialQuery opens the WebSocket with query (e.g. "?boot=…&since=…") and reads its hello.
+func (c *client) dialQuery(ctx context.Context, query string) error {
 	scheme := "wss"
 	if c.base.Scheme == "http" {
 		scheme = "ws"
 	}
 	h := http.Header{}
 	h.Set("Origin", c.origin)
-	conn, _, err := websocket.Dial(ctx, scheme+"://"+c.base.Host+"/ws", &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
+	conn, _, err := websocket.Dial(ctx, scheme+"://"+c.base.Host+"/ws"+query, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
 	if err != nil {
 		return fmt.Errorf("websocket of %s: %w", c.name, err)
 	}
@@ -144,13 +162,37 @@ func (c *client) dial(ctx context.Context) error {
 		conn.CloseNow()
 		return fmt.Errorf("websocket of %s: %w", c.name, err)
 	}
-	var hello struct{ Type string }
+	var hello struct {
+		Type string `json:"type"`
+		Boot string `json:"boot"`
+		Seq  uint64 `json:"seq"`
+	}
 	if json.Unmarshal(b, &hello); hello.Type != "hello" {
 		conn.CloseNow()
 		return fmt.Errorf("websocket of %s: first frame %s, want hello", c.name, b)
 	}
+	c.boot, c.lastSeq, c.seqSet = helloPosition(c.boot, c.lastSeq, c.seqSet, hello.Boot, hello.Seq)
 	c.ws = conn
 	return nil
+}
+
+// helloPosition is where a client stands in the event stream after a hello, as the web
+// client reckons it: on a first connection, or one to a daemon that restarted (another boot
+// id), it counts from the hello's seq; on a reconnect to the same daemon it keeps the last
+// seq it saw, the replay bringing what it missed.
+func helloPosition(boot string, last uint64, set bool, helloBoot string, helloSeq uint64) (string, uint64, bool) {
+	if !set || boot != helloBoot {
+		return helloBoot, helloSeq, true
+	}
+	return boot, last, true
+}
+
+// resumeQuery is the query of a reconnect: ?boot=…&since=… once a hello was seen.
+func resumeQuery(boot string, last uint64, set bool) string {
+	if !set || boot == "" {
+		return ""
+	}
+	return "?boot=" + url.QueryEscape(boot) + "&since=" + strconv.FormatUint(last, 10)
 }
 
 func (c *client) send(ctx context.Context, v any) error {
@@ -167,6 +209,7 @@ type serverFrame struct {
 	Type     string `json:"type"`
 	ClientID string `json:"client_id"`
 	Code     string `json:"code"`
+	Seq      uint64 `json:"seq"`
 	Message  struct {
 		ID   string `json:"id"`
 		Body string `json:"body"`
@@ -201,6 +244,8 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		if err != nil {
 			if ctx.Err() == nil {
 				c.dropped, c.closeCode = true, websocket.CloseStatus(err)
+				c.closedByServer.Store(true)
+				c.closedSlow.Store(c.closeCode == websocket.StatusTryAgainLater)
 			}
 			return
 		}
@@ -209,7 +254,14 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		if json.Unmarshal(b, &f) != nil {
 			continue
 		}
+		if f.Seq > c.lastSeq && f.Type != "hello" && f.Type != "resync" {
+			c.lastSeq = f.Seq
+		}
 		switch f.Type {
+		case "presence":
+			c.presence.Add(1)
+		case "resync":
+			c.resyncs.Add(1)
 		case "message.new":
 			if sender, seq, at, ok := parseBody(run, f.Message.Body); ok {
 				c.latencies = append(c.latencies, now.Sub(at))

@@ -6,6 +6,7 @@
 //	minimost-bench -spawn -scenario channel -users 200 -senders 20 -duration 20s
 //	minimost-bench -spawn -scenario channels -users 2000 -channels 20 -rate 5 -duration 20s
 //	minimost-bench -spawn -scenario browse -users 2000 -think 20s -duration 60s
+//	minimost-bench -spawn -scenario storm -users 1000 -connectors 256 -duration 5s
 //	minimost-bench -url https://127.0.0.1:5000 -cacert data/cert.pem -socket data/minimost.sock \
 //	    -scenario dm -users 100 -senders 50
 //
@@ -24,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +57,7 @@ type config struct {
 	HeapOut    string
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
+	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
 	sendersSet bool          // -senders was given
 }
 
@@ -72,7 +75,7 @@ func main() {
 	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "how long to wait after sending for copies still on their way")
-	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10), channels (-channels channels of -users/-channels members), browse (every user browses: post, switch, scroll, search, sidebar, mark read) or idle (sockets held, nothing sent: memory per socket)")
+	fs.StringVar(&c.Scenario, "scenario", "channel", "channel (everyone in #general), dm (pairs), private (private channels of 10), channels (-channels channels of -users/-channels members), browse (every user browses: post, switch, scroll, search, sidebar, mark read), idle (sockets held, nothing sent: memory per socket) or storm (sockets held for -duration, every connection reset at once, all reconnected with their sessions and ?boot=&since=, -connectors at a time)")
 	fs.IntVar(&c.Channels, "channels", 20, "-scenario channels: number of channels (private channels of -users/-channels members each; -senders defaults to one per channel)")
 	fs.DurationVar(&c.Think, "think", 20*time.Second, "-scenario browse: time between two actions of one user, on average (each wait is drawn from ±50 % of it)")
 	fs.StringVar(&c.Prefix, "prefix", "bench", "username prefix of the accounts")
@@ -85,6 +88,11 @@ func main() {
 	fs.StringVar(&c.Pprof, "pprof", "", "the daemon's -metrics-listen address with -pprof, e.g. http://127.0.0.1:9464, for Go memory per socket (-spawn sets it)")
 	fs.StringVar(&c.CPUOut, "cpu-profile", "", "with -pprof: save the daemon's CPU profile over the sending window (-duration) to this file, for go tool pprof")
 	fs.StringVar(&c.HeapOut, "heap-profile", "", "with -pprof: save the daemon's heap profile (after a GC) at the end of the run to this file, for go tool pprof, and its goroutines to FILE.goroutines.txt")
+	fs.Func("storm-connectors", "-scenario storm: a comma-separated list of handshakes in flight, one storm each on the same clients (default: one storm with -connectors)", func(v string) error {
+		var err error
+		c.Storms, err = parseCounts(v)
+		return err
+	})
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -115,10 +123,13 @@ func (c *config) check() error {
 	if c.Scenario == "channels" && !c.sendersSet {
 		c.Senders = c.Channels
 	}
-	if c.Scenario == "idle" || c.Scenario == "browse" {
+	if c.Scenario == "idle" || c.Scenario == "browse" || c.Scenario == "storm" {
 		c.Senders = 0
 	} else if c.Senders < 1 || c.Senders > c.Users {
 		return errors.New("-senders must be between 1 and -users")
+	}
+	if len(c.Storms) == 0 {
+		c.Storms = []int{c.Connectors}
 	}
 	if c.Connectors < 1 {
 		return errors.New("-connectors must be at least 1")
@@ -130,7 +141,7 @@ func (c *config) check() error {
 		return errors.New("-duration must be above 0 and at most 1h")
 	}
 	switch c.Scenario {
-	case "channel", "idle":
+	case "channel", "idle", "storm":
 	case "dm":
 		if c.Senders > c.Users/2 {
 			return errors.New("-scenario dm: -senders must be at most -users/2 (one sender per pair)")
@@ -151,7 +162,7 @@ func (c *config) check() error {
 			return errors.New("-think must be between 100ms and 1h")
 		}
 	default:
-		return fmt.Errorf("unknown -scenario %q (channel, dm, private, channels, browse or idle)", c.Scenario)
+		return fmt.Errorf("unknown -scenario %q (channel, dm, private, channels, browse, idle or storm)", c.Scenario)
 	}
 	if !c.Spawn {
 		if err := loopbackOnly(c.URL); err != nil {
@@ -183,6 +194,19 @@ func loopbackOnly(raw string) error {
 		return fmt.Errorf("-url %q: only loopback addresses (127.0.0.0/8, ::1, localhost) may be targeted", raw)
 	}
 	return nil
+}
+
+// parseCounts parses a comma-separated list of positive integers.
+func parseCounts(v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: want positive integers separated by commas", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func username(prefix string, i int) string { return fmt.Sprintf("%s%04d", strings.ToLower(prefix), i) }

@@ -149,6 +149,8 @@ type Report struct {
 	ThinkS             float64      `json:"think_s,omitempty"`
 	Actions            []ActionStat `json:"actions,omitempty"`
 	ServerCPUPerAction float64      `json:"server_cpu_us_per_action,omitempty"`
+
+	Storms []*stormResult `json:"storms,omitempty"` // -scenario storm
 }
 
 // saveProfile writes what url answers to path.
@@ -251,6 +253,10 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	transport := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	conns := &connSet{}
+	if c.Scenario == "storm" {
+		transport.DialContext = conns.dial
+	}
 
 	names := make([]string, c.Users)
 	for i := range names {
@@ -435,6 +441,16 @@ func run(ctx context.Context, c config) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if c.Scenario == "storm" {
+		startReader := func(cl *client) { cl.read(rctx, runID, tr.onCopy, func(string, time.Time) {}) }
+		for _, k := range c.Storms {
+			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader)
+			if err != nil {
+				return err
+			}
+			rep.Storms = append(rep.Storms, st)
+		}
+	}
 	if c.Scenario == "idle" {
 		// Nothing is sent: hold the sockets for the duration, then measure.
 		select {
@@ -546,7 +562,7 @@ func setupScenario(ctx context.Context, c config, clients []*client, runID strin
 	}
 	n := len(clients)
 	switch c.Scenario {
-	case "idle":
+	case "idle", "storm":
 	case "channel":
 		all := make([]int, n)
 		for i := range all {
@@ -722,6 +738,12 @@ func printReport(c config, r *Report) {
 			fmt.Printf("  %-8s %6d done  %4d errors  avg %6.1f ms  p50 %6.1f ms  p99 %7.1f ms  max %7.1f ms\n",
 				a.Action, a.Count, a.Errors, a.AvgMs, a.P50Ms, a.P99Ms, a.MaxMs)
 		}
+	}
+	for _, st := range r.Storms {
+		fmt.Printf("storm:    %d connections reset; %d at a time: %d reconnected in %.1fs: %.0f sockets/s;  %d failed;  %d dropped (%d too slow);  %d resyncs;  server CPU %.2fs over the %.1fs storm\n",
+			st.Reset, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS, st.WindowS)
+		fmt.Printf("presence: %.1f frames per client on average (max %d) from the reset to %v after the last reconnect: %.2f per client per second\n",
+			st.PresenceAvg, st.PresenceMax, stormSettle, st.PresencePerS)
 	}
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
 }

@@ -464,7 +464,7 @@ func (a *App) Users(ctx context.Context, me chat.Account) ([]UserPresence, error
 	if err != nil {
 		return nil, err
 	}
-	pres, err := a.Store.Presences(ctx)
+	pres, err := a.presences(ctx)
 	if err != nil {
 		return nil, err
 	}

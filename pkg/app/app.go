@@ -102,7 +102,8 @@ type Messages interface {
 
 // Presence is the live state of presence.db: presence, typing, receipts, reactions, calls.
 type Presence interface {
-	SetPresence(ctx context.Context, user, status string) error
+	// SetPresences records several users' presence in one transaction.
+	SetPresences(ctx context.Context, changes []chat.PresenceChange) error
 	Presences(ctx context.Context) (map[string]string, error)
 	SetTyping(ctx context.Context, user, conversation string) error
 	ClearTyping(ctx context.Context, user string) error

@@ -10,8 +10,9 @@ import (
 	"github.com/minimost/minimost/pkg/chat"
 )
 
-// SetPresence records me's presence ("online", "away" or "offline") and queues its
-// announcement (see presenceBatch).
+// SetPresence sets me's presence ("online", "away" or "offline"): it is announced and
+// written to the store with the other changes of its interval (see presenceBatch), and Users
+// shows it at once.
 func (a *App) SetPresence(ctx context.Context, me chat.Account, status string) error {
 	switch status {
 	case "online", "away", "offline":
@@ -21,36 +22,44 @@ func (a *App) SetPresence(ctx context.Context, me chat.Account, status string) e
 	if _, err := a.caller(ctx, me); err != nil {
 		return err
 	}
-	if err := a.Store.SetPresence(ctx, me.Name, status); err != nil {
-		return err
-	}
-	a.queuePresence(me.Name, status)
+	a.queuePresence(me, status)
 	return nil
 }
 
-// presenceBatch holds the presence changes not yet announced. A change starts a timer of
-// PresenceInterval; when it fires, every change of that time goes out in one event to every
-// account. Connecting N users therefore costs each connected client about one frame a second,
-// not one per user, and a reconnect storm cannot flood the slower clients.
+// presenceBatch holds the presence changes not yet announced nor stored. A change starts a
+// timer of PresenceInterval; when it fires, every change of that time goes out in one event
+// to every account and into the store in one transaction. Connecting N users therefore
+// costs each connected client about one frame a second, not one per user, a reconnect storm
+// cannot flood the slower clients, and presence.db's writer (which the message journal
+// waits for) commits once a second rather than once per connection. A crash loses at most
+// the last interval's rows, which do not matter: every presence is reset to offline at start.
 type presenceBatch struct {
-	mu      sync.Mutex
-	pending map[string]string // username → latest presence
-	order   []string          // usernames in the order of their first change
-	timer   *time.Timer
-	last    time.Time // when the last event went out
+	flushMu sync.Mutex // one flush at a time: rows are stored in the order of the changes
+
+	mu       sync.Mutex
+	pending  map[string]pendingPresence // username → latest presence
+	order    []string                   // usernames in the order of their first change
+	flushing map[string]string          // username → presence, being stored by FlushPresence
+	timer    *time.Timer
+	last     time.Time // when the last event went out
 }
 
-func (a *App) queuePresence(user, status string) {
+type pendingPresence struct {
+	account chat.Account
+	status  string
+}
+
+func (a *App) queuePresence(me chat.Account, status string) {
 	b := &a.presence
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.pending == nil {
-		b.pending = map[string]string{}
+		b.pending = map[string]pendingPresence{}
 	}
-	if _, ok := b.pending[user]; !ok {
-		b.order = append(b.order, user)
+	if _, ok := b.pending[me.Name]; !ok {
+		b.order = append(b.order, me.Name)
 	}
-	b.pending[user] = status
+	b.pending[me.Name] = pendingPresence{me, status}
 	if b.timer != nil {
 		return
 	}
@@ -60,32 +69,79 @@ func (a *App) queuePresence(user, status string) {
 	b.timer = time.AfterFunc(wait, func() { a.FlushPresence(context.Background()) })
 }
 
-// FlushPresence announces the pending presence changes now, in one event to every account.
+// FlushPresence stores the pending presence changes in one transaction and announces them
+// in one event to every account, now. A change of an account deleted meanwhile is dropped:
+// a deleted account's rows are gone and stay gone.
 func (a *App) FlushPresence(ctx context.Context) {
 	b := &a.presence
+	b.flushMu.Lock()
+	defer b.flushMu.Unlock()
 	b.mu.Lock()
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
 	}
-	changes := make([]chat.PresenceChange, 0, len(b.order))
+	taken := make([]pendingPresence, 0, len(b.order))
+	b.flushing = make(map[string]string, len(b.order))
 	for _, u := range b.order {
-		changes = append(changes, chat.PresenceChange{User: u, Presence: b.pending[u]})
+		taken = append(taken, b.pending[u])
+		b.flushing[u] = b.pending[u].status
 	}
 	b.pending, b.order = nil, nil
-	if len(changes) > 0 {
+	if len(taken) > 0 {
 		b.last = time.Now()
 	}
 	b.mu.Unlock()
-	if len(changes) == 0 {
+	defer func() {
+		b.mu.Lock()
+		b.flushing = nil
+		b.mu.Unlock()
+	}()
+	if len(taken) == 0 {
 		return
 	}
 	d, err := a.Store.Accounts(ctx)
 	if err != nil {
-		a.Logger.Warn("announce presence", "changes", len(changes), "err", err)
+		a.Logger.Warn("announce presence", "changes", len(taken), "err", err)
 		return
 	}
+	changes := make([]chat.PresenceChange, 0, len(taken))
+	for _, p := range taken {
+		if d.Exists(p.account) {
+			changes = append(changes, chat.PresenceChange{User: p.account.Name, Presence: p.status})
+		}
+	}
+	if len(changes) == 0 {
+		return
+	}
+	if err := a.Store.SetPresences(ctx, changes); err != nil {
+		a.Logger.Warn("record presence", "changes", len(changes), "err", err)
+	}
 	a.publish(d.All(), chat.PresenceChanged{Changes: changes})
+}
+
+// presences returns every account's recorded presence, with the changes not yet stored
+// over it: a user whose socket just opened is online at once. The batch is read before the
+// store so that a change cannot be missed by moving from one to the other in between.
+func (a *App) presences(ctx context.Context) (map[string]string, error) {
+	b := &a.presence
+	b.mu.Lock()
+	newer := make(map[string]string, len(b.flushing)+len(b.pending))
+	for u, st := range b.flushing {
+		newer[u] = st
+	}
+	for u, p := range b.pending {
+		newer[u] = p.status
+	}
+	b.mu.Unlock()
+	pres, err := a.Store.Presences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for u, st := range newer {
+		pres[u] = st
+	}
+	return pres, nil
 }
 
 // Disconnected is called when me's last connection closed: me stops typing and goes

@@ -113,3 +113,54 @@ func waitPresence(t *testing.T, e *env, n int) {
 		got += len(presenceEvents(e.rec.take()))
 	}
 }
+
+// Presence rows are written when the batch goes out, all in one transaction, not one per
+// change; until then Users reads them through from the batch. A change of an account
+// deleted before the batch went out writes nothing and is not announced.
+func TestApp_PresenceStoredWithBatch(t *testing.T) {
+	e := newEnv(t)
+	e.app.PresenceInterval = time.Hour
+	ann, ben, cat := e.mustAccount(t, "ann"), e.mustAccount(t, "ben"), e.mustAccount(t, "cat")
+	e.rec.take()
+	must(0, e.app.SetPresence(e.ctx, ann, "online"))
+	waitPresence(t, e, 1) // the first change after a quiet interval goes at once
+	if got := must(e.store.Presences(e.ctx)); got["ann"] != "online" {
+		t.Fatalf("stored presences after the first event = %v, want ann online", got)
+	}
+	must(0, e.app.SetPresence(e.ctx, ben, "online"))
+	must(0, e.app.SetPresence(e.ctx, ben, "away"))
+	must(0, e.app.SetPresence(e.ctx, cat, "online"))
+	must(0, e.app.SetPresence(e.ctx, ann, "offline"))
+	if got := must(e.store.Presences(e.ctx)); got["ann"] != "online" || got["ben"] != "" || got["cat"] != "" {
+		t.Fatalf("stored presences within the interval = %v, want only the first event's", got)
+	}
+	e.rec.mu.Lock()
+	e.rec.conns[ben.ID], e.rec.conns[cat.ID], e.rec.conns[ann.ID] = 1, 1, 1
+	e.rec.mu.Unlock()
+	want := map[string]string{"ann": "offline", "ben": "away", "cat": "online"}
+	for _, u := range must(e.app.Users(e.ctx, ann)) {
+		if u.Presence != want[u.Username] {
+			t.Errorf("Users before the flush: %s is %q, want %q", u.Username, u.Presence, want[u.Username])
+		}
+	}
+	if err := e.app.DeleteAccount(e.ctx, "cat", "hard"); err != nil {
+		t.Fatal(err)
+	}
+	e.rec.take()
+	e.app.FlushPresence(e.ctx)
+	got := presenceEvents(e.rec.take())
+	if len(got) != 1 {
+		t.Fatalf("%d presence events, want 1", len(got))
+	}
+	wantChanges := []chat.PresenceChange{{User: "ben", Presence: "away"}, {User: "ann", Presence: "offline"}}
+	if ev := got[0].ev.(chat.PresenceChanged); !slices.Equal(ev.Changes, wantChanges) {
+		t.Errorf("changes = %v, want %v (nothing of the deleted cat)", ev.Changes, wantChanges)
+	}
+	stored := must(e.store.Presences(e.ctx))
+	if stored["ann"] != "offline" || stored["ben"] != "away" {
+		t.Errorf("stored presences after the flush = %v", stored)
+	}
+	if _, ok := stored["cat"]; ok {
+		t.Errorf("the deleted cat has a presence row again: %v", stored)
+	}
+}

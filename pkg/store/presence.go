@@ -10,8 +10,41 @@ import (
 
 // SetPresence records user's status ("online", "away" or "offline").
 func (s *Store) SetPresence(ctx context.Context, user, status string) error {
-	_, err := s.presence.W.ExecContext(ctx, `INSERT INTO presence(user, status, updated_ts) VALUES (?, ?, ?)
-		ON CONFLICT(user) DO UPDATE SET status = excluded.status, updated_ts = excluded.updated_ts`, user, status, s.Now().Unix())
+	return s.SetPresences(ctx, []chat.PresenceChange{{User: user, Presence: status}})
+}
+
+// SetPresences records several users' statuses ("online", "away" or "offline") in one
+// transaction: one commit of presence.db, so one fsync, however many changed. A status that
+// is none of those is an error, and nothing is written.
+func (s *Store) SetPresences(ctx context.Context, changes []chat.PresenceChange) error {
+	for _, c := range changes {
+		switch c.Presence {
+		case "online", "away", "offline":
+		default:
+			return opErr("set presence", chat.Errorf(chat.EInvalid, "presence of %q must be online, away or offline", c.User))
+		}
+		if c.User == "" {
+			return opErr("set presence", chat.Errorf(chat.EInvalid, "presence of no user"))
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	now := s.Now().Unix()
+	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO presence(user, status, updated_ts) VALUES (?, ?, ?)
+			ON CONFLICT(user) DO UPDATE SET status = excluded.status, updated_ts = excluded.updated_ts`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, c := range changes {
+			if _, err := st.ExecContext(ctx, c.User, c.Presence, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return opErr("set presence", err)
 }
 
@@ -44,9 +77,16 @@ func (s *Store) SetTyping(ctx context.Context, user, conversation string) error 
 	return opErr("set typing", err)
 }
 
-// ClearTyping removes user's typing rows (when they send, or disconnect).
+// ClearTyping removes user's typing rows (when they send, or disconnect). Every post calls
+// it and most senders were not typing: those cost a read, not a turn of presence.db's single
+// writer, which the message journal's commits wait for.
 func (s *Store) ClearTyping(ctx context.Context, user string) error {
-	_, err := s.presence.W.ExecContext(ctx, "DELETE FROM typing WHERE user = ?", user)
+	var typing bool
+	err := s.presence.R.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM typing WHERE user = ?)", user).Scan(&typing)
+	if err != nil || !typing {
+		return opErr("clear typing", err)
+	}
+	_, err = s.presence.W.ExecContext(ctx, "DELETE FROM typing WHERE user = ?", user)
 	return opErr("clear typing", err)
 }
 

@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// ClearTyping of a user with no typing row does not wait for presence.db's writer (every
+// post calls it; the message journal commits on that writer); with a row, it deletes it.
+func TestClearTyping_NoRowNoWrite(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetTyping(ctx, "ann", "c:general"); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the writer (its pool has one connection): a write would wait for the deadline.
+	tx, err := s.presence.W.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = s.ClearTyping(short, "ben")
+	cancel()
+	if err != nil {
+		t.Errorf("clear typing of a user not typing, writer busy: %v", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClearTyping(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.presence.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM typing WHERE user = 'ann'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("ann's typing rows after clearing: %d (%v)", n, err)
+	}
+}
