@@ -508,6 +508,10 @@ func (m *Main) Close() error {
 		}
 		os.Remove(m.path(m.Config.Socket, "minimost.sock"))
 	}
+	if m.app != nil && m.store != nil {
+		// The presence changes of the sockets just closed, written while the store is open.
+		m.app.FlushPresence(ctx)
+	}
 	if m.store != nil {
 		sctx, scancel := context.WithDeadline(context.Background(), start.Add(ShutdownTimeout))
 		defer scancel()
