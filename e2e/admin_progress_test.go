@@ -45,7 +45,9 @@ func TestAdmin_ProgressAndIncrementalBackup(t *testing.T) {
 			t.Fatalf("backup --json stdout is not one JSON document: %v\n%s", err, r.Stdout)
 		}
 		// auth.db, presence.db and three users' databases.
-		for _, want := range []string{"backup: databases 0/5 (0%)", "backup: databases 5/5 (100%), ", "backup: manifest "} {
+		// Reports not sent yet are replaced by later ones of the same phase (a slow client
+		// never slows the backup), so which counts appear before 100% varies.
+		for _, want := range []string{"backup: databases ", "backup: databases 5/5 (100%), ", "backup: manifest "} {
 			if !strings.Contains(r.Stderr, want) {
 				t.Errorf("backup stderr = %q, want a line with %q", r.Stderr, want)
 			}
