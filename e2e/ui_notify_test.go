@@ -39,6 +39,39 @@ func bxNoted(text string) string {
 	return `window.__notes.some((n) => n.body.includes(` + jsq(text) + `))`
 }
 
+// bxFocusedWith makes b's headless window behave as the window in front (headless windows
+// are never focused) and runs hooks (JavaScript, may be "") in every page before its own
+// scripts.
+func bxFocusedWith(t *testing.T, b *Browser, hooks string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	if hooks != "" {
+		_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: hooks})
+	}
+	if err == nil {
+		_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+	}
+	if err != nil {
+		t.Fatalf("prepare the browser: %v", err)
+	}
+}
+
+// bxGrantNotifications grants b's browser context the notification permission for d's origin.
+func bxGrantNotifications(t *testing.T, b *Browser, d *Daemon) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+	defer cancel()
+	_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted,
+		Origin: d.URL, BrowserContextID: chromedp.FromContext(b.Ctx).BrowserContextID,
+	})
+	if err != nil {
+		t.Fatalf("grant notifications: %v", err)
+	}
+}
+
 // TestUI_Notifications: bob's desktop notifications as alice writes — mentions and DMs notify,
 // chatter does not; mute (and @channel under it), levels, do-not-disturb and the conversation
 // he is looking at; permission asked only from the Settings control.
@@ -57,18 +90,7 @@ func TestUI_Notifications(t *testing.T) {
 	dmCarol := carolAPI.Must(200, "POST", "/api/dms", map[string]any{"members": []string{"bob"}}).JSON()["conversation"].(map[string]any)["id"].(string)
 
 	b := d.NewBrowser(1280, 800)
-	{
-		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
-		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notifyHook})
-		if err == nil {
-			// Headless windows are never focused; this one behaves as the window in front.
-			_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		}
-		cancel()
-		if err != nil {
-			t.Fatalf("install the notification hook: %v", err)
-		}
-	}
+	bxFocusedWith(t, b, notifyHook)
 	b.Login("bob", "bob-password")
 	bxOpenConv(b, dmCarol)
 
@@ -80,15 +102,7 @@ func TestUI_Notifications(t *testing.T) {
 		b.WaitJS("the control", bxVisible("#notify-permission"), 5*time.Second)
 		bxClick(b, "#notify-permission")
 		b.WaitJS("asked once", `window.__permAsked === 1`, 5*time.Second)
-		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
-		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-			Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted,
-			Origin: d.URL, BrowserContextID: chromedp.FromContext(b.Ctx).BrowserContextID,
-		})
-		cancel()
-		if err != nil {
-			t.Fatalf("grant notifications: %v", err)
-		}
+		bxGrantNotifications(t, b, d)
 		b.WaitJS("granted", `Notification.permission === 'granted'`, 5*time.Second)
 		b.Run("close settings", chromedp.Click(chromedp.CSS("#settings-dialog .dialog-close")))
 	})

@@ -1,15 +1,12 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -67,20 +64,8 @@ func TestUI_Screenshots(t *testing.T) {
 	}
 
 	b := d.NewBrowser(1280, 800)
-	{
-		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
-		_, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		if err == nil {
-			_, err = chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-				Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted,
-				Origin: d.URL, BrowserContextID: chromedp.FromContext(b.Ctx).BrowserContextID,
-			})
-		}
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	bxFocusedWith(t, b, "")
+	bxGrantNotifications(t, b, d)
 	b.Open("/")
 	Eval[bool](b, `localStorage.setItem('mm_theme', 'light'); true`)
 	b.Login("alice", "alice-password")

@@ -1,15 +1,11 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -234,23 +230,8 @@ func TestUI_ThreadsLive(t *testing.T) {
 	otherThread := api["alice"].Post(plans, "Who has the projector?")
 
 	b := d.NewBrowser(1280, 800)
-	{
-		ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
-		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: notifyHook + threadsHook})
-		if err == nil {
-			_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		}
-		if err == nil {
-			_, err = chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
-				Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted,
-				Origin: d.URL, BrowserContextID: chromedp.FromContext(b.Ctx).BrowserContextID,
-			})
-		}
-		cancel()
-		if err != nil {
-			t.Fatalf("install the hooks: %v", err)
-		}
-	}
+	bxFocusedWith(t, b, notifyHook+threadsHook)
+	bxGrantNotifications(t, b, d)
 	b.Login("bob", "bob-password")
 	bxOpenConv(b, "c:general")
 	// Read once and finished (a reply arriving while the answer is on its way makes the list
