@@ -83,6 +83,13 @@ func (s *Sub) Pending() bool {
 	return len(s.q) > 0 || s.ended
 }
 
+// Queued is the number of frames waiting, and whether the subscription has ended.
+func (s *Sub) Queued() (n int, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.q), s.ended
+}
+
 // wake tells the subscriber's writer there is something to take.
 func (s *Sub) wake() {
 	s.mu.Lock()

@@ -47,6 +47,8 @@ type wsConn struct {
 
 	// writing is set while a writer goroutine runs.
 	writing atomic.Bool
+	// paced counts the writer's waits for more events to share a write (tests read it).
+	paced atomic.Int64
 	// nextPing and nextAlive are when the sweeper pings the client and checks that the
 	// account still exists; only the sweeper touches them.
 	nextPing, nextAlive time.Time
@@ -175,6 +177,15 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 // variable for tests).
 var wsWriterIdle = 2 * time.Second
 
+// A busy connection's writes are paced: after a write, the next waits until wsCoalesce has
+// passed (or wsCoalesceMax frames are queued), so the events that arrive meanwhile share one
+// write (one syscall, one TLS record) instead of taking one each. A connection written to less
+// often than that is never delayed. Variables for tests.
+var (
+	wsCoalesce    = 20 * time.Millisecond
+	wsCoalesceMax = 64
+)
+
 // errGone wraps a failed write to a client: the client went away (or stalled past
 // wsWriteTimeout), which is worth a debug line, not an error.
 type errGone struct{ err error }
@@ -200,17 +211,21 @@ func (s *Server) wsWrite(ctx context.Context, wc *wsConn, b []byte) error {
 // wsWriteFunc runs write, the library's writes of one message or a batch, with the
 // connection corked (so it leaves in one write) and within wsWriteTimeout.
 func (s *Server) wsWriteFunc(ctx context.Context, wc *wsConn, write func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-	defer cancel()
-	if wc.cork != nil {
-		wc.cork.cork()
-	}
-	err := write(ctx)
-	if wc.cork != nil {
-		deadline, _ := ctx.Deadline()
-		if uerr := wc.cork.uncork(deadline); err == nil {
-			err = uerr
+	if wc.cork == nil {
+		ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+		defer cancel()
+		if err := write(ctx); err != nil {
+			return errGone{err}
 		}
+		return nil
+	}
+	wc.cork.cork()
+	// While corked the library writes into memory and never blocks on the client, so it gets
+	// a context without a deadline (with one, it would arm a timer for every message); the
+	// one write to the network, in uncork, has the deadline.
+	err := write(context.WithoutCancel(ctx))
+	if uerr := wc.cork.uncork(); err == nil {
+		err = uerr
 	}
 	if err != nil {
 		return errGone{err}
@@ -262,7 +277,29 @@ func (wc *wsConn) write() {
 	var frames []hub.Frame
 	idle := time.NewTimer(wsWriterIdle)
 	defer idle.Stop()
+	var pace *time.Timer
+	var last time.Time // the last write
 	for {
+		if wait := wsCoalesce - time.Since(last); wait > 0 && wc.gather() {
+			wc.paced.Add(1)
+			if pace == nil {
+				pace = time.NewTimer(wait)
+				defer pace.Stop()
+			} else {
+				pace.Reset(wait)
+			}
+		paced:
+			for wc.gather() {
+				select {
+				case <-pace.C:
+					break paced
+				case <-wc.ctx.Done():
+					break paced
+				case <-wc.sub.Ready:
+				}
+			}
+			pace.Stop()
+		}
 		var open bool
 		frames, open = wc.sub.Take(frames[:0])
 		if wc.ctx.Err() != nil {
@@ -270,6 +307,9 @@ func (wc *wsConn) write() {
 			return // the reader has ended: the socket is closed
 		}
 		err := wc.s.wsWriteFrames(wc.ctx, wc, frames)
+		if len(frames) > 0 {
+			last = time.Now()
+		}
 		clear(frames)
 		if err != nil {
 			wc.s.Logger.Debug("websocket write failed", "user", wc.me.Name, "err", err)
@@ -307,6 +347,13 @@ func (wc *wsConn) write() {
 		}
 		idle.Reset(wsWriterIdle)
 	}
+}
+
+// gather reports whether the writer may wait for more events before it writes: the
+// subscription is open and fewer than wsCoalesceMax frames are queued.
+func (wc *wsConn) gather() bool {
+	n, ended := wc.sub.Queued()
+	return !ended && n < wsCoalesceMax
 }
 
 // wsSweep pings every client every wsPingInterval and checks every wsAliveInterval that each

@@ -36,6 +36,8 @@ type corkConn struct {
 	// ack, its reader may overlap); what is gathered leaves when the last one uncorks.
 	depth int
 	buf   *[]byte
+	// deadline is the write deadline set on Conn (see armLocked).
+	deadline time.Time
 }
 
 func (c *corkConn) Read(p []byte) (int, error) {
@@ -58,6 +60,7 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		*c.buf = append(*c.buf, p...)
 		var err error
 		if len(*c.buf) >= corkFlushAt {
+			c.armLocked()
 			err = c.sendLocked()
 		}
 		c.mu.Unlock()
@@ -68,7 +71,20 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	}
 	// Holding the lock orders this write after a batch being sent.
 	defer c.mu.Unlock()
+	c.armLocked()
 	return c.Conn.Write(p)
+}
+
+// armLocked makes sure the connection's write deadline is at least wsWriteTimeout/2 away.
+// The deadline is moved only when it gets that close (not set and cleared around every
+// write), so a write to a client that stopped reading fails within wsWriteTimeout.
+func (c *corkConn) armLocked() {
+	now := time.Now()
+	if c.deadline.Sub(now) >= wsWriteTimeout/2 {
+		return
+	}
+	c.deadline = now.Add(wsWriteTimeout)
+	c.Conn.SetWriteDeadline(c.deadline)
 }
 
 // cork starts gathering writes.
@@ -81,9 +97,10 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork ends one cork; the last one sends what was gathered in one write, by deadline.
-// Every corker uncorks after its own writes are whole, so what leaves is whole frames.
-func (c *corkConn) uncork(deadline time.Time) error {
+// uncork ends one cork; the last one sends what was gathered in one write, within
+// wsWriteTimeout. Every corker uncorks after its own writes are whole, so what leaves is whole
+// frames.
+func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.depth == 0 {
@@ -95,9 +112,8 @@ func (c *corkConn) uncork(deadline time.Time) error {
 	}
 	var err error
 	if len(*c.buf) > 0 {
-		c.Conn.SetWriteDeadline(deadline)
+		c.armLocked()
 		err = c.sendLocked()
-		c.Conn.SetWriteDeadline(time.Time{})
 	}
 	if cap(*c.buf) <= corkFlushAt*2 {
 		*c.buf = (*c.buf)[:0]

@@ -55,7 +55,7 @@ func TestCorkConn_BatchIsOneWrite(t *testing.T) {
 	if n := rc.count(); n != 1 {
 		t.Fatalf("%d writes reached the connection while corked, want only the one before", n)
 	}
-	if err := c.uncork(time.Time{}); err != nil {
+	if err := c.uncork(); err != nil {
 		t.Fatal(err)
 	}
 	c.Write([]byte("after"))
@@ -70,7 +70,7 @@ func TestCorkConn_BatchIsOneWrite(t *testing.T) {
 	}
 	// Uncorking with nothing gathered writes nothing.
 	c.cork()
-	c.uncork(time.Time{})
+	c.uncork()
 	if n := rc.count(); n != 3 {
 		t.Fatalf("an empty batch made a write: %d writes", n)
 	}
@@ -87,7 +87,7 @@ func TestCorkConn_LargeBatchFlushesEarly(t *testing.T) {
 	if n := rc.count(); n != 1 {
 		t.Fatalf("%d writes while gathering 320 KiB, want 1 at %d bytes", n, corkFlushAt)
 	}
-	c.uncork(time.Time{})
+	c.uncork()
 	total := 0
 	for _, w := range rc.writes {
 		total += len(w)
@@ -106,16 +106,16 @@ func TestCorkConn_Nested(t *testing.T) {
 	c.Write([]byte("a"))
 	c.cork()
 	c.Write([]byte("b"))
-	c.uncork(time.Time{})
+	c.uncork()
 	if n := rc.count(); n != 0 {
 		t.Fatalf("%d writes while still corked once", n)
 	}
 	c.Write([]byte("c"))
-	c.uncork(time.Time{})
+	c.uncork()
 	if len(rc.writes) != 1 || string(rc.writes[0]) != "abc" {
 		t.Fatalf("writes = %q, want one \"abc\"", rc.writes)
 	}
-	c.uncork(time.Time{}) // one too many: nothing happens
+	c.uncork() // one too many: nothing happens
 	if n := rc.count(); n != 1 {
 		t.Fatalf("%d writes", n)
 	}
@@ -344,6 +344,63 @@ func TestWSWriter_ComesAndGoes(t *testing.T) {
 	}
 	// The end of the subscription closes the socket normally.
 	h.Unsubscribe(sub)
+	if _, _, err := p.client.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Fatalf("after the end: %v, want a normal close", err)
+	}
+}
+
+// A busy connection's writer waits for more events before its next write, so that they share
+// it: here the pacing never ends by time (an hour), only when wsCoalesceMax frames are queued,
+// and the end of the subscription is not delayed by it.
+func TestWSWriter_PacesBusyConnection(t *testing.T) {
+	oldC, oldM := wsCoalesce, wsCoalesceMax
+	wsCoalesce, wsCoalesceMax = time.Hour, 5
+	defer func() { wsCoalesce, wsCoalesceMax = oldC, oldM }()
+	p := newWSPair(t)
+	h := hub.New()
+	s := &Server{Hub: h}
+	s.Init()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	p.server.s, p.server.sub = s, sub
+	sub.Notify(p.server.kick)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	publish := func(i int) { h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)}) }
+	read := func(i int) {
+		t.Helper()
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if want := fmt.Sprintf(`"seq":%d,`, i); !strings.Contains(string(b), want) {
+			t.Fatalf("event %d = %s", i, b)
+		}
+	}
+	before := p.writes.count()
+	publish(1)
+	read(1) // the first write after a quiet spell is not delayed
+	publish(2)
+	for p.server.paced.Load() == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the writer never waited for more events")
+		}
+		runtime.Gosched()
+	}
+	if n := p.writes.count() - before; n != 1 {
+		t.Fatalf("%d writes while the writer gathers, want 1", n)
+	}
+	for i := 3; i <= 6; i++ {
+		publish(i)
+	}
+	for i := 2; i <= 6; i++ {
+		read(i)
+	}
+	if n := p.writes.count() - before; n != 2 {
+		t.Fatalf("6 events took %d writes, want 2 (1, then 5 gathered)", n)
+	}
+	publish(7) // waits in the queue: the writer paces again
+	h.Unsubscribe(sub)
+	read(7)
 	if _, _, err := p.client.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after the end: %v, want a normal close", err)
 	}
