@@ -374,7 +374,7 @@ func BenchmarkCleanupBacklog(b *testing.B) {
 func BenchmarkFanoutLive(b *testing.B) {
 	const members, rate = 1000, 50
 	names := benchUsers(members)
-	for _, linger := range []time.Duration{-1, 20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond} {
+	for _, linger := range []time.Duration{-1, 20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond, time.Second} {
 		b.Run(fmt.Sprintf("linger=%v", max(linger, 0)), func(b *testing.B) {
 			ctx := context.Background()
 			s, err := store.Open(ctx, b.TempDir(), store.Options{FanoutLinger: linger})
