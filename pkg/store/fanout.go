@@ -756,10 +756,30 @@ func (f *fanout) syncUsers(users map[string]struct{}, syncDB func(string) error)
 	return nil
 }
 
-// putMessageSQL inserts one copy of a message; OR IGNORE makes a replay idempotent.
-const putMessageSQL = `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
+// The fan-out's two INSERTs of one copy of a message; OR IGNORE makes a replay idempotent.
+// putFull sets every column. putPlain, for the common message (no attachment, thread, props,
+// edit or deletion), binds only the columns whose defaults do not fit: half the parameters,
+// and each bound parameter is a call into SQLite under its connection mutex.
+const (
+	putPlain = iota
+	putFull
+)
+
+var putSQL = [2]string{
+	putPlain: `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html, sent_ts, sent_ms,
+	mentions) VALUES (?,?,?,?,?,?,?,?)`,
+	putFull: `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
 	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
-	attachment_name, attachment_size, attachment_type, props) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	attachment_name, attachment_size, attachment_type, props) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+}
+
+// putKind is the INSERT a copy of m needs (see putSQL).
+func putKind(m *chat.Message) int {
+	if m.Attachment == nil && m.ThreadRoot == "" && m.EditedTS == 0 && !m.Deleted && m.Props.IsZero() {
+		return putPlain
+	}
+	return putFull
+}
 
 // apply writes ops into user's database in one transaction.
 func (f *fanout) apply(user string, ops []*entry) error {
@@ -772,29 +792,45 @@ func (f *fanout) apply(user string, ops []*entry) error {
 	now := f.s.Now().Unix()
 	// Prepared before the transaction: the handle has one connection, which the
 	// transaction holds until it ends.
-	shared, err := u.putStmt(ctx)
-	if err != nil {
-		return err
+	var shared [2]*sql.Stmt
+	for _, e := range ops {
+		if e.op != opPut {
+			continue
+		}
+		if k := putKind(&e.msg); shared[k] == nil {
+			if shared[k], err = u.putStmt(ctx, k); err != nil {
+				return err
+			}
+		}
 	}
 	return withTx(ctx, u.db, func(tx *sql.Tx) error {
-		var put, conv *sql.Stmt
+		var put [2]*sql.Stmt
+		var conv *sql.Stmt
 		for _, e := range ops {
 			m := &e.msg
 			switch e.op {
 			case opPut:
-				if put == nil {
+				k := putKind(m)
+				if put[k] == nil {
 					// Bound to this transaction; on the handle's one connection it reuses
 					// the statement prepared there, and closing it leaves that one open.
-					put = tx.StmtContext(ctx, shared)
-					defer put.Close()
+					put[k] = tx.StmtContext(ctx, shared[k])
+					defer put[k].Close()
 				}
-				var af, an, at any
-				var as any
-				if a := m.Attachment; a != nil {
-					af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
+				var err error
+				if k == putPlain {
+					_, err = put[k].Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+						mentionsText(m.Mentions))
+				} else {
+					var af, an, at any
+					var as any
+					if a := m.Attachment; a != nil {
+						af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
+					}
+					_, err = put[k].Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+						m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props))
 				}
-				if _, err := put.Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
-					m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)); err != nil {
+				if err != nil {
 					return fmt.Errorf("insert message: %w", err)
 				}
 				u.mu.Lock()

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -77,5 +79,70 @@ func TestStore_FanoutThroughSmallHandleCache(t *testing.T) {
 		if counts[u] != n+1 {
 			t.Errorf("after reopen %s has %d messages, want %d", u, counts[u], n+1)
 		}
+	}
+}
+
+// A plain message is written with the short INSERT (only the columns whose defaults do not
+// fit), the others with the full one, in the same transaction: each copy reads back as it was
+// posted, and the plain one's row has the defaults the full INSERT would have written.
+func TestStore_FanoutPlainAndFullCopies(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := MustOpen(t, dir)
+	users := []string{"alice", "bob"}
+	MustCreateUsers(t, s, users...)
+	plain := &chat.Message{Conversation: "c:general", Sender: "alice", Body: "hi @bob", HTML: "<p>hi @bob</p>", Mentions: []string{"bob"}}
+	if err := s.PostMessage(ctx, plain, users); err != nil {
+		t.Fatal(err)
+	}
+	full := []*chat.Message{
+		{Conversation: "c:general", Sender: "bob", Body: "reply", HTML: "<p>reply</p>", ThreadRoot: plain.ID},
+		{Conversation: "c:general", Sender: "bob", Body: "file", HTML: "<p>file</p>",
+			Attachment: &chat.Attachment{StoredName: "abc.png", Name: "a.png", Size: 42, Type: "image/png"}},
+		{Conversation: "c:general", Sender: "bob", Body: "hook", HTML: "<p>hook</p>", Props: &chat.MessageProps{FromWebhook: true, Username: "ci"}},
+	}
+	for _, m := range full {
+		if err := s.PostMessage(ctx, m, users); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		got, err := s.GetMessage(ctx, u, "c:general", plain.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Body != plain.Body || got.HTML != plain.HTML || got.Sender != "alice" || len(got.Mentions) != 1 || got.Mentions[0] != "bob" ||
+			got.SentMS != plain.SentMS || got.ThreadRoot != "" || got.Attachment != nil || got.Props != nil || got.EditedTS != 0 || got.Deleted {
+			t.Errorf("%s: plain copy %+v", u, got)
+		}
+		for _, m := range full {
+			got, err := s.GetMessage(ctx, u, "c:general", m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Body != m.Body || got.ThreadRoot != m.ThreadRoot || (m.Attachment == nil) != (got.Attachment == nil) ||
+				(m.Attachment != nil && (got.Attachment.StoredName != m.Attachment.StoredName || got.Attachment.Size != 42)) ||
+				(m.Props == nil) != (got.Props == nil) || (m.Props != nil && got.Props.Username != "ci") {
+				t.Errorf("%s: copy of %q = %+v", u, m.Body, got)
+			}
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "users", "bob.db")+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var edited, deleted int
+	var thread, props string
+	var file sql.NullString
+	if err := db.QueryRow(`SELECT edited_ts, deleted, thread_root, props, attachment_file FROM messages WHERE id = ?`, plain.ID).
+		Scan(&edited, &deleted, &thread, &props, &file); err != nil {
+		t.Fatal(err)
+	}
+	if edited != 0 || deleted != 0 || thread != "" || props != "" || file.Valid {
+		t.Errorf("plain row: edited %d deleted %d thread %q props %q file %v", edited, deleted, thread, props, file)
 	}
 }

@@ -172,32 +172,35 @@ type userDB struct {
 	elem  *list.Element
 	convs map[string]bool // conversations known to be in its conversations table
 	mu    sync.Mutex      // guards convs and put
-	// put is the fan-out's INSERT, prepared once per open handle and reused by every
-	// transaction (tx.Stmt reuses it on the handle's single connection) instead of being
-	// prepared again for each batch.
-	put *sql.Stmt
+	// put are the fan-out's INSERTs (putPlain and putFull), prepared once per open handle
+	// and reused by every transaction (tx.Stmt reuses them on the handle's single
+	// connection) instead of being prepared again for each batch.
+	put [2]*sql.Stmt
 }
 
-// putStmt returns the handle's prepared fan-out INSERT, preparing it on first use.
-func (u *userDB) putStmt(ctx context.Context) (*sql.Stmt, error) {
+// putStmt returns the handle's prepared fan-out INSERT of the kind (putPlain or putFull),
+// preparing it on first use.
+func (u *userDB) putStmt(ctx context.Context, kind int) (*sql.Stmt, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.put == nil {
-		st, err := u.db.PrepareContext(ctx, putMessageSQL)
+	if u.put[kind] == nil {
+		st, err := u.db.PrepareContext(ctx, putSQL[kind])
 		if err != nil {
 			return nil, err
 		}
-		u.put = st
+		u.put[kind] = st
 	}
-	return u.put, nil
+	return u.put[kind], nil
 }
 
 // close closes the prepared statement and the database; the handle must be idle.
 func (u *userDB) close() {
 	u.mu.Lock()
-	if u.put != nil {
-		u.put.Close()
-		u.put = nil
+	for i, st := range u.put {
+		if st != nil {
+			st.Close()
+			u.put[i] = nil
+		}
 	}
 	u.mu.Unlock()
 	u.db.Close()
