@@ -58,6 +58,7 @@ type config struct {
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
 	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
+	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
 	sendersSet bool          // -senders was given
 }
 
@@ -70,7 +71,7 @@ func main() {
 	fs.StringVar(&c.CACert, "cacert", "", "PEM file to trust (e.g. <data>/cert.pem)")
 	fs.StringVar(&c.Socket, "socket", "", "minimostd's admin socket (to create the accounts), e.g. <data>/minimost.sock")
 	fs.IntVar(&c.PID, "pid", 0, "minimostd's process id for CPU and memory figures (default: the owner of -socket)")
-	fs.IntVar(&c.Users, "users", 100, "connected clients (accounts <prefix>0000…)")
+	fs.IntVar(&c.Users, "users", 100, "connected clients (accounts <prefix>0000…), at most 50,000")
 	fs.IntVar(&c.Senders, "senders", 10, "clients that send")
 	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
@@ -82,6 +83,7 @@ func main() {
 	fs.StringVar(&c.Password, "password", "bench-password-123", "password of the accounts")
 	fs.BoolVar(&c.Spawn, "spawn", false, "start a minimostd of our own on a temporary data directory and a free port")
 	fs.StringVar(&c.Minimostd, "minimostd", "", "minimostd binary for -spawn (default: on PATH, else ./bin/minimostd)")
+	fs.StringVar(&c.DataDir, "data", "", "with -spawn: run the daemon on this data directory (created if need be, never removed) and keep the accounts' session cookies in DIR.sessions.json beside it, so that later runs with the same -users and -prefix log no one in again; messages accumulate in it from run to run")
 	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
@@ -117,8 +119,11 @@ func (c *config) check() error {
 	if c.Users < 2 {
 		return errors.New("-users must be at least 2")
 	}
-	if c.Users > 9999 {
-		return errors.New("-users must be at most 9999")
+	if c.Users > maxUsers {
+		return fmt.Errorf("-users must be at most %d", maxUsers)
+	}
+	if c.DataDir != "" && !c.Spawn {
+		return errors.New("-data needs -spawn (it is the spawned daemon's data directory)")
 	}
 	if c.Scenario == "channels" && !c.sendersSet {
 		c.Senders = c.Channels
@@ -208,5 +213,9 @@ func parseCounts(v string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// maxUsers bounds -users: the clients' sockets and the daemon's must fit in the file
+// descriptor limit this program can raise.
+const maxUsers = 50000
 
 func username(prefix string, i int) string { return fmt.Sprintf("%s%04d", strings.ToLower(prefix), i) }

@@ -127,6 +127,8 @@ type Report struct {
 	BenchCPUPct     float64 `json:"bench_cpu_pct"` // this load generator, same machine
 	SetupS          float64 `json:"setup_s"`
 	UsersCreated    int     `json:"users_created"`
+	Logins          int     `json:"logins"`          // password logins in this run
+	SessionsReused  int     `json:"sessions_reused"` // sessions of an earlier run (-data) still valid
 	ServerProcError string  `json:"server_proc_error,omitempty"`
 
 	MissingCopies    int64   `json:"missing_copies"`  // wanted but not received within -drain
@@ -225,6 +227,16 @@ func run(ctx context.Context, c config) error {
 		LoadStart: loadavg(), Scenario: c.Scenario, Users: c.Users, Senders: c.Senders,
 		RatePerSender: c.Rate, DurationS: c.Duration.Seconds(),
 	}
+	if err := raiseFileLimit(filesWanted(c.Users)); err != nil {
+		return err
+	}
+	var sess *sessionsFile
+	if c.DataDir != "" {
+		var err error
+		if sess, err = loadSessions(sessionsPath(c.DataDir), c.Prefix); err != nil {
+			return err
+		}
+	}
 	setupStart := time.Now()
 	sctx, cancelSetup := context.WithTimeout(ctx, c.SetupLimit)
 	defer cancelSetup()
@@ -270,13 +282,7 @@ func run(ctx context.Context, c config) error {
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
 	}
-	logf("logging in %d clients", len(clients))
-	if err := parallel(sctx, 8, len(clients), func(i int) error {
-		if err := clients[i].login(sctx, c.Password); err != nil {
-			return fmt.Errorf("login %s: %w", clients[i].name, err)
-		}
-		return nil
-	}); err != nil {
+	if rep.Logins, rep.SessionsReused, err = logIn(sctx, c, clients, sess); err != nil {
 		return err
 	}
 	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
@@ -553,6 +559,82 @@ func run(ctx context.Context, c config) error {
 	return nil
 }
 
+// logIn gives every client a session: the one saved for it in sess (-data) when the daemon
+// still accepts it, else a password login. With sess, the sessions are saved again, also
+// when some logins failed, so that the work done is not lost.
+func logIn(ctx context.Context, c config, clients []*client, sess *sessionsFile) (logins, reused int, err error) {
+	need := make([]bool, len(clients))
+	if sess != nil {
+		var restored []int
+		for i, cl := range clients {
+			if ck := sess.Users[cl.name]; ck != nil {
+				cl.restore(ck)
+				restored = append(restored, i)
+			} else {
+				need[i] = true
+			}
+		}
+		if len(restored) > 0 {
+			logf("checking %d saved sessions", len(restored))
+		}
+		var refused atomic.Int64
+		if err := parallel(ctx, 16, len(restored), func(k int) error {
+			i := restored[k]
+			ok, err := clients[i].sessionValid(ctx)
+			if err != nil {
+				return fmt.Errorf("session of %s: %w", clients[i].name, err)
+			}
+			if !ok {
+				need[i] = true
+				refused.Add(1)
+			}
+			return nil
+		}); err != nil {
+			return 0, 0, err
+		}
+		reused = len(restored) - int(refused.Load())
+		if refused.Load() > 0 {
+			logf("%d saved sessions refused: logging those in again", refused.Load())
+		}
+	} else {
+		for i := range need {
+			need[i] = true
+		}
+	}
+	var todo []int
+	for i, n := range need {
+		if n {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		logf("logging in %d clients", len(todo))
+	}
+	var done atomic.Int64
+	err = parallel(ctx, 8, len(todo), func(k int) error {
+		cl := clients[todo[k]]
+		if err := cl.login(ctx, c.Password); err != nil {
+			return fmt.Errorf("login %s: %w", cl.name, err)
+		}
+		if n := done.Add(1); n%1000 == 0 {
+			logf("%d of %d logged in", n, len(todo))
+		}
+		return nil
+	})
+	logins = int(done.Load())
+	if sess != nil {
+		for _, cl := range clients {
+			if ck := cl.cookies(); ck[sessionCookieName] != "" {
+				sess.Users[cl.name] = ck
+			}
+		}
+		if serr := sess.save(sessionsPath(c.DataDir)); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return logins, reused, err
+}
+
 // setupScenario makes the conversations and picks the senders.
 func setupScenario(ctx context.Context, c config, clients []*client, runID string) ([]conversation, []*sender, error) {
 	var convs []conversation
@@ -714,8 +796,8 @@ func printReport(c config, r *Report) {
 		fmt.Printf("scenario %s: %d users browsing, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
 			r.Scenario, r.Users, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
 	} else {
-		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
-			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created, %d logins, %d saved sessions reused)\n",
+			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated, r.Logins, r.SessionsReused)
 	}
 	fmt.Printf("messages: %d sent, %d acked, %d delivered to every member, %d error frames\n", r.Sent, r.Acked, r.Delivered, r.ErrorFrames)
 	fmt.Printf("copies:   %d of %d received (message.new at each member)\n", r.CopiesReceived, r.CopiesWanted)
