@@ -8,11 +8,16 @@ import (
 	"syscall"
 )
 
-// filesWanted is how many file descriptors a run of users clients needs in this process and
-// in the daemon it spawns (which inherits the limit): one socket per client, plus the
-// daemon's databases (three descriptors for each cached account database, up to 2,048) and
-// some slack.
-func filesWanted(users int) uint64 { return uint64(users) + 10000 }
+// filesWanted is how many file descriptors a run of users clients needs: one socket per
+// client here; a spawned daemon inherits the limit and needs one per socket too, plus its
+// databases (three descriptors — file, WAL, shared memory — for each cached account
+// database, up to 2,048) and its listeners and logs.
+func filesWanted(users int, spawn bool) uint64 {
+	if spawn {
+		return uint64(users) + 3*2048 + 1000
+	}
+	return uint64(users) + 1000
+}
 
 // raiseFileLimit lifts RLIMIT_NOFILE to at least want when it is lower: the soft limit up to
 // the hard one, and the hard one too when this process may (root). It says what is missing

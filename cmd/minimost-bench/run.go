@@ -227,7 +227,7 @@ func run(ctx context.Context, c config) error {
 		LoadStart: loadavg(), Scenario: c.Scenario, Users: c.Users, Senders: c.Senders,
 		RatePerSender: c.Rate, DurationS: c.Duration.Seconds(),
 	}
-	if err := raiseFileLimit(filesWanted(c.Users)); err != nil {
+	if err := raiseFileLimit(filesWanted(c.Users, c.Spawn)); err != nil {
 		return err
 	}
 	var sess *sessionsFile
