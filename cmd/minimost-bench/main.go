@@ -59,6 +59,7 @@ type config struct {
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
 	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
 	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
+	Ceiling    bool          // measure the raw group-commit ceiling after the drain
 	sendersSet bool          // -senders was given
 }
 
@@ -84,6 +85,7 @@ func main() {
 	fs.BoolVar(&c.Spawn, "spawn", false, "start a minimostd of our own on a temporary data directory and a free port")
 	fs.StringVar(&c.Minimostd, "minimostd", "", "minimostd binary for -spawn (default: on PATH, else ./bin/minimostd)")
 	fs.StringVar(&c.DataDir, "data", "", "with -spawn: run the daemon on this data directory (created if need be, never removed) and keep the accounts' session cookies in DIR.sessions.json beside it, so that later runs with the same -users and -prefix log no one in again; messages accumulate in it from run to run")
+	fs.BoolVar(&c.Ceiling, "ceiling", true, "after the drain of a scenario that sends, measure the raw SQLite group-commit ceiling in this process (min(-users, 1000) account databases, 50 copies per transaction, the daemon's 4 fan-out workers, ~3 s, on a temporary directory beside the data directory) and report the daemon's fan-out copies/s against it (-ceiling=false: skip)")
 	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")

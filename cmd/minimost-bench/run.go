@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -153,6 +154,16 @@ type Report struct {
 	ServerCPUPerAction float64      `json:"server_cpu_us_per_action,omitempty"`
 
 	Storms []*stormResult `json:"storms,omitempty"` // -scenario storm
+
+	// The raw group-commit ceiling, measured in this process after the drain, and the
+	// daemon's fan-out over the sending window (its minimost_fanout_copies_total).
+	CeilingFiles        int     `json:"ceiling_files,omitempty"`
+	CeilingCopiesPerS   float64 `json:"ceiling_copies_per_s,omitempty"`
+	CeilingCPUUsPerCopy float64 `json:"ceiling_cpu_us_per_copy,omitempty"`
+	StoreCopies         int64   `json:"store_copies,omitempty"` // written by the fan-out while the senders sent
+	StoreCopiesPerS     float64 `json:"store_copies_per_s,omitempty"`
+	StoreCeilingRatio   float64 `json:"store_ceiling_ratio,omitempty"` // store copies/s ÷ ceiling copies/s
+	CeilingError        string  `json:"ceiling_error,omitempty"`
 }
 
 // saveProfile writes what url answers to path.
@@ -375,6 +386,13 @@ func run(ctx context.Context, c config) error {
 		})
 	}
 
+	// The fan-out's copies are counted over the sending window, from the daemon's metrics.
+	sends := c.Senders > 0 || br != nil
+	var store0 float64
+	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
+	if sends && c.Ceiling && c.Pprof != "" {
+		store0, storeErr = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric)
+	}
 	start := time.Now()
 	stopAt := start.Add(c.Duration)
 	var profiling sync.WaitGroup
@@ -428,6 +446,13 @@ func run(ctx context.Context, c config) error {
 		})
 	}
 	sendWG.Wait()
+	if sends && c.Ceiling && storeErr == nil {
+		var store1 float64
+		if store1, storeErr = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric); storeErr == nil {
+			rep.StoreCopies = int64(store1 - store0)
+			rep.StoreCopiesPerS = (store1 - store0) / time.Since(start).Seconds()
+		}
+	}
 
 	// Wait for the acks and the copies still on their way, at most -drain.
 	sent := 0
@@ -484,6 +509,23 @@ func run(ctx context.Context, c config) error {
 	}
 	after, procErr2 := readProc(c.PID)
 	selfAfter, _ := readProc(0)
+	if sends && c.Ceiling {
+		// The daemon is idle now (everything delivered or the drain over), its sockets open.
+		dataDir := filepath.Dir(c.Socket)
+		logf("measuring the raw group-commit ceiling for %v beside %s", ceilingTime, dataDir)
+		if res, err := measureCeiling(ctx, dataDir, min(c.Users, 1000)); err != nil {
+			rep.CeilingError = err.Error()
+		} else {
+			rep.CeilingFiles = res.Files
+			rep.CeilingCopiesPerS = res.CopiesPerSec
+			rep.CeilingCPUUsPerCopy = res.CPUNsPerCopy / 1000
+			if storeErr != nil {
+				rep.CeilingError = "store copies: " + storeErr.Error()
+			} else if res.CopiesPerSec > 0 {
+				rep.StoreCeilingRatio = rep.StoreCopiesPerS / res.CopiesPerSec
+			}
+		}
+	}
 	close(stopSample)
 	sampler.Wait()
 	cancelRead()
@@ -826,6 +868,14 @@ func printReport(c config, r *Report) {
 			st.Reset, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS, st.WindowS)
 		fmt.Printf("presence: %.1f frames per client on average (max %d) from the reset to %v after the last reconnect: %.2f per client per second\n",
 			st.PresenceAvg, st.PresenceMax, stormSettle, st.PresencePerS)
+	}
+	if r.CeilingFiles > 0 || r.CeilingError != "" {
+		fmt.Printf("ceiling:  raw group commit %.0f copies/s (%d files, %d per transaction, %d workers, %.1f µs CPU per copy);  store %.0f copies/s over the sending window (%d copies): %.2f of the ceiling",
+			r.CeilingCopiesPerS, r.CeilingFiles, ceilingPerTx, fanoutWorkers, r.CeilingCPUUsPerCopy, r.StoreCopiesPerS, r.StoreCopies, r.StoreCeilingRatio)
+		if r.CeilingError != "" {
+			fmt.Printf("  (%s)", r.CeilingError)
+		}
+		fmt.Println()
 	}
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
 }
