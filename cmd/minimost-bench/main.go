@@ -60,6 +60,7 @@ type config struct {
 	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
 	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
 	Ceiling    bool          // measure the raw group-commit ceiling after the drain
+	Runs       int           // the whole scenario this many times, then the medians
 	sendersSet bool          // -senders was given
 }
 
@@ -86,6 +87,7 @@ func main() {
 	fs.StringVar(&c.Minimostd, "minimostd", "", "minimostd binary for -spawn (default: on PATH, else ./bin/minimostd)")
 	fs.StringVar(&c.DataDir, "data", "", "with -spawn: run the daemon on this data directory (created if need be, never removed) and keep the accounts' session cookies in DIR.sessions.json beside it, so that later runs with the same -users and -prefix log no one in again; messages accumulate in it from run to run")
 	fs.BoolVar(&c.Ceiling, "ceiling", true, "after the drain of a scenario that sends, measure the raw SQLite group-commit ceiling in this process (min(-users, 1000) account databases, 50 copies per transaction, the daemon's 4 fan-out workers, ~3 s, on a temporary directory beside the data directory) and report the daemon's fan-out copies/s against it (-ceiling=false: skip)")
+	fs.IntVar(&c.Runs, "runs", 1, "run the whole scenario this many times (with -spawn, each on a daemon of its own), print each report, then the median of each key figure")
 	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
@@ -111,9 +113,26 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, c); err != nil {
-		fmt.Fprintln(os.Stderr, "minimost-bench:", err)
-		os.Exit(1)
+	var reps []*Report
+	for i := range c.Runs {
+		if c.Runs > 1 {
+			logf("run %d of %d", i+1, c.Runs)
+		}
+		rep, err := run(ctx, c)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "minimost-bench:", err)
+			if len(reps) > 1 {
+				printMedians(c, reps)
+			}
+			os.Exit(1)
+		}
+		reps = append(reps, rep)
+		if !c.JSON || c.Runs == 1 {
+			printReport(c, rep)
+		}
+	}
+	if c.Runs > 1 {
+		printMedians(c, reps)
 	}
 }
 
@@ -123,6 +142,9 @@ func (c *config) check() error {
 	}
 	if c.Users > maxUsers {
 		return fmt.Errorf("-users must be at most %d", maxUsers)
+	}
+	if c.Runs < 1 || c.Runs > 100 {
+		return errors.New("-runs must be between 1 and 100")
 	}
 	if c.DataDir != "" && !c.Spawn {
 		return errors.New("-data needs -spawn (it is the spawned daemon's data directory)")

@@ -232,20 +232,20 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func run(ctx context.Context, c config) error {
+func run(ctx context.Context, c config) (*Report, error) {
 	rep := &Report{
 		Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
 		LoadStart: loadavg(), Scenario: c.Scenario, Users: c.Users, Senders: c.Senders,
 		RatePerSender: c.Rate, DurationS: c.Duration.Seconds(),
 	}
 	if err := raiseFileLimit(filesWanted(c.Users, c.Spawn)); err != nil {
-		return err
+		return nil, err
 	}
 	var sess *sessionsFile
 	if c.DataDir != "" {
 		var err error
 		if sess, err = loadSessions(sessionsPath(c.DataDir), c.Prefix); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	setupStart := time.Now()
@@ -254,7 +254,7 @@ func run(ctx context.Context, c config) error {
 	if c.Spawn {
 		d, err := spawn(sctx, &c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer d.stop()
 		logf("spawned minimostd (pid %d) on %s, data %s", c.PID, c.URL, d.dir)
@@ -269,11 +269,11 @@ func run(ctx context.Context, c config) error {
 	rep.ServerPID = c.PID
 	base, err := url.Parse(strings.TrimRight(c.URL, "/"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tc, err := tlsConfig(&c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	transport := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	conns := &connSet{}
@@ -287,14 +287,14 @@ func run(ctx context.Context, c config) error {
 	}
 	logf("creating %d accounts through %s", len(names), c.Socket)
 	if rep.UsersCreated, err = createUsers(sctx, c.Socket, names, c.Password); err != nil {
-		return err
+		return nil, err
 	}
 	clients := make([]*client, c.Users)
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
 	}
 	if rep.Logins, rep.SessionsReused, err = logIn(sctx, c, clients, sess); err != nil {
-		return err
+		return nil, err
 	}
 	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
 	// here (the daemon's GC returns that memory only slowly, so per-socket figures of small
@@ -312,7 +312,7 @@ func run(ctx context.Context, c config) error {
 	connStart := time.Now()
 	if err := parallel(sctx, c.Connectors, len(clients), func(i int) error { return clients[i].dial(ctx) }); err != nil {
 		closeAll(clients)
-		return err
+		return nil, err
 	}
 	rep.ConnectPerSec = float64(len(clients)) / time.Since(connStart).Seconds()
 	defer closeAll(clients)
@@ -320,13 +320,13 @@ func run(ctx context.Context, c config) error {
 	runID := randomID()
 	convs, senders, err := setupScenario(sctx, c, clients, runID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep.Conversations = len(convs)
 	var br *browser
 	if c.Scenario == "browse" {
 		if br, err = newBrowser(sctx, clients, convs); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	rep.SetupS = time.Since(setupStart).Seconds()
@@ -477,7 +477,7 @@ func run(ctx context.Context, c config) error {
 		for _, k := range c.Storms {
 			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			rep.Storms = append(rep.Storms, st)
 		}
@@ -594,11 +594,10 @@ func run(ctx context.Context, c config) error {
 	}
 	rep.BenchCPUPct = 100 * (selfAfter.CPU - selfBefore.CPU).Seconds() / wall
 	rep.LoadEnd = loadavg()
-	printReport(c, rep)
 	if rep.Delivered < rep.Sent {
 		logf("%d of %d messages did not reach every member within -drain %v", rep.Sent-rep.Delivered, rep.Sent, c.Drain)
 	}
-	return nil
+	return rep, nil
 }
 
 // logIn gives every client a session: the one saved for it in sess (-data) when the daemon
