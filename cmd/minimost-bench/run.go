@@ -140,6 +140,18 @@ type Report struct {
 	ConnectPerSec    float64 `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
 	RSSBeforeMiB     float64 `json:"rss_before_sockets_mib"` // logged in, no socket open
 	RSSPerSocketKiB  float64 `json:"rss_per_socket_kib"`     // (RSS at end − RSS before sockets) / users
+	// -scenario idle: RSS settled (stable for a second) before the sockets and after them and
+	// a GC; RSSPerSocketKiB is then (after − before) / users.
+	RSSAfterMiB     float64 `json:"rss_after_sockets_mib,omitempty"`
+	RSSBeforeStable bool    `json:"rss_before_stable,omitempty"`
+	RSSAfterStable  bool    `json:"rss_after_stable,omitempty"`
+	RSSNote         string  `json:"rss_note,omitempty"`
+	// The free heap the Go runtime kept mapped (HeapIdle − HeapReleased, after the GC) at
+	// each reading, and RSS per socket without it: free heap before the sockets is reused by
+	// them without growing RSS.
+	IdleHeapBeforeMiB  float64 `json:"idle_heap_kept_before_mib,omitempty"`
+	IdleHeapAfterMiB   float64 `json:"idle_heap_kept_after_mib,omitempty"`
+	RSSNetPerSocketKiB float64 `json:"rss_net_per_socket_kib,omitempty"`
 	// GoMemPerSocketKiB is the daemon's Go heap and stacks in use after a GC (from
 	// /debug/pprof/heap?gc=1), at the end minus before the sockets, per socket: unlike RSS
 	// it does not count memory freed but not yet returned to the system.
@@ -184,9 +196,21 @@ func saveProfile(ctx context.Context, url, path string) error {
 	return os.WriteFile(path, b, 0o600)
 }
 
-// goMem returns the daemon's heap and stack bytes in use after a forced GC, and its number
-// of goroutines, from its pprof endpoint.
-func goMem(ctx context.Context, base string) (heapInuse, stackInuse int64, goroutines int, err error) {
+// goMemStats is the daemon's Go memory after a forced GC.
+type goMemStats struct {
+	HeapInuse, Stack int64
+	// HeapIdle − HeapReleased is free heap the runtime keeps mapped: in RSS, but reusable
+	// by the next allocations without growing RSS.
+	HeapIdle, HeapReleased int64
+	Goroutines             int
+}
+
+// idleKept is the free heap the runtime holds and RSS counts.
+func (m goMemStats) idleKept() int64 { return max(m.HeapIdle-m.HeapReleased, 0) }
+
+// goMem returns the daemon's heap and stack bytes in use after a forced GC, the idle heap it
+// keeps, and its number of goroutines, from its pprof endpoint.
+func goMem(ctx context.Context, base string) (m goMemStats, err error) {
 	get := func(path string) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		if err != nil {
@@ -202,22 +226,26 @@ func goMem(ctx context.Context, base string) (heapInuse, stackInuse int64, gorou
 	}
 	heap, err := get("/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
 	for _, line := range strings.Split(heap, "\n") {
 		var n, sys int64
 		if _, err := fmt.Sscanf(line, "# HeapInuse = %d", &n); err == nil {
-			heapInuse = n
+			m.HeapInuse = n
+		} else if _, err := fmt.Sscanf(line, "# HeapIdle = %d", &n); err == nil {
+			m.HeapIdle = n
+		} else if _, err := fmt.Sscanf(line, "# HeapReleased = %d", &n); err == nil {
+			m.HeapReleased = n
 		} else if _, err := fmt.Sscanf(line, "# Stack = %d / %d", &n, &sys); err == nil {
-			stackInuse = n
+			m.Stack = n
 		}
 	}
 	g, err := get("/debug/pprof/goroutine?debug=1")
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
-	fmt.Sscanf(g, "goroutine profile: total %d", &goroutines)
-	return heapInuse, stackInuse, goroutines, nil
+	fmt.Sscanf(g, "goroutine profile: total %d", &m.Goroutines)
+	return m, nil
 }
 
 func loadavg() string {
@@ -299,13 +327,20 @@ func run(ctx context.Context, c config) (*Report, error) {
 	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
 	// here (the daemon's GC returns that memory only slowly, so per-socket figures of small
 	// runs are rough).
-	var heapBefore, stackBefore int64
+	var mem0 goMemStats
 	if c.Pprof != "" {
-		if heapBefore, stackBefore, _, err = goMem(sctx, c.Pprof); err != nil {
+		if mem0, err = goMem(sctx, c.Pprof); err != nil {
 			logf("no Go memory figures from %s: %v", c.Pprof, err)
 		}
 	}
-	if p, err := readProc(c.PID); err == nil {
+	if c.Scenario == "idle" && c.PID != 0 {
+		// What the sockets cost is the difference of two settled readings.
+		rss, stable, err := waitStableRSS(sctx, c.PID, rssSettleLimit)
+		if err != nil {
+			return nil, err
+		}
+		rep.RSSBeforeMiB, rep.RSSBeforeStable = float64(rss)/(1<<20), stable
+	} else if p, err := readProc(c.PID); err == nil {
 		rep.RSSBeforeMiB = float64(p.RSS) / (1 << 20)
 	}
 	logf("connecting %d WebSockets (%d at a time)", len(clients), c.Connectors)
@@ -498,13 +533,28 @@ func run(ctx context.Context, c config) (*Report, error) {
 			logf("goroutine profile: %v", err)
 		}
 	}
-	if heapBefore > 0 {
-		if heap, stack, g, err := goMem(ctx, c.Pprof); err == nil {
+	var mem1 goMemStats
+	if mem0.HeapInuse > 0 {
+		if mem1, err = goMem(ctx, c.Pprof); err == nil {
 			n := float64(len(clients)) * 1024
-			rep.GoMemPerSocketKiB = float64(heap+stack-heapBefore-stackBefore) / n
-			rep.GoHeapPerSocketKiB = float64(heap-heapBefore) / n
-			rep.GoStackPerSocketKiB = float64(stack-stackBefore) / n
-			rep.Goroutines = g
+			rep.GoMemPerSocketKiB = float64(mem1.HeapInuse+mem1.Stack-mem0.HeapInuse-mem0.Stack) / n
+			rep.GoHeapPerSocketKiB = float64(mem1.HeapInuse-mem0.HeapInuse) / n
+			rep.GoStackPerSocketKiB = float64(mem1.Stack-mem0.Stack) / n
+			rep.Goroutines = mem1.Goroutines
+		}
+	}
+	if c.Scenario == "idle" && c.PID != 0 && rep.RSSBeforeMiB > 0 {
+		// After the GC above (when the pprof endpoint is there), once RSS has settled.
+		if rss, stable, err := waitStableRSS(ctx, c.PID, rssSettleLimit); err == nil {
+			rep.RSSAfterMiB, rep.RSSAfterStable = float64(rss)/(1<<20), stable
+			rep.RSSPerSocketKiB = (rep.RSSAfterMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
+			if mem1.HeapInuse > 0 {
+				rep.IdleHeapBeforeMiB, rep.IdleHeapAfterMiB = float64(mem0.idleKept())/(1<<20), float64(mem1.idleKept())/(1<<20)
+				rep.RSSNetPerSocketKiB = ((rep.RSSAfterMiB - rep.IdleHeapAfterMiB) - (rep.RSSBeforeMiB - rep.IdleHeapBeforeMiB)) * 1024 / float64(len(clients))
+			}
+			if rep.Logins > 0 {
+				rep.RSSNote = fmt.Sprintf("%d password logins ran in the daemon before the sockets: RSS per socket includes the memory their hashing freed and is not comparable (run again with -data to reuse the sessions)", rep.Logins)
+			}
 		}
 	}
 	after, procErr2 := readProc(c.PID)
@@ -584,7 +634,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 		if n := len(rep.Actions); n > 0 && rep.Actions[n-1].Count > 0 {
 			rep.ServerCPUPerAction = 1e6 * rep.ServerCPUS / float64(rep.Actions[n-1].Count)
 		}
-		if rep.RSSBeforeMiB > 0 {
+		if rep.RSSBeforeMiB > 0 && rep.RSSAfterMiB == 0 {
 			rep.RSSPerSocketKiB = (rep.ServerRSSMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
 		}
 	} else if procErr != nil {
@@ -855,6 +905,23 @@ func printReport(c config, r *Report) {
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
 	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket (heap %.1f, stacks %.1f), %d goroutines\n",
 		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.GoHeapPerSocketKiB, r.GoStackPerSocketKiB, r.Goroutines)
+	if r.RSSAfterMiB > 0 {
+		settled := func(ok bool) string {
+			if ok {
+				return "settled"
+			}
+			return "NOT settled"
+		}
+		fmt.Printf("rss:      %.1f MiB before the sockets (%s) → %.1f MiB with them, after a GC (%s): %.1f KiB per socket;  Go heap+stacks %.1f KiB per socket\n",
+			r.RSSBeforeMiB, settled(r.RSSBeforeStable), r.RSSAfterMiB, settled(r.RSSAfterStable), r.RSSPerSocketKiB, r.GoMemPerSocketKiB)
+		if r.IdleHeapBeforeMiB > 0 || r.IdleHeapAfterMiB > 0 {
+			fmt.Printf("          free heap kept by the Go runtime (in RSS) %.1f MiB before, %.1f MiB after: RSS less it, %.1f KiB per socket\n",
+				r.IdleHeapBeforeMiB, r.IdleHeapAfterMiB, r.RSSNetPerSocketKiB)
+		}
+		if r.RSSNote != "" {
+			fmt.Printf("          %s\n", r.RSSNote)
+		}
+	}
 	if len(r.Actions) > 0 {
 		fmt.Printf("actions:  one every ~%.0fs per user (jittered ±50%%);  server CPU %.0f µs per action\n", r.ThinkS, r.ServerCPUPerAction)
 		for _, a := range r.Actions {
