@@ -61,6 +61,7 @@ type config struct {
 	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
 	Ceiling    bool          // measure the raw group-commit ceiling after the drain
 	Runs       int           // the whole scenario this many times, then the medians
+	Restart    bool          // -scenario storm: stop and start the daemon instead of resetting the connections
 	sendersSet bool          // -senders was given
 }
 
@@ -88,6 +89,7 @@ func main() {
 	fs.StringVar(&c.DataDir, "data", "", "with -spawn: run the daemon on this data directory (created if need be, never removed) and keep the accounts' session cookies in DIR.sessions.json beside it, so that later runs with the same -users and -prefix log no one in again; messages accumulate in it from run to run")
 	fs.BoolVar(&c.Ceiling, "ceiling", true, "after the drain of a scenario that sends, measure the raw SQLite group-commit ceiling in this process (min(-users, 1000) account databases, 50 copies per transaction, the daemon's 4 fan-out workers, ~3 s, on a temporary directory beside the data directory) and report the daemon's fan-out copies/s against it (-ceiling=false: skip)")
 	fs.IntVar(&c.Runs, "runs", 1, "run the whole scenario this many times (with -spawn, each on a daemon of its own), print each report, then the median of each key figure")
+	fs.BoolVar(&c.Restart, "restart", false, "-scenario storm with -spawn: instead of resetting the connections, SIGTERM the daemon, wait for it to exit, start it again on the same data directory and port, and reconnect every client with its session and ?boot=&since= (-connectors at a time); reports shutdown and start times, reconnects, resyncs (expected: the boot id changes) and presence frames")
 	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
@@ -145,6 +147,9 @@ func (c *config) check() error {
 	}
 	if c.Runs < 1 || c.Runs > 100 {
 		return errors.New("-runs must be between 1 and 100")
+	}
+	if c.Restart && (c.Scenario != "storm" || !c.Spawn) {
+		return errors.New("-restart needs -scenario storm and -spawn (it stops and starts the daemon it spawned)")
 	}
 	if c.DataDir != "" && !c.Spawn {
 		return errors.New("-data needs -spawn (it is the spawned daemon's data directory)")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -279,12 +280,14 @@ func run(ctx context.Context, c config) (*Report, error) {
 	setupStart := time.Now()
 	sctx, cancelSetup := context.WithTimeout(ctx, c.SetupLimit)
 	defer cancelSetup()
+	var daemon *spawned
 	if c.Spawn {
 		d, err := spawn(sctx, &c)
 		if err != nil {
 			return nil, err
 		}
 		defer d.stop()
+		daemon = d
 		logf("spawned minimostd (pid %d) on %s, data %s", c.PID, c.URL, d.dir)
 	}
 	if c.PID == 0 {
@@ -404,6 +407,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 	var peak atomic.Int64
 	stopSample := make(chan struct{})
 	var sampler sync.WaitGroup
+	pid := c.PID // a -restart storm replaces the daemon; its successor is not sampled
 	if procErr == nil {
 		sampler.Go(func() {
 			t := time.NewTicker(250 * time.Millisecond)
@@ -413,7 +417,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 				case <-stopSample:
 					return
 				case <-t.C:
-					if p, err := readProc(c.PID); err == nil && p.RSS > peak.Load() {
+					if p, err := readProc(pid); err == nil && p.RSS > peak.Load() {
 						peak.Store(p.RSS)
 					}
 				}
@@ -509,8 +513,21 @@ func run(ctx context.Context, c config) (*Report, error) {
 	}
 	if c.Scenario == "storm" {
 		startReader := func(cl *client) { cl.read(rctx, runID, tr.onCopy, func(string, time.Time) {}) }
+		var restart func() (time.Duration, time.Duration, int, error)
+		if c.Restart {
+			restart = func() (shutdown, ready time.Duration, pid int, err error) {
+				logf("storm: SIGTERM to minimostd (pid %d)", c.PID)
+				shutdown, killed := daemon.terminate(60 * time.Second)
+				if killed {
+					return shutdown, 0, 0, fmt.Errorf("minimostd did not exit within 60 s of SIGTERM: killed")
+				}
+				ready, err = daemon.start(ctx)
+				logf("storm: minimostd exited in %.1fs; restarted (pid %d), ready in %.1fs", shutdown.Seconds(), c.PID, ready.Seconds())
+				return shutdown, ready, c.PID, err
+			}
+		}
 		for _, k := range c.Storms {
-			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader)
+			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader, restart)
 			if err != nil {
 				return nil, err
 			}
@@ -534,7 +551,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 		}
 	}
 	var mem1 goMemStats
-	if mem0.HeapInuse > 0 {
+	if mem0.HeapInuse > 0 && c.PID == pid {
 		if mem1, err = goMem(ctx, c.Pprof); err == nil {
 			n := float64(len(clients)) * 1024
 			rep.GoMemPerSocketKiB = float64(mem1.HeapInuse+mem1.Stack-mem0.HeapInuse-mem0.Stack) / n
@@ -557,7 +574,10 @@ func run(ctx context.Context, c config) (*Report, error) {
 			}
 		}
 	}
-	after, procErr2 := readProc(c.PID)
+	after, procErr2 := readProc(pid)
+	if c.PID != pid {
+		procErr2 = errors.New("the daemon was restarted during the run: see the storm figures")
+	}
 	selfAfter, _ := readProc(0)
 	if sends && c.Ceiling {
 		// The daemon is idle now (everything delivered or the drain over), its sockets open.
@@ -930,6 +950,13 @@ func printReport(c config, r *Report) {
 		}
 	}
 	for _, st := range r.Storms {
+		if st.Restart {
+			fmt.Printf("restart:  SIGTERM → exited in %.1fs;  started again, ready in %.1fs;  %d at a time: %d reconnected in %.1fs after ready (%.1fs after SIGTERM): %.0f sockets/s;  %d failed;  %d closed by the server (%d too slow);  %d resyncs;  new daemon's CPU %.2fs\n",
+				st.ShutdownS, st.ReadyS, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.AllBackS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS)
+			fmt.Printf("presence: %.1f frames per client on average (max %d) from ready to %v after the last reconnect: %.2f per client per second\n",
+				st.PresenceAvg, st.PresenceMax, stormSettle, st.PresencePerS)
+			continue
+		}
 		fmt.Printf("storm:    %d connections reset; %d at a time: %d reconnected in %.1fs: %.0f sockets/s;  %d failed;  %d dropped (%d too slow);  %d resyncs;  server CPU %.2fs over the %.1fs storm\n",
 			st.Reset, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS, st.WindowS)
 		fmt.Printf("presence: %.1f frames per client on average (max %d) from the reset to %v after the last reconnect: %.2f per client per second\n",
