@@ -10,10 +10,35 @@
 //	minimost-bench -url https://127.0.0.1:5000 -cacert data/cert.pem -socket data/minimost.sock \
 //	    -scenario dm -users 100 -senders 50
 //
-// Accounts (bench0000, bench0001, …) are created through the admin socket (gRPC CreateUser),
-// so registration's rate limit does not apply; login is rate-limited per client address, so
-// a daemon started by hand for large runs wants -auth-burst >= -users (-spawn sets it). The
-// run is bounded: setup, -duration of sending, then at most -drain waiting for the last copies.
+//	minimost-bench -spawn -runs 3 -scenario channel -users 1000 -senders 20 -rate 2.5 -duration 20s
+//	minimost-bench -spawn -data /tmp/bench10k -users 10000 -scenario idle -duration 5s
+//	minimost-bench -spawn -data /tmp/bench10k -users 10000 -scenario storm -restart -connectors 256
+//
+// Accounts (bench0000, bench0001, …, up to -users 50,000: bench49999) are created through the
+// admin socket (gRPC CreateUser), so registration's rate limit does not apply; login is
+// rate-limited per client address, so a daemon started by hand for large runs wants
+// -auth-burst >= -users (-spawn sets it). The run is bounded: setup, -duration of sending,
+// then at most -drain waiting for the last copies.
+//
+// -data DIR (with -spawn) runs the daemon on DIR instead of a temporary directory and keeps
+// it; the accounts' session cookies are saved in DIR.sessions.json (mode 0600, beside DIR),
+// so that a later run with the same -prefix reuses them (the daemon's sessions survive a
+// restart) and hashes no password: only accounts missing from the file, or whose session
+// the daemon refuses, are logged in. Messages accumulate in DIR from run to run.
+//
+// After the drain of a scenario that sends, the raw SQLite group-commit ceiling is measured
+// in this process (store.MeasureCeiling: min(-users, 1,000) account databases, 50 copies per
+// transaction, the daemon's 4 fan-out workers, ~3 s, in a temporary directory beside the
+// data directory) and reported with the daemon's fan-out copies/s over the sending window
+// (minimost_fanout_copies_total from its /metrics) and their ratio; -ceiling=false skips it.
+//
+// -runs N runs the whole scenario N times (each with a daemon of its own with -spawn) and
+// prints the median of each key figure after the reports. -scenario idle reports RSS per
+// socket from two settled readings (stable for a second: before the sockets; after them and
+// a GC), also net of the free heap the Go runtime keeps mapped; it is comparable only when
+// no password login ran in the daemon (-data with saved sessions). -restart (-scenario storm,
+// -spawn) stops the daemon with SIGTERM and starts it again on the same directory and port
+// instead of resetting the connections, then reconnects every client.
 package main
 
 import (
