@@ -70,6 +70,37 @@ func (c *client) cookie(name string) string {
 	return ""
 }
 
+// cookies returns the session and CSRF cookies the client holds (name → value).
+func (c *client) cookies() map[string]string {
+	out := map[string]string{}
+	for _, k := range c.http.Jar.Cookies(c.base) {
+		if k.Name == sessionCookieName || k.Name == csrfCookieName {
+			out[k.Name] = k.Value
+		}
+	}
+	return out
+}
+
+// restore gives the client cookies saved by an earlier run.
+func (c *client) restore(cookies map[string]string) {
+	var list []*http.Cookie
+	for k, v := range cookies {
+		list = append(list, &http.Cookie{Name: k, Value: v, Path: "/"})
+	}
+	c.http.Jar.SetCookies(c.base, list)
+}
+
+// sessionValid asks the daemon whether the client's session cookie is still a session: false
+// when it is refused (401), an error for any other failure.
+func (c *client) sessionValid(ctx context.Context) (bool, error) {
+	err := c.once(ctx, "GET", "/api/me", nil, nil)
+	var he *httpError
+	if errors.As(err, &he) && he.code == http.StatusUnauthorized {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // httpError is a non-2xx answer.
 type httpError struct {
 	method, path, status, body string

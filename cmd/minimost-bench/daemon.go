@@ -26,11 +26,14 @@ import (
 
 // spawned is a minimostd started by -spawn.
 type spawned struct {
+	bin    string
+	args   []string
 	cmd    *exec.Cmd
 	dir    string
 	keep   bool
 	exited chan error
 	log    *os.File
+	c      *config // where it listens, filled in by spawn
 }
 
 func findMinimostd(flagPath string) (string, error) {
@@ -48,41 +51,54 @@ func findMinimostd(flagPath string) (string, error) {
 	return "", errors.New("minimostd not found on PATH nor in ./bin (run `make build`, or give -minimostd)")
 }
 
-// spawn starts minimostd on a fresh temporary data directory and a free loopback port, and
-// fills in c.URL, c.CACert, c.Socket and c.PID.
+// spawnSettings is the settings.json of a spawned daemon. A load test is many sockets and
+// posts from one address: the per-account rates and the per-address connection limit are
+// lifted (they are tested elsewhere).
+const spawnSettings = `{"channels": ["general"], "posts_per_minute": 0, "reactions_per_minute": 0, "private_channels_per_hour": 0, "invitations_per_hour": 0, "connections_per_address": 1000000, "max_connections": 1000000, "max_sockets_per_user": 1000}`
+
+// spawn starts minimostd on a free loopback port, on a fresh temporary data directory or
+// (-data) on c.DataDir, created if need be and kept, and fills in c.URL, c.CACert, c.Socket,
+// c.PID and c.Pprof.
 func spawn(ctx context.Context, c *config) (*spawned, error) {
 	bin, err := findMinimostd(c.Minimostd)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "minimost-bench-")
-	if err != nil {
+	var dir string
+	keep := c.Keep
+	if c.DataDir != "" {
+		if dir, err = filepath.Abs(c.DataDir); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("-data: %w", err)
+		}
+		keep = true
+	} else if dir, err = os.MkdirTemp("", "minimost-bench-"); err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	cleanup := func() {
+		if !keep {
+			os.RemoveAll(dir)
+		}
+	}
+	addr, err := freePort()
 	if err != nil {
-		os.RemoveAll(dir)
+		cleanup()
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	maddr, err := freePort()
 	if err != nil {
-		os.RemoveAll(dir)
+		cleanup()
 		return nil, err
 	}
-	maddr := ml.Addr().String()
-	ml.Close()
-	// A load test is many sockets and posts from one address: the per-account rates and the
-	// per-address connection limit are lifted (they are tested elsewhere).
-	limits := `{"channels": ["general"], "posts_per_minute": 0, "reactions_per_minute": 0, "private_channels_per_hour": 0, "invitations_per_hour": 0, "connections_per_address": 1000000, "max_connections": 1000000, "max_sockets_per_user": 1000}`
-	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(limits), 0o600); err != nil {
-		os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(spawnSettings), 0o600); err != nil {
+		cleanup()
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "minimostd.log"))
+	log, err := os.OpenFile(filepath.Join(dir, "minimostd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		os.RemoveAll(dir)
+		cleanup()
 		return nil, err
 	}
 	// -auth-burst: every client logs in from 127.0.0.1 at once.
@@ -92,67 +108,115 @@ func spawn(ctx context.Context, c *config) (*spawned, error) {
 	if c.PlainHTTP {
 		args = append(args, "-http")
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	s := &spawned{cmd: cmd, dir: dir, keep: c.Keep, exited: make(chan error, 1), log: logf}
-	go func() { s.exited <- cmd.Wait() }()
 	c.URL = "https://" + addr
 	c.CACert = filepath.Join(dir, "cert.pem")
 	if c.PlainHTTP {
 		c.URL, c.CACert = "http://"+addr, ""
 	}
 	c.Socket = filepath.Join(dir, "minimost.sock")
-	c.PID = cmd.Process.Pid
 	c.Pprof = "http://" + maddr
-	deadline := time.Now().Add(30 * time.Second)
+	s := &spawned{bin: bin, args: args, dir: dir, keep: keep, log: log, c: c}
+	if _, err := s.start(ctx); err != nil {
+		s.log.Close()
+		cleanup()
+		return nil, err
+	}
+	return s, nil
+}
+
+// freePort returns a loopback address no one listens on at the moment.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// start runs the daemon and waits until it answers /api/health and its admin socket exists;
+// it returns how long that took.
+func (s *spawned) start(ctx context.Context) (time.Duration, error) {
+	t0 := time.Now()
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	s.cmd, s.exited = cmd, make(chan error, 1)
+	go func() { s.exited <- cmd.Wait() }()
+	s.c.PID = cmd.Process.Pid
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
 		case err := <-s.exited:
 			s.exited <- err
-			b, _ := os.ReadFile(logf.Name())
-			s.stop()
-			return nil, fmt.Errorf("minimostd exited at start: %v\n%s", err, b)
+			b, _ := os.ReadFile(s.log.Name())
+			return 0, fmt.Errorf("minimostd exited at start: %v\n%s", err, tail(b, 4096))
 		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
+			s.kill()
+			return 0, ctx.Err()
 		default:
 		}
-		if _, err := os.Stat(c.Socket); err == nil {
-			if tc, err := tlsConfig(c); err == nil {
-				hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-				if resp, err := hc.Get(c.URL + "/api/health"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						return s, nil
-					}
-				}
+		// The certificate is written at the first start, before the admin socket.
+		if _, err := os.Stat(s.c.Socket); err == nil {
+			if tc, err := tlsConfig(s.c); err == nil && healthy(s.c.URL, tc) {
+				return time.Since(t0), nil
 			}
 		}
 		if time.Now().After(deadline) {
-			s.stop()
-			return nil, errors.New("minimostd did not come up within 30 s")
+			s.kill()
+			return 0, errors.New("minimostd did not come up within 60 s")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// stop sends SIGTERM (SIGKILL after 15 s) and removes the data directory unless -keep.
-func (s *spawned) stop() {
-	if s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-s.exited:
-			s.exited <- err
-		case <-time.After(15 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
+func healthy(u string, tc *tls.Config) bool {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
+	resp, err := hc.Get(u + "/api/health")
+	if err != nil {
+		return false
 	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// tail is the last n bytes of b.
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// terminate sends SIGTERM and waits for the daemon to exit (SIGKILL after limit); it returns
+// how long the daemon took to exit and whether it had to be killed.
+func (s *spawned) terminate(limit time.Duration) (took time.Duration, killed bool) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0, false
+	}
+	t0 := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		s.exited <- err
+	case <-time.After(limit):
+		s.kill()
+		killed = true
+	}
+	return time.Since(t0), killed
+}
+
+func (s *spawned) kill() {
+	s.cmd.Process.Kill()
+	err := <-s.exited
+	s.exited <- err
+}
+
+// stop sends SIGTERM (SIGKILL after 15 s) and removes the data directory unless it is kept.
+func (s *spawned) stop() {
+	s.terminate(15 * time.Second)
 	s.log.Close()
 	if s.keep {
 		fmt.Fprintln(os.Stderr, "minimost-bench: data directory kept:", s.dir)
@@ -259,6 +323,9 @@ func createUsers(ctx context.Context, socket string, names []string, password st
 		case r := <-results:
 			if r.created {
 				created++
+				if created%1000 == 0 {
+					logf("%d accounts created", created)
+				}
 			}
 			if r.err != nil && len(errs) < 3 {
 				errs = append(errs, r.err.Error())

@@ -10,10 +10,35 @@
 //	minimost-bench -url https://127.0.0.1:5000 -cacert data/cert.pem -socket data/minimost.sock \
 //	    -scenario dm -users 100 -senders 50
 //
-// Accounts (bench0000, bench0001, …) are created through the admin socket (gRPC CreateUser),
-// so registration's rate limit does not apply; login is rate-limited per client address, so
-// a daemon started by hand for large runs wants -auth-burst >= -users (-spawn sets it). The
-// run is bounded: setup, -duration of sending, then at most -drain waiting for the last copies.
+//	minimost-bench -spawn -runs 3 -scenario channel -users 1000 -senders 20 -rate 2.5 -duration 20s
+//	minimost-bench -spawn -data /tmp/bench10k -users 10000 -scenario idle -duration 5s
+//	minimost-bench -spawn -data /tmp/bench10k -users 10000 -scenario storm -restart -connectors 256
+//
+// Accounts (bench0000, bench0001, …, up to -users 50,000: bench49999) are created through the
+// admin socket (gRPC CreateUser), so registration's rate limit does not apply; login is
+// rate-limited per client address, so a daemon started by hand for large runs wants
+// -auth-burst >= -users (-spawn sets it). The run is bounded: setup, -duration of sending,
+// then at most -drain waiting for the last copies.
+//
+// -data DIR (with -spawn) runs the daemon on DIR instead of a temporary directory and keeps
+// it; the accounts' session cookies are saved in DIR.sessions.json (mode 0600, beside DIR),
+// so that a later run with the same -prefix reuses them (the daemon's sessions survive a
+// restart) and hashes no password: only accounts missing from the file, or whose session
+// the daemon refuses, are logged in. Messages accumulate in DIR from run to run.
+//
+// After the drain of a scenario that sends, the raw SQLite group-commit ceiling is measured
+// in this process (store.MeasureCeiling: min(-users, 1,000) account databases, 50 copies per
+// transaction, the daemon's 4 fan-out workers, ~3 s, in a temporary directory beside the
+// data directory) and reported with the daemon's fan-out copies/s over the sending window
+// (minimost_fanout_copies_total from its /metrics) and their ratio; -ceiling=false skips it.
+//
+// -runs N runs the whole scenario N times (each with a daemon of its own with -spawn) and
+// prints the median of each key figure after the reports. -scenario idle reports RSS per
+// socket from two settled readings (stable for a second: before the sockets; after them and
+// a GC), also net of the free heap the Go runtime keeps mapped; it is comparable only when
+// no password login ran in the daemon (-data with saved sessions). -restart (-scenario storm,
+// -spawn) stops the daemon with SIGTERM and starts it again on the same directory and port
+// instead of resetting the connections, then reconnects every client.
 package main
 
 import (
@@ -58,6 +83,10 @@ type config struct {
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
 	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
+	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
+	Ceiling    bool          // measure the raw group-commit ceiling after the drain
+	Runs       int           // the whole scenario this many times, then the medians
+	Restart    bool          // -scenario storm: stop and start the daemon instead of resetting the connections
 	sendersSet bool          // -senders was given
 }
 
@@ -70,7 +99,7 @@ func main() {
 	fs.StringVar(&c.CACert, "cacert", "", "PEM file to trust (e.g. <data>/cert.pem)")
 	fs.StringVar(&c.Socket, "socket", "", "minimostd's admin socket (to create the accounts), e.g. <data>/minimost.sock")
 	fs.IntVar(&c.PID, "pid", 0, "minimostd's process id for CPU and memory figures (default: the owner of -socket)")
-	fs.IntVar(&c.Users, "users", 100, "connected clients (accounts <prefix>0000…)")
+	fs.IntVar(&c.Users, "users", 100, "connected clients (accounts <prefix>0000…), at most 50,000")
 	fs.IntVar(&c.Senders, "senders", 10, "clients that send")
 	fs.Float64Var(&c.Rate, "rate", 5, "messages per second per sender (the server allows 20 frames/s per socket)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long the senders send")
@@ -82,6 +111,10 @@ func main() {
 	fs.StringVar(&c.Password, "password", "bench-password-123", "password of the accounts")
 	fs.BoolVar(&c.Spawn, "spawn", false, "start a minimostd of our own on a temporary data directory and a free port")
 	fs.StringVar(&c.Minimostd, "minimostd", "", "minimostd binary for -spawn (default: on PATH, else ./bin/minimostd)")
+	fs.StringVar(&c.DataDir, "data", "", "with -spawn: run the daemon on this data directory (created if need be, never removed) and keep the accounts' session cookies in DIR.sessions.json beside it, so that later runs with the same -users and -prefix log no one in again; messages accumulate in it from run to run")
+	fs.BoolVar(&c.Ceiling, "ceiling", true, "after the drain of a scenario that sends, measure the raw SQLite group-commit ceiling in this process (min(-users, 1000) account databases, 50 copies per transaction, the daemon's 4 fan-out workers, ~3 s, on a temporary directory beside the data directory) and report the daemon's fan-out copies/s against it (-ceiling=false: skip)")
+	fs.IntVar(&c.Runs, "runs", 1, "run the whole scenario this many times (with -spawn, each on a daemon of its own), print each report, then the median of each key figure")
+	fs.BoolVar(&c.Restart, "restart", false, "-scenario storm with -spawn: instead of resetting the connections, SIGTERM the daemon, wait for it to exit, start it again on the same data directory and port, and reconnect every client with its session and ?boot=&since= (-connectors at a time); reports shutdown and start times, reconnects, resyncs (expected: the boot id changes) and presence frames")
 	fs.BoolVar(&c.Keep, "keep", false, "with -spawn, keep the data directory and print where it is")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.Connectors, "connectors", 8, "WebSocket handshakes in flight while connecting (a reconnect storm: many)")
@@ -107,9 +140,26 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, c); err != nil {
-		fmt.Fprintln(os.Stderr, "minimost-bench:", err)
-		os.Exit(1)
+	var reps []*Report
+	for i := range c.Runs {
+		if c.Runs > 1 {
+			logf("run %d of %d", i+1, c.Runs)
+		}
+		rep, err := run(ctx, c)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "minimost-bench:", err)
+			if len(reps) > 1 {
+				printMedians(c, reps)
+			}
+			os.Exit(1)
+		}
+		reps = append(reps, rep)
+		if !c.JSON || c.Runs == 1 {
+			printReport(c, rep)
+		}
+	}
+	if c.Runs > 1 {
+		printMedians(c, reps)
 	}
 }
 
@@ -117,8 +167,17 @@ func (c *config) check() error {
 	if c.Users < 2 {
 		return errors.New("-users must be at least 2")
 	}
-	if c.Users > 9999 {
-		return errors.New("-users must be at most 9999")
+	if c.Users > maxUsers {
+		return fmt.Errorf("-users must be at most %d", maxUsers)
+	}
+	if c.Runs < 1 || c.Runs > 100 {
+		return errors.New("-runs must be between 1 and 100")
+	}
+	if c.Restart && (c.Scenario != "storm" || !c.Spawn) {
+		return errors.New("-restart needs -scenario storm and -spawn (it stops and starts the daemon it spawned)")
+	}
+	if c.DataDir != "" && !c.Spawn {
+		return errors.New("-data needs -spawn (it is the spawned daemon's data directory)")
 	}
 	if c.Scenario == "channels" && !c.sendersSet {
 		c.Senders = c.Channels
@@ -208,5 +267,9 @@ func parseCounts(v string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// maxUsers bounds -users: the clients' sockets and the daemon's must fit in the file
+// descriptor limit this program can raise.
+const maxUsers = 50000
 
 func username(prefix string, i int) string { return fmt.Sprintf("%s%04d", strings.ToLower(prefix), i) }

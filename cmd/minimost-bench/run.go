@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -127,6 +129,8 @@ type Report struct {
 	BenchCPUPct     float64 `json:"bench_cpu_pct"` // this load generator, same machine
 	SetupS          float64 `json:"setup_s"`
 	UsersCreated    int     `json:"users_created"`
+	Logins          int     `json:"logins"`          // password logins in this run
+	SessionsReused  int     `json:"sessions_reused"` // sessions of an earlier run (-data) still valid
 	ServerProcError string  `json:"server_proc_error,omitempty"`
 
 	MissingCopies    int64   `json:"missing_copies"`  // wanted but not received within -drain
@@ -137,6 +141,18 @@ type Report struct {
 	ConnectPerSec    float64 `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
 	RSSBeforeMiB     float64 `json:"rss_before_sockets_mib"` // logged in, no socket open
 	RSSPerSocketKiB  float64 `json:"rss_per_socket_kib"`     // (RSS at end − RSS before sockets) / users
+	// -scenario idle: RSS settled (stable for a second) before the sockets and after them and
+	// a GC; RSSPerSocketKiB is then (after − before) / users.
+	RSSAfterMiB     float64 `json:"rss_after_sockets_mib,omitempty"`
+	RSSBeforeStable bool    `json:"rss_before_stable,omitempty"`
+	RSSAfterStable  bool    `json:"rss_after_stable,omitempty"`
+	RSSNote         string  `json:"rss_note,omitempty"`
+	// The free heap the Go runtime kept mapped (HeapIdle − HeapReleased, after the GC) at
+	// each reading, and RSS per socket without it: free heap before the sockets is reused by
+	// them without growing RSS.
+	IdleHeapBeforeMiB  float64 `json:"idle_heap_kept_before_mib,omitempty"`
+	IdleHeapAfterMiB   float64 `json:"idle_heap_kept_after_mib,omitempty"`
+	RSSNetPerSocketKiB float64 `json:"rss_net_per_socket_kib,omitempty"`
 	// GoMemPerSocketKiB is the daemon's Go heap and stacks in use after a GC (from
 	// /debug/pprof/heap?gc=1), at the end minus before the sockets, per socket: unlike RSS
 	// it does not count memory freed but not yet returned to the system.
@@ -151,6 +167,16 @@ type Report struct {
 	ServerCPUPerAction float64      `json:"server_cpu_us_per_action,omitempty"`
 
 	Storms []*stormResult `json:"storms,omitempty"` // -scenario storm
+
+	// The raw group-commit ceiling, measured in this process after the drain, and the
+	// daemon's fan-out over the sending window (its minimost_fanout_copies_total).
+	CeilingFiles        int     `json:"ceiling_files,omitempty"`
+	CeilingCopiesPerS   float64 `json:"ceiling_copies_per_s,omitempty"`
+	CeilingCPUUsPerCopy float64 `json:"ceiling_cpu_us_per_copy,omitempty"`
+	StoreCopies         int64   `json:"store_copies,omitempty"` // written by the fan-out while the senders sent
+	StoreCopiesPerS     float64 `json:"store_copies_per_s,omitempty"`
+	StoreCeilingRatio   float64 `json:"store_ceiling_ratio,omitempty"` // store copies/s ÷ ceiling copies/s
+	CeilingError        string  `json:"ceiling_error,omitempty"`
 }
 
 // saveProfile writes what url answers to path.
@@ -171,9 +197,21 @@ func saveProfile(ctx context.Context, url, path string) error {
 	return os.WriteFile(path, b, 0o600)
 }
 
-// goMem returns the daemon's heap and stack bytes in use after a forced GC, and its number
-// of goroutines, from its pprof endpoint.
-func goMem(ctx context.Context, base string) (heapInuse, stackInuse int64, goroutines int, err error) {
+// goMemStats is the daemon's Go memory after a forced GC.
+type goMemStats struct {
+	HeapInuse, Stack int64
+	// HeapIdle − HeapReleased is free heap the runtime keeps mapped: in RSS, but reusable
+	// by the next allocations without growing RSS.
+	HeapIdle, HeapReleased int64
+	Goroutines             int
+}
+
+// idleKept is the free heap the runtime holds and RSS counts.
+func (m goMemStats) idleKept() int64 { return max(m.HeapIdle-m.HeapReleased, 0) }
+
+// goMem returns the daemon's heap and stack bytes in use after a forced GC, the idle heap it
+// keeps, and its number of goroutines, from its pprof endpoint.
+func goMem(ctx context.Context, base string) (m goMemStats, err error) {
 	get := func(path string) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		if err != nil {
@@ -189,22 +227,26 @@ func goMem(ctx context.Context, base string) (heapInuse, stackInuse int64, gorou
 	}
 	heap, err := get("/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
 	for _, line := range strings.Split(heap, "\n") {
 		var n, sys int64
 		if _, err := fmt.Sscanf(line, "# HeapInuse = %d", &n); err == nil {
-			heapInuse = n
+			m.HeapInuse = n
+		} else if _, err := fmt.Sscanf(line, "# HeapIdle = %d", &n); err == nil {
+			m.HeapIdle = n
+		} else if _, err := fmt.Sscanf(line, "# HeapReleased = %d", &n); err == nil {
+			m.HeapReleased = n
 		} else if _, err := fmt.Sscanf(line, "# Stack = %d / %d", &n, &sys); err == nil {
-			stackInuse = n
+			m.Stack = n
 		}
 	}
 	g, err := get("/debug/pprof/goroutine?debug=1")
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
-	fmt.Sscanf(g, "goroutine profile: total %d", &goroutines)
-	return heapInuse, stackInuse, goroutines, nil
+	fmt.Sscanf(g, "goroutine profile: total %d", &m.Goroutines)
+	return m, nil
 }
 
 func loadavg() string {
@@ -219,21 +261,33 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func run(ctx context.Context, c config) error {
+func run(ctx context.Context, c config) (*Report, error) {
 	rep := &Report{
 		Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
 		LoadStart: loadavg(), Scenario: c.Scenario, Users: c.Users, Senders: c.Senders,
 		RatePerSender: c.Rate, DurationS: c.Duration.Seconds(),
 	}
+	if err := raiseFileLimit(filesWanted(c.Users, c.Spawn)); err != nil {
+		return nil, err
+	}
+	var sess *sessionsFile
+	if c.DataDir != "" {
+		var err error
+		if sess, err = loadSessions(sessionsPath(c.DataDir), c.Prefix); err != nil {
+			return nil, err
+		}
+	}
 	setupStart := time.Now()
 	sctx, cancelSetup := context.WithTimeout(ctx, c.SetupLimit)
 	defer cancelSetup()
+	var daemon *spawned
 	if c.Spawn {
 		d, err := spawn(sctx, &c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer d.stop()
+		daemon = d
 		logf("spawned minimostd (pid %d) on %s, data %s", c.PID, c.URL, d.dir)
 	}
 	if c.PID == 0 {
@@ -246,11 +300,11 @@ func run(ctx context.Context, c config) error {
 	rep.ServerPID = c.PID
 	base, err := url.Parse(strings.TrimRight(c.URL, "/"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tc, err := tlsConfig(&c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	transport := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	conns := &connSet{}
@@ -264,38 +318,39 @@ func run(ctx context.Context, c config) error {
 	}
 	logf("creating %d accounts through %s", len(names), c.Socket)
 	if rep.UsersCreated, err = createUsers(sctx, c.Socket, names, c.Password); err != nil {
-		return err
+		return nil, err
 	}
 	clients := make([]*client, c.Users)
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
 	}
-	logf("logging in %d clients", len(clients))
-	if err := parallel(sctx, 8, len(clients), func(i int) error {
-		if err := clients[i].login(sctx, c.Password); err != nil {
-			return fmt.Errorf("login %s: %w", clients[i].name, err)
-		}
-		return nil
-	}); err != nil {
-		return err
+	if rep.Logins, rep.SessionsReused, err = logIn(sctx, c, clients, sess); err != nil {
+		return nil, err
 	}
 	// Password hashing at login leaves garbage behind; what the sockets cost is measured from
 	// here (the daemon's GC returns that memory only slowly, so per-socket figures of small
 	// runs are rough).
-	var heapBefore, stackBefore int64
+	var mem0 goMemStats
 	if c.Pprof != "" {
-		if heapBefore, stackBefore, _, err = goMem(sctx, c.Pprof); err != nil {
+		if mem0, err = goMem(sctx, c.Pprof); err != nil {
 			logf("no Go memory figures from %s: %v", c.Pprof, err)
 		}
 	}
-	if p, err := readProc(c.PID); err == nil {
+	if c.Scenario == "idle" && c.PID != 0 {
+		// What the sockets cost is the difference of two settled readings.
+		rss, stable, err := waitStableRSS(sctx, c.PID, rssSettleLimit)
+		if err != nil {
+			return nil, err
+		}
+		rep.RSSBeforeMiB, rep.RSSBeforeStable = float64(rss)/(1<<20), stable
+	} else if p, err := readProc(c.PID); err == nil {
 		rep.RSSBeforeMiB = float64(p.RSS) / (1 << 20)
 	}
 	logf("connecting %d WebSockets (%d at a time)", len(clients), c.Connectors)
 	connStart := time.Now()
 	if err := parallel(sctx, c.Connectors, len(clients), func(i int) error { return clients[i].dial(ctx) }); err != nil {
 		closeAll(clients)
-		return err
+		return nil, err
 	}
 	rep.ConnectPerSec = float64(len(clients)) / time.Since(connStart).Seconds()
 	defer closeAll(clients)
@@ -303,13 +358,13 @@ func run(ctx context.Context, c config) error {
 	runID := randomID()
 	convs, senders, err := setupScenario(sctx, c, clients, runID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep.Conversations = len(convs)
 	var br *browser
 	if c.Scenario == "browse" {
 		if br, err = newBrowser(sctx, clients, convs); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	rep.SetupS = time.Since(setupStart).Seconds()
@@ -352,6 +407,7 @@ func run(ctx context.Context, c config) error {
 	var peak atomic.Int64
 	stopSample := make(chan struct{})
 	var sampler sync.WaitGroup
+	pid := c.PID // a -restart storm replaces the daemon; its successor is not sampled
 	if procErr == nil {
 		sampler.Go(func() {
 			t := time.NewTicker(250 * time.Millisecond)
@@ -361,7 +417,7 @@ func run(ctx context.Context, c config) error {
 				case <-stopSample:
 					return
 				case <-t.C:
-					if p, err := readProc(c.PID); err == nil && p.RSS > peak.Load() {
+					if p, err := readProc(pid); err == nil && p.RSS > peak.Load() {
 						peak.Store(p.RSS)
 					}
 				}
@@ -369,6 +425,13 @@ func run(ctx context.Context, c config) error {
 		})
 	}
 
+	// The fan-out's copies are counted over the sending window, from the daemon's metrics.
+	sends := c.Senders > 0 || br != nil
+	var store0 float64
+	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
+	if sends && c.Ceiling && c.Pprof != "" {
+		store0, storeErr = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric)
+	}
 	start := time.Now()
 	stopAt := start.Add(c.Duration)
 	var profiling sync.WaitGroup
@@ -422,6 +485,13 @@ func run(ctx context.Context, c config) error {
 		})
 	}
 	sendWG.Wait()
+	if sends && c.Ceiling && storeErr == nil {
+		var store1 float64
+		if store1, storeErr = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric); storeErr == nil {
+			rep.StoreCopies = int64(store1 - store0)
+			rep.StoreCopiesPerS = (store1 - store0) / time.Since(start).Seconds()
+		}
+	}
 
 	// Wait for the acks and the copies still on their way, at most -drain.
 	sent := 0
@@ -443,10 +513,23 @@ func run(ctx context.Context, c config) error {
 	}
 	if c.Scenario == "storm" {
 		startReader := func(cl *client) { cl.read(rctx, runID, tr.onCopy, func(string, time.Time) {}) }
+		var restart func() (time.Duration, time.Duration, int, error)
+		if c.Restart {
+			restart = func() (shutdown, ready time.Duration, pid int, err error) {
+				logf("storm: SIGTERM to minimostd (pid %d)", c.PID)
+				shutdown, killed := daemon.terminate(60 * time.Second)
+				if killed {
+					return shutdown, 0, 0, fmt.Errorf("minimostd did not exit within 60 s of SIGTERM: killed")
+				}
+				ready, err = daemon.start(ctx)
+				logf("storm: minimostd exited in %.1fs; restarted (pid %d), ready in %.1fs", shutdown.Seconds(), c.PID, ready.Seconds())
+				return shutdown, ready, c.PID, err
+			}
+		}
 		for _, k := range c.Storms {
-			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader)
+			st, err := runStorm(ctx, c, k, clients, conns, &readers, startReader, restart)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			rep.Storms = append(rep.Storms, st)
 		}
@@ -467,17 +550,52 @@ func run(ctx context.Context, c config) error {
 			logf("goroutine profile: %v", err)
 		}
 	}
-	if heapBefore > 0 {
-		if heap, stack, g, err := goMem(ctx, c.Pprof); err == nil {
+	var mem1 goMemStats
+	if mem0.HeapInuse > 0 && c.PID == pid {
+		if mem1, err = goMem(ctx, c.Pprof); err == nil {
 			n := float64(len(clients)) * 1024
-			rep.GoMemPerSocketKiB = float64(heap+stack-heapBefore-stackBefore) / n
-			rep.GoHeapPerSocketKiB = float64(heap-heapBefore) / n
-			rep.GoStackPerSocketKiB = float64(stack-stackBefore) / n
-			rep.Goroutines = g
+			rep.GoMemPerSocketKiB = float64(mem1.HeapInuse+mem1.Stack-mem0.HeapInuse-mem0.Stack) / n
+			rep.GoHeapPerSocketKiB = float64(mem1.HeapInuse-mem0.HeapInuse) / n
+			rep.GoStackPerSocketKiB = float64(mem1.Stack-mem0.Stack) / n
+			rep.Goroutines = mem1.Goroutines
 		}
 	}
-	after, procErr2 := readProc(c.PID)
+	if c.Scenario == "idle" && c.PID != 0 && rep.RSSBeforeMiB > 0 {
+		// After the GC above (when the pprof endpoint is there), once RSS has settled.
+		if rss, stable, err := waitStableRSS(ctx, c.PID, rssSettleLimit); err == nil {
+			rep.RSSAfterMiB, rep.RSSAfterStable = float64(rss)/(1<<20), stable
+			rep.RSSPerSocketKiB = (rep.RSSAfterMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
+			if mem1.HeapInuse > 0 {
+				rep.IdleHeapBeforeMiB, rep.IdleHeapAfterMiB = float64(mem0.idleKept())/(1<<20), float64(mem1.idleKept())/(1<<20)
+				rep.RSSNetPerSocketKiB = ((rep.RSSAfterMiB - rep.IdleHeapAfterMiB) - (rep.RSSBeforeMiB - rep.IdleHeapBeforeMiB)) * 1024 / float64(len(clients))
+			}
+			if rep.Logins > 0 {
+				rep.RSSNote = fmt.Sprintf("%d password logins ran in the daemon before the sockets: RSS per socket includes the memory their hashing freed and is not comparable (run again with -data to reuse the sessions)", rep.Logins)
+			}
+		}
+	}
+	after, procErr2 := readProc(pid)
+	if c.PID != pid {
+		procErr2 = errors.New("the daemon was restarted during the run: see the storm figures")
+	}
 	selfAfter, _ := readProc(0)
+	if sends && c.Ceiling {
+		// The daemon is idle now (everything delivered or the drain over), its sockets open.
+		dataDir := filepath.Dir(c.Socket)
+		logf("measuring the raw group-commit ceiling for %v beside %s", ceilingTime, dataDir)
+		if res, err := measureCeiling(ctx, dataDir, min(c.Users, 1000)); err != nil {
+			rep.CeilingError = err.Error()
+		} else {
+			rep.CeilingFiles = res.Files
+			rep.CeilingCopiesPerS = res.CopiesPerSec
+			rep.CeilingCPUUsPerCopy = res.CPUNsPerCopy / 1000
+			if storeErr != nil {
+				rep.CeilingError = "store copies: " + storeErr.Error()
+			} else if res.CopiesPerSec > 0 {
+				rep.StoreCeilingRatio = rep.StoreCopiesPerS / res.CopiesPerSec
+			}
+		}
+	}
 	close(stopSample)
 	sampler.Wait()
 	cancelRead()
@@ -536,7 +654,7 @@ func run(ctx context.Context, c config) error {
 		if n := len(rep.Actions); n > 0 && rep.Actions[n-1].Count > 0 {
 			rep.ServerCPUPerAction = 1e6 * rep.ServerCPUS / float64(rep.Actions[n-1].Count)
 		}
-		if rep.RSSBeforeMiB > 0 {
+		if rep.RSSBeforeMiB > 0 && rep.RSSAfterMiB == 0 {
 			rep.RSSPerSocketKiB = (rep.ServerRSSMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
 		}
 	} else if procErr != nil {
@@ -546,11 +664,86 @@ func run(ctx context.Context, c config) error {
 	}
 	rep.BenchCPUPct = 100 * (selfAfter.CPU - selfBefore.CPU).Seconds() / wall
 	rep.LoadEnd = loadavg()
-	printReport(c, rep)
 	if rep.Delivered < rep.Sent {
 		logf("%d of %d messages did not reach every member within -drain %v", rep.Sent-rep.Delivered, rep.Sent, c.Drain)
 	}
-	return nil
+	return rep, nil
+}
+
+// logIn gives every client a session: the one saved for it in sess (-data) when the daemon
+// still accepts it, else a password login. With sess, the sessions are saved again, also
+// when some logins failed, so that the work done is not lost.
+func logIn(ctx context.Context, c config, clients []*client, sess *sessionsFile) (logins, reused int, err error) {
+	need := make([]bool, len(clients))
+	if sess != nil {
+		var restored []int
+		for i, cl := range clients {
+			if ck := sess.Users[cl.name]; ck != nil {
+				cl.restore(ck)
+				restored = append(restored, i)
+			} else {
+				need[i] = true
+			}
+		}
+		if len(restored) > 0 {
+			logf("checking %d saved sessions", len(restored))
+		}
+		var refused atomic.Int64
+		if err := parallel(ctx, 16, len(restored), func(k int) error {
+			i := restored[k]
+			ok, err := clients[i].sessionValid(ctx)
+			if err != nil {
+				return fmt.Errorf("session of %s: %w", clients[i].name, err)
+			}
+			if !ok {
+				need[i] = true
+				refused.Add(1)
+			}
+			return nil
+		}); err != nil {
+			return 0, 0, err
+		}
+		reused = len(restored) - int(refused.Load())
+		if refused.Load() > 0 {
+			logf("%d saved sessions refused: logging those in again", refused.Load())
+		}
+	} else {
+		for i := range need {
+			need[i] = true
+		}
+	}
+	var todo []int
+	for i, n := range need {
+		if n {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		logf("logging in %d clients", len(todo))
+	}
+	var done atomic.Int64
+	err = parallel(ctx, 8, len(todo), func(k int) error {
+		cl := clients[todo[k]]
+		if err := cl.login(ctx, c.Password); err != nil {
+			return fmt.Errorf("login %s: %w", cl.name, err)
+		}
+		if n := done.Add(1); n%1000 == 0 {
+			logf("%d of %d logged in", n, len(todo))
+		}
+		return nil
+	})
+	logins = int(done.Load())
+	if sess != nil {
+		for _, cl := range clients {
+			if ck := cl.cookies(); ck[sessionCookieName] != "" {
+				sess.Users[cl.name] = ck
+			}
+		}
+		if serr := sess.save(sessionsPath(c.DataDir)); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return logins, reused, err
 }
 
 // setupScenario makes the conversations and picks the senders.
@@ -714,8 +907,8 @@ func printReport(c config, r *Report) {
 		fmt.Printf("scenario %s: %d users browsing, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
 			r.Scenario, r.Users, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
 	} else {
-		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created)\n",
-			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated)
+		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created, %d logins, %d saved sessions reused)\n",
+			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated, r.Logins, r.SessionsReused)
 	}
 	fmt.Printf("messages: %d sent, %d acked, %d delivered to every member, %d error frames\n", r.Sent, r.Acked, r.Delivered, r.ErrorFrames)
 	fmt.Printf("copies:   %d of %d received (message.new at each member)\n", r.CopiesReceived, r.CopiesWanted)
@@ -732,6 +925,23 @@ func printReport(c config, r *Report) {
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
 	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket (heap %.1f, stacks %.1f), %d goroutines\n",
 		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.GoHeapPerSocketKiB, r.GoStackPerSocketKiB, r.Goroutines)
+	if r.RSSAfterMiB > 0 {
+		settled := func(ok bool) string {
+			if ok {
+				return "settled"
+			}
+			return "NOT settled"
+		}
+		fmt.Printf("rss:      %.1f MiB before the sockets (%s) → %.1f MiB with them, after a GC (%s): %.1f KiB per socket;  Go heap+stacks %.1f KiB per socket\n",
+			r.RSSBeforeMiB, settled(r.RSSBeforeStable), r.RSSAfterMiB, settled(r.RSSAfterStable), r.RSSPerSocketKiB, r.GoMemPerSocketKiB)
+		if r.IdleHeapBeforeMiB > 0 || r.IdleHeapAfterMiB > 0 {
+			fmt.Printf("          free heap kept by the Go runtime (in RSS) %.1f MiB before, %.1f MiB after: RSS less it, %.1f KiB per socket\n",
+				r.IdleHeapBeforeMiB, r.IdleHeapAfterMiB, r.RSSNetPerSocketKiB)
+		}
+		if r.RSSNote != "" {
+			fmt.Printf("          %s\n", r.RSSNote)
+		}
+	}
 	if len(r.Actions) > 0 {
 		fmt.Printf("actions:  one every ~%.0fs per user (jittered ±50%%);  server CPU %.0f µs per action\n", r.ThinkS, r.ServerCPUPerAction)
 		for _, a := range r.Actions {
@@ -740,10 +950,25 @@ func printReport(c config, r *Report) {
 		}
 	}
 	for _, st := range r.Storms {
+		if st.Restart {
+			fmt.Printf("restart:  SIGTERM → exited in %.1fs;  started again, ready in %.1fs;  %d at a time: %d reconnected in %.1fs after ready (%.1fs after SIGTERM): %.0f sockets/s;  %d failed;  %d closed by the server (%d too slow);  %d resyncs;  new daemon's CPU %.2fs\n",
+				st.ShutdownS, st.ReadyS, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.AllBackS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS)
+			fmt.Printf("presence: %.1f frames per client on average (max %d) from ready to %v after the last reconnect: %.2f per client per second\n",
+				st.PresenceAvg, st.PresenceMax, stormSettle, st.PresencePerS)
+			continue
+		}
 		fmt.Printf("storm:    %d connections reset; %d at a time: %d reconnected in %.1fs: %.0f sockets/s;  %d failed;  %d dropped (%d too slow);  %d resyncs;  server CPU %.2fs over the %.1fs storm\n",
 			st.Reset, st.Connectors, r.Users-st.Failed, st.ReconnectS, st.ReconnectPerS, st.Failed, st.Dropped, st.SlowClosed, st.Resyncs, st.ServerCPUS, st.WindowS)
 		fmt.Printf("presence: %.1f frames per client on average (max %d) from the reset to %v after the last reconnect: %.2f per client per second\n",
 			st.PresenceAvg, st.PresenceMax, stormSettle, st.PresencePerS)
+	}
+	if r.CeilingFiles > 0 || r.CeilingError != "" {
+		fmt.Printf("ceiling:  raw group commit %.0f copies/s (%d files, %d per transaction, %d workers, %.1f µs CPU per copy);  store %.0f copies/s over the sending window (%d copies): %.2f of the ceiling",
+			r.CeilingCopiesPerS, r.CeilingFiles, ceilingPerTx, fanoutWorkers, r.CeilingCPUUsPerCopy, r.StoreCopiesPerS, r.StoreCopies, r.StoreCeilingRatio)
+		if r.CeilingError != "" {
+			fmt.Printf("  (%s)", r.CeilingError)
+		}
+		fmt.Println()
 	}
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
 }

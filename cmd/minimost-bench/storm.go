@@ -85,6 +85,15 @@ type stormResult struct {
 	PresenceMax  int64   `json:"presence_frames_max"`
 	PresencePerS float64 `json:"presence_frames_per_client_per_s"`
 	ServerCPUS   float64 `json:"server_cpu_s"`
+
+	// -restart: the daemon was stopped with SIGTERM and started again instead of the
+	// connections being reset. ShutdownS is SIGTERM to exit, ReadyS the start to its health
+	// answer, AllBackS SIGTERM to the last hello; ServerCPUS is then the new daemon's CPU from
+	// its start. The windows of ReconnectS and the presence figures begin when it is ready.
+	Restart   bool    `json:"restart,omitempty"`
+	ShutdownS float64 `json:"shutdown_s,omitempty"`
+	ReadyS    float64 `json:"ready_s,omitempty"`
+	AllBackS  float64 `json:"all_reconnected_after_sigterm_s,omitempty"`
 }
 
 // summarize fills the presence and rate figures from per-client presence frame counts.
@@ -110,17 +119,35 @@ func (r *stormResult) summarize(presence []int64, reconnected int, reconnect, wi
 // reconnects them all with their session cookies (no new logins) and ?boot=&since=, with
 // connectors handshakes in flight, starting each one's reader as soon as it is back.
 // readers is the group the first readers run in: they end with the reset.
-func runStorm(ctx context.Context, c config, connectors int, clients []*client, conns *connSet, readers *sync.WaitGroup, startReader func(*client)) (*stormResult, error) {
+//
+// With restart (-restart), the daemon is stopped and started again instead: restart returns
+// how long it took to exit and to be ready again, and the new daemon's pid.
+func runStorm(ctx context.Context, c config, connectors int, clients []*client, conns *connSet, readers *sync.WaitGroup, startReader func(*client), restart func() (shutdown, ready time.Duration, pid int, err error)) (*stormResult, error) {
 	logf("storm: holding %d sockets for %v", len(clients), c.Duration)
 	select {
 	case <-time.After(c.Duration):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	res := &stormResult{Connectors: connectors}
-	cpu0, procErr := readProc(c.PID)
+	res := &stormResult{Connectors: connectors, Restart: restart != nil}
+	pid := c.PID
+	cpu0, procErr := readProc(pid)
 	t0 := time.Now()
-	res.Reset = conns.resetAll()
+	sigterm := t0
+	if restart != nil {
+		shutdown, ready, newPID, err := restart()
+		pid = newPID
+		if err != nil {
+			return nil, err
+		}
+		res.ShutdownS, res.ReadyS = shutdown.Seconds(), ready.Seconds()
+		res.Reset = len(clients)
+		// The new daemon's CPU is counted from its start; the presence window from ready.
+		cpu0, procErr = procSample{}, nil
+		t0 = time.Now()
+	} else {
+		res.Reset = conns.resetAll()
+	}
 	readers.Wait()
 	for _, cl := range clients {
 		cl.ws, cl.dropped, cl.closeCode = nil, false, 0
@@ -157,13 +184,14 @@ func runStorm(ctx context.Context, c config, connectors int, clients []*client, 
 		return nil, err
 	}
 	reconnect := time.Since(start)
+	res.AllBackS = time.Since(sigterm).Seconds()
 	select {
 	case <-time.After(stormSettle):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	window := time.Since(t0)
-	if cpu1, err := readProc(c.PID); err == nil && procErr == nil {
+	if cpu1, err := readProc(pid); err == nil && procErr == nil {
 		res.ServerCPUS = (cpu1.CPU - cpu0.CPU).Seconds()
 	}
 	counts := make([]int64, 0, len(clients))

@@ -12,7 +12,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -166,80 +165,9 @@ func rawDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-const rawInsert = `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
-	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
-	attachment_name, attachment_size, attachment_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-
-// openRawUserDBs creates n databases with the user schema (migrations/user/0001_init.sql).
-func openRawUserDBs(b *testing.B, n int) []*sql.DB {
-	b.Helper()
-	schema, err := os.ReadFile("migrations/user/0001_init.sql")
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	dbs := make([]*sql.DB, n)
-	for i := range dbs {
-		db, err := sql.Open("sqlite", rawDSN(filepath.Join(dir, fmt.Sprintf("u%04d.db", i))))
-		if err != nil {
-			b.Fatal(err)
-		}
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		if _, err := db.Exec(string(schema)); err != nil {
-			b.Fatal(err)
-		}
-		dbs[i] = db
-	}
-	b.Cleanup(func() {
-		for _, db := range dbs {
-			db.Close()
-		}
-	})
-	return dbs
-}
-
-// rawRows is a pool of message rows, made before the timer starts.
-type rawRow struct {
-	id, body, html string
-	ts, ms         int64
-}
-
-func rawRows(n int) []rawRow {
-	var g store.IDGen
-	rows := make([]rawRow, n)
-	now := time.Now()
-	for i := range rows {
-		body, html := benchBody(i)
-		rows[i] = rawRow{g.New(now), body, html, now.Unix(), now.UnixMilli()}
-	}
-	return rows
-}
-
-// insertRaw writes rows into db in one transaction with a prepared statement.
-func insertRaw(db *sql.DB, rows []rawRow) error {
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	st, err := tx.Prepare(rawInsert)
-	if err != nil {
-		tx.Rollback()
-		return err
-	}
-	for _, r := range rows {
-		if _, err := st.Exec(r.id, "c:general", "u0000", r.body, r.html, r.ts, r.ms, 0, 0, "", "", nil, nil, nil, nil); err != nil {
-			st.Close()
-			tx.Rollback()
-			return err
-		}
-	}
-	st.Close()
-	return tx.Commit()
-}
-
 // BenchmarkRawInsertCeiling is what modernc.org/sqlite does on this machine with the user
-// schema and DSN, without the store around it; one op is one row (one copy).
+// schema, DSN and insert of the store (store.Ceiling), without the store around it; one op
+// is one row (one copy).
 //
 //   - one-file-batched: 1,000 rows per transaction into one file (rows/s).
 //   - tx-per-copy: one transaction per row, round robin over 1,000 files (copies/s).
@@ -248,50 +176,28 @@ func insertRaw(db *sql.DB, rows []rawRow) error {
 //     (copies/s). This is the ceiling BenchmarkFanout/members=1000 is measured against.
 func BenchmarkRawInsertCeiling(b *testing.B) {
 	// The files are created once per case (outside the timer) and reused by every run.
-	files := map[string][]*sql.DB{}
-	run := func(b *testing.B, files []*sql.DB, perTx, workers int) {
-		dbs := files
-		// Distinct ids so INSERT OR IGNORE really inserts; a pool big enough for b.N.
-		rows := rawRows(b.N + perTx)
+	files := map[string]*store.Ceiling{}
+	run := func(b *testing.B, c *store.Ceiling, perTx, workers int) {
 		b.ReportAllocs()
 		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		var next atomic.Int64 // next batch number
-		batches := (b.N + perTx - 1) / perTx
-		var wg sync.WaitGroup
-		var failed atomic.Value
-		for range workers {
-			wg.Go(func() {
-				for {
-					k := int(next.Add(1)) - 1
-					if k >= batches {
-						return
-					}
-					lo, hi := k*perTx, min((k+1)*perTx, b.N)
-					// Batch k goes to file k%files: with one worker per file stripe a file
-					// is only ever written by one goroutine at a time when workers divide
-					// files (as the store's one-writer rule).
-					if err := insertRaw(dbs[k%len(dbs)], rows[lo:hi]); err != nil {
-						failed.Store(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		el, cpu := time.Since(start), cpuTime()-cpu0
+		res, err := c.Insert(context.Background(), b.N, perTx, workers)
 		b.StopTimer()
-		if err, _ := failed.Load().(error); err != nil {
+		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/copy")
-		b.ReportMetric(float64(b.N)/el.Seconds(), "copies/s")
-		b.ReportMetric(float64(el.Nanoseconds())/float64(b.N), "ns/copy")
+		b.ReportMetric(res.CPUNsPerCopy, "cpu-ns/copy")
+		b.ReportMetric(res.CopiesPerSec, "copies/s")
+		b.ReportMetric(float64(res.Elapsed.Nanoseconds())/float64(b.N), "ns/copy")
 	}
 	parent := b
-	get := func(name string, n int) []*sql.DB {
+	get := func(name string, n int) *store.Ceiling {
 		if files[name] == nil {
-			files[name] = openRawUserDBs(parent, n)
+			c, err := store.OpenCeiling(context.Background(), parent.TempDir(), n)
+			if err != nil {
+				parent.Fatal(err)
+			}
+			parent.Cleanup(func() { c.Close() })
+			files[name] = c
 		}
 		return files[name]
 	}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minimost/minimost/pkg/store"
+)
+
+// fanoutWorkers is how many goroutines write account databases in the daemon: the store's
+// default (Options.FanoutWorkers), which minimostd does not change.
+const fanoutWorkers = 4
+
+// ceilingPerTx and ceilingTime are what the raw ceiling is measured with: 50 copies per
+// transaction (a message to a large channel arriving while the workers are busy) for about
+// three seconds.
+const (
+	ceilingPerTx = 50
+	ceilingTime  = 3 * time.Second
+)
+
+// fanoutCopiesMetric counts the copies the daemon's fan-out wrote into account databases.
+const fanoutCopiesMetric = "minimost_fanout_copies_total"
+
+// measureCeiling measures the raw group-commit ceiling in this process, on a temporary
+// directory beside dataDir (the same file system), with files account databases, and
+// removes it afterwards.
+func measureCeiling(ctx context.Context, dataDir string, files int) (store.CeilingResult, error) {
+	dir, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dataDir)), "minimost-bench-ceiling-")
+	if err != nil {
+		return store.CeilingResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	return store.MeasureCeiling(ctx, dir, files, ceilingPerTx, fanoutWorkers, ceilingTime)
+}
+
+// scrapeMetric returns the value of the metric name (without labels) from a Prometheus
+// text exposition at base/metrics.
+func scrapeMetric(ctx context.Context, base, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("%s/metrics: %s", base, resp.Status)
+	}
+	return parseMetric(resp.Body, name)
+}
+
+// parseMetric finds the sample of name (no labels) in a Prometheus text exposition.
+func parseMetric(r io.Reader, name string) (float64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == name {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				return 0, fmt.Errorf("metric %s: %w", name, err)
+			}
+			return v, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("metric %s: not exposed", name)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// filesWanted is how many file descriptors a run of users clients needs: one socket per
+// client here; a spawned daemon inherits the limit and needs one per socket too, plus its
+// databases (three descriptors — file, WAL, shared memory — for each cached account
+// database, up to 2,048) and its listeners and logs.
+func filesWanted(users int, spawn bool) uint64 {
+	if spawn {
+		return uint64(users) + 3*2048 + 1000
+	}
+	return uint64(users) + 1000
+}
+
+// raiseFileLimit lifts RLIMIT_NOFILE to at least want when it is lower: the soft limit up to
+// the hard one, and the hard one too when this process may (root). It says what is missing
+// when it cannot.
+func raiseFileLimit(want uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur >= want {
+		return nil
+	}
+	if lim.Max < want {
+		ceiling := want
+		if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+			if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && n < ceiling {
+				ceiling = n
+			}
+		}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: ceiling, Max: ceiling}); err == nil {
+			lim = syscall.Rlimit{Cur: ceiling, Max: ceiling}
+		}
+	}
+	if lim.Cur < want {
+		lim.Cur = min(want, lim.Max)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return err
+		}
+	}
+	if lim.Cur < want {
+		return fmt.Errorf("this many clients need %d open files, the limit is %d (raise ulimit -n, or run with fewer -users)", want, lim.Cur)
+	}
+	return nil
+}
