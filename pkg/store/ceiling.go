@@ -55,7 +55,7 @@ func OpenCeiling(ctx context.Context, dir string, files int) (*Ceiling, error) {
 			c.Close()
 			return nil, fmt.Errorf("ceiling: %w", err)
 		}
-		st, err := db.PrepareContext(ctx, putMessageSQL)
+		st, err := db.PrepareContext(ctx, putSQL[putPlain])
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("ceiling: %w", err)
@@ -151,14 +151,15 @@ func (c *Ceiling) run(ctx context.Context, perTx, workers int, size func(batch i
 	return res, failed
 }
 
-// insert writes one batch into file i in one transaction, with the fan-out's statement.
+// insert writes one batch into file i in one transaction, with the fan-out's statement for
+// a plain message.
 func (c *Ceiling) insert(ctx context.Context, i int, ids, bodies []string, now time.Time) error {
 	return withTx(ctx, c.dbs[i], func(tx *sql.Tx) error {
 		put := tx.StmtContext(ctx, c.stmts[i])
 		defer put.Close()
 		for j, id := range ids {
 			if _, err := put.Exec(id, ceilingConv, "u0000", bodies[j], "<p>"+bodies[j]+"</p>", now.Unix(), now.UnixMilli(),
-				0, 0, "", "", nil, nil, nil, nil, ""); err != nil {
+				""); err != nil {
 				return fmt.Errorf("ceiling: insert: %w", err)
 			}
 		}
