@@ -33,8 +33,6 @@ type client struct {
 	acks      []time.Duration // send → ack (senders only)
 	lastRecv  time.Time
 	errors    int // error frames
-	// onError, when set, is called by the reader with an error frame's client_id and code.
-	onError func(clientID, code string)
 	// dropped is set when the server closed the socket before the run ended (closeCode says
 	// how: 1013 "try again later" is a client that fell too far behind).
 	dropped   bool
@@ -249,19 +247,6 @@ type serverFrame struct {
 	} `json:"message"`
 }
 
-// parseFrame reads a server frame. An error frame's "message" is a string, not the message
-// object of message.new: its other fields are read all the same.
-func parseFrame(b []byte) (serverFrame, bool) {
-	var f serverFrame
-	if err := json.Unmarshal(b, &f); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
-			return f, false
-		}
-	}
-	return f, true
-}
-
 // tag is what the body of a benchmark message carries: run id, sender, sequence and the
 // send time, so that every receiver can compute its own latency without a shared map.
 func makeBody(run string, sender, seq int, at time.Time) string {
@@ -296,8 +281,8 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 			return
 		}
 		now := time.Now()
-		f, ok := parseFrame(b)
-		if !ok {
+		var f serverFrame
+		if json.Unmarshal(b, &f) != nil {
 			continue
 		}
 		if f.Seq > c.lastSeq && f.Type != "hello" && f.Type != "resync" {
@@ -318,9 +303,6 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 			onAck(f.ClientID, now)
 		case "error":
 			c.errors++
-			if c.onError != nil {
-				c.onError(f.ClientID, f.Code)
-			}
 			if c.errors <= 3 {
 				logf("error frame for %s: %s", c.name, b)
 			}
