@@ -51,6 +51,9 @@ type client struct {
 	// What dropped and closeCode say, readable while the reader runs: closed by the daemon,
 	// and of those, as too slow.
 	closedByServer, closedSlow atomic.Bool
+	// drops counts, over all clients, the sockets that ended while being read: the first
+	// few reasons are logged.
+	drops *atomic.Int64
 }
 
 func newClient(name string, base *url.URL, transport http.RoundTripper) *client {
@@ -275,6 +278,9 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		if err != nil {
 			if ctx.Err() == nil {
 				c.dropped, c.closeCode = true, websocket.CloseStatus(err)
+				if c.drops != nil && c.drops.Add(1) <= 3 {
+					logf("socket of %s ended: %v", c.name, err)
+				}
 				c.closedByServer.Store(true)
 				c.closedSlow.Store(c.closeCode == websocket.StatusTryAgainLater)
 			}

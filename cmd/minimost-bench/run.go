@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,14 +134,16 @@ type Report struct {
 	SessionsReused  int     `json:"sessions_reused"` // sessions of an earlier run (-data) still valid
 	ServerProcError string  `json:"server_proc_error,omitempty"`
 
-	MissingCopies    int64   `json:"missing_copies"`  // wanted but not received within -drain
-	DroppedSockets   int     `json:"dropped_sockets"` // closed by the server during the run
-	SlowClosed       int     `json:"slow_closed"`     // of which "too slow" (1013)
-	RefusedSends     int     `json:"refused_sends"`   // error frames answering a send (too_many: back-pressure)
-	ServerCPUPerCopy float64 `json:"server_cpu_us_per_copy"`
-	ConnectPerSec    float64 `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
-	RSSBeforeMiB     float64 `json:"rss_before_sockets_mib"` // logged in, no socket open
-	RSSPerSocketKiB  float64 `json:"rss_per_socket_kib"`     // (RSS at end − RSS before sockets) / users
+	MissingCopies  int64 `json:"missing_copies"`  // wanted but not received within -drain
+	DroppedSockets int   `json:"dropped_sockets"` // closed by the server during the run
+	SlowClosed     int   `json:"slow_closed"`     // of which "too slow" (1013)
+	// CloseCodes counts the dropped sockets by WebSocket close code (-1: no close frame).
+	CloseCodes       map[string]int `json:"close_codes,omitempty"`
+	RefusedSends     int            `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
+	ServerCPUPerCopy float64        `json:"server_cpu_us_per_copy"`
+	ConnectPerSec    float64        `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
+	RSSBeforeMiB     float64        `json:"rss_before_sockets_mib"` // logged in, no socket open
+	RSSPerSocketKiB  float64        `json:"rss_per_socket_kib"`     // (RSS at end − RSS before sockets) / users
 	// -scenario idle: RSS settled (stable for a second) before the sockets and after them and
 	// a GC; RSSPerSocketKiB is then (after − before) / users.
 	RSSAfterMiB     float64 `json:"rss_after_sockets_mib,omitempty"`
@@ -321,8 +324,10 @@ func run(ctx context.Context, c config) (*Report, error) {
 		return nil, err
 	}
 	clients := make([]*client, c.Users)
+	var drops atomic.Int64
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
+		clients[i].drops = &drops
 	}
 	if rep.Logins, rep.SessionsReused, err = logIn(sctx, c, clients, sess); err != nil {
 		return nil, err
@@ -614,6 +619,11 @@ func run(ctx context.Context, c config) (*Report, error) {
 		rep.ErrorFrames += cl.errors
 		if cl.dropped {
 			rep.DroppedSockets++
+			if rep.CloseCodes == nil {
+				rep.CloseCodes = map[string]int{}
+			}
+			// -1: the connection ended without a close frame.
+			rep.CloseCodes[strconv.Itoa(int(cl.closeCode))]++
 			if cl.closeCode == 1013 {
 				rep.SlowClosed++
 			}
@@ -923,6 +933,9 @@ func printReport(c config, r *Report) {
 	}
 	fmt.Printf("per copy: %.1f µs server CPU;  %d copies missing;  %d sockets dropped (%d too slow);  %d sends refused\n",
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
+	if len(r.CloseCodes) > 0 {
+		fmt.Printf("          dropped sockets by close code (-1: no close frame): %v\n", r.CloseCodes)
+	}
 	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket (heap %.1f, stacks %.1f), %d goroutines\n",
 		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.GoHeapPerSocketKiB, r.GoStackPerSocketKiB, r.Goroutines)
 	if r.RSSAfterMiB > 0 {
