@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -21,5 +22,24 @@ minimost_fanout_transactions_total 40
 	}
 	if _, err := parseMetric(strings.NewReader("minimost_x abc\n"), "minimost_x"); err == nil {
 		t.Error("a value that is not a number: no error")
+	}
+}
+
+// An error frame's message is a string, a message.new's an object: both frames must decode,
+// or refusals go uncounted.
+func TestServerFrame_DecodesErrorAndMessageFrames(t *testing.T) {
+	var f serverFrame
+	if err := json.Unmarshal([]byte(`{"type":"error","client_id":"3-7","code":"too_many","message":"the server is busy","retry_after":1}`), &f); err != nil {
+		t.Fatalf("error frame: %v", err)
+	}
+	if f.Type != "error" || f.ClientID != "3-7" || f.Code != "too_many" {
+		t.Errorf("error frame decoded as %+v", f)
+	}
+	if err := json.Unmarshal([]byte(`{"type":"message.new","seq":9,"message":{"id":"m1","body":"mmbench r 1 2 3"}}`), &f); err != nil {
+		t.Fatalf("message.new: %v", err)
+	}
+	var m messageOf
+	if err := json.Unmarshal(f.Message, &m); err != nil || m.Body != "mmbench r 1 2 3" || f.Seq != 9 {
+		t.Errorf("message.new decoded as %+v, %+v (%v)", f, m, err)
 	}
 }

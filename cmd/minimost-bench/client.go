@@ -51,6 +51,12 @@ type client struct {
 	// What dropped and closeCode say, readable while the reader runs: closed by the daemon,
 	// and of those, as too slow.
 	closedByServer, closedSlow atomic.Bool
+	// drops counts, over all clients, the sockets that ended while being read: the first
+	// few reasons are logged.
+	drops *atomic.Int64
+	// onRefused, when set, is told the client_id of a send the daemon answered with an error
+	// (the message was not accepted: no copy of it will come).
+	onRefused func(clientID string)
 }
 
 func newClient(name string, base *url.URL, transport http.RoundTripper) *client {
@@ -241,10 +247,14 @@ type serverFrame struct {
 	ClientID string `json:"client_id"`
 	Code     string `json:"code"`
 	Seq      uint64 `json:"seq"`
-	Message  struct {
-		ID   string `json:"id"`
-		Body string `json:"body"`
-	} `json:"message"`
+	// Message is an object in message.new and a string in an error frame: decoded by type.
+	Message json.RawMessage `json:"message"`
+}
+
+// messageOf is what the reader needs of a message.new frame's message.
+type messageOf struct {
+	ID   string `json:"id"`
+	Body string `json:"body"`
 }
 
 // tag is what the body of a benchmark message carries: run id, sender, sequence and the
@@ -275,6 +285,9 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		if err != nil {
 			if ctx.Err() == nil {
 				c.dropped, c.closeCode = true, websocket.CloseStatus(err)
+				if c.drops != nil && c.drops.Add(1) <= 3 {
+					logf("socket of %s ended: %v", c.name, err)
+				}
 				c.closedByServer.Store(true)
 				c.closedSlow.Store(c.closeCode == websocket.StatusTryAgainLater)
 			}
@@ -294,7 +307,11 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		case "resync":
 			c.resyncs.Add(1)
 		case "message.new":
-			if sender, seq, at, ok := parseBody(run, f.Message.Body); ok {
+			var m messageOf
+			if json.Unmarshal(f.Message, &m) != nil {
+				continue
+			}
+			if sender, seq, at, ok := parseBody(run, m.Body); ok {
 				c.latencies = append(c.latencies, now.Sub(at))
 				c.lastRecv = now
 				onCopy(sender, seq)
@@ -303,6 +320,9 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 			onAck(f.ClientID, now)
 		case "error":
 			c.errors++
+			if c.onRefused != nil && f.ClientID != "" {
+				c.onRefused(f.ClientID)
+			}
 			if c.errors <= 3 {
 				logf("error frame for %s: %s", c.name, b)
 			}

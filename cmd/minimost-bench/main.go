@@ -147,9 +147,9 @@ func main() {
 		}
 		rep, err := run(ctx, c)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "minimost-bench:", err)
-			if len(reps) > 1 {
-				printMedians(c, reps)
+			fmt.Fprintf(os.Stderr, "minimost-bench: run %d of %d: %v\n", i+1, c.Runs, err)
+			if len(reps) > 0 {
+				printMedians(c, reps) // of the runs that finished
 			}
 			os.Exit(1)
 		}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,10 +134,15 @@ type Report struct {
 	SessionsReused  int     `json:"sessions_reused"` // sessions of an earlier run (-data) still valid
 	ServerProcError string  `json:"server_proc_error,omitempty"`
 
-	MissingCopies    int64   `json:"missing_copies"`  // wanted but not received within -drain
-	DroppedSockets   int     `json:"dropped_sockets"` // closed by the server during the run
-	SlowClosed       int     `json:"slow_closed"`     // of which "too slow" (1013)
-	RefusedSends     int     `json:"refused_sends"`   // error frames answering a send (too_many: back-pressure)
+	MissingCopies  int64 `json:"missing_copies"`  // wanted but not received within -drain
+	DroppedSockets int   `json:"dropped_sockets"` // closed by the server during the run
+	SlowClosed     int   `json:"slow_closed"`     // of which "too slow" (1013)
+	// CloseCodes counts the dropped sockets by WebSocket close code (-1: no close frame).
+	CloseCodes   map[string]int `json:"close_codes,omitempty"`
+	RefusedSends int            `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
+	// RefusedMessages are the sends answered with an error instead of an ack: their copies
+	// are not counted as wanted nor missing.
+	RefusedMessages  int     `json:"refused_messages"`
 	ServerCPUPerCopy float64 `json:"server_cpu_us_per_copy"`
 	ConnectPerSec    float64 `json:"connect_per_s"`          // WebSocket handshakes per second while connecting everyone
 	RSSBeforeMiB     float64 `json:"rss_before_sockets_mib"` // logged in, no socket open
@@ -321,8 +327,10 @@ func run(ctx context.Context, c config) (*Report, error) {
 		return nil, err
 	}
 	clients := make([]*client, c.Users)
+	var drops atomic.Int64
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
+		clients[i].drops = &drops
 	}
 	if rep.Logins, rep.SessionsReused, err = logIn(sctx, c, clients, sess); err != nil {
 		return nil, err
@@ -379,8 +387,23 @@ func run(ctx context.Context, c config) (*Report, error) {
 	rctx, cancelRead := context.WithCancel(context.Background())
 	defer cancelRead()
 	var readers sync.WaitGroup
+	var refused atomic.Int64
 	for i, cl := range clients {
 		s := senderOf[i]
+		if s != nil {
+			cl.onRefused = func(id string) {
+				s.mu.Lock()
+				_, ok := s.pending[id]
+				delete(s.pending, id)
+				s.mu.Unlock()
+				var si, seq int
+				if n, _ := fmt.Sscanf(id, "%d-%d", &si, &seq); ok && n == 2 {
+					// Refused before it was journaled: none of its copies is expected.
+					tr.forget(si, seq)
+					refused.Add(1)
+				}
+			}
+		}
 		readers.Go(func() {
 			cl.read(rctx, runID, tr.onCopy, func(id string, at time.Time) {
 				if s == nil {
@@ -503,10 +526,10 @@ func run(ctx context.Context, c config) (*Report, error) {
 	if br != nil {
 		sent = br.posts
 	}
-	wanted := tr.wanted.Load()
 	drainUntil := time.Now().Add(c.Drain)
 	for time.Now().Before(drainUntil) && ctx.Err() == nil {
-		if tr.total.Load() >= wanted && acked.Load() >= int64(sent) {
+		// A refused send is answered, not acked, and withdrawn from the copies wanted.
+		if tr.total.Load() >= tr.wanted.Load() && acked.Load()+refused.Load() >= int64(sent) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -614,6 +637,11 @@ func run(ctx context.Context, c config) (*Report, error) {
 		rep.ErrorFrames += cl.errors
 		if cl.dropped {
 			rep.DroppedSockets++
+			if rep.CloseCodes == nil {
+				rep.CloseCodes = map[string]int{}
+			}
+			// -1: the connection ended without a close frame.
+			rep.CloseCodes[strconv.Itoa(int(cl.closeCode))]++
 			if cl.closeCode == 1013 {
 				rep.SlowClosed++
 			}
@@ -626,7 +654,9 @@ func run(ctx context.Context, c config) (*Report, error) {
 	rep.WindowS = window.Seconds()
 	rep.Sent = sent
 	rep.Acked = int(acked.Load())
+	wanted := tr.wanted.Load()
 	rep.CopiesWanted = wanted
+	rep.RefusedMessages = int(refused.Load())
 	rep.CopiesReceived = tr.total.Load()
 	rep.MissingCopies = max(wanted-rep.CopiesReceived, 0)
 	rep.Delivered = tr.delivered()
@@ -664,8 +694,8 @@ func run(ctx context.Context, c config) (*Report, error) {
 	}
 	rep.BenchCPUPct = 100 * (selfAfter.CPU - selfBefore.CPU).Seconds() / wall
 	rep.LoadEnd = loadavg()
-	if rep.Delivered < rep.Sent {
-		logf("%d of %d messages did not reach every member within -drain %v", rep.Sent-rep.Delivered, rep.Sent, c.Drain)
+	if rep.Delivered+rep.RefusedMessages < rep.Sent {
+		logf("%d of %d messages accepted did not reach every member within -drain %v", rep.Sent-rep.RefusedMessages-rep.Delivered, rep.Sent-rep.RefusedMessages, c.Drain)
 	}
 	return rep, nil
 }
@@ -910,7 +940,8 @@ func printReport(c config, r *Report) {
 		fmt.Printf("scenario %s: %d users, %d senders × %.1f msg/s, %d conversations, %.0fs (setup %.1fs, %d accounts created, %d logins, %d saved sessions reused)\n",
 			r.Scenario, r.Users, r.Senders, r.RatePerSender, r.Conversations, r.DurationS, r.SetupS, r.UsersCreated, r.Logins, r.SessionsReused)
 	}
-	fmt.Printf("messages: %d sent, %d acked, %d delivered to every member, %d error frames\n", r.Sent, r.Acked, r.Delivered, r.ErrorFrames)
+	fmt.Printf("messages: %d sent, %d acked, %d refused (too_many: the fan-out's backlog at its bound; not expected anywhere), %d delivered to every member, %d error frames\n",
+		r.Sent, r.Acked, r.RefusedMessages, r.Delivered, r.ErrorFrames)
 	fmt.Printf("copies:   %d of %d received (message.new at each member)\n", r.CopiesReceived, r.CopiesWanted)
 	fmt.Printf("rate:     %.1f messages/s delivered, %.0f copies/s (over %.1fs, first send to last copy)\n", r.MessagesPerSec, r.CopiesPerSec, r.WindowS)
 	fmt.Printf("latency:  send → message.new p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms;  send → ack p50 %.1f ms  p99 %.1f ms\n",
@@ -923,6 +954,9 @@ func printReport(c config, r *Report) {
 	}
 	fmt.Printf("per copy: %.1f µs server CPU;  %d copies missing;  %d sockets dropped (%d too slow);  %d sends refused\n",
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
+	if len(r.CloseCodes) > 0 {
+		fmt.Printf("          dropped sockets by close code (-1: no close frame): %v\n", r.CloseCodes)
+	}
 	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket (heap %.1f, stacks %.1f), %d goroutines\n",
 		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.GoHeapPerSocketKiB, r.GoStackPerSocketKiB, r.Goroutines)
 	if r.RSSAfterMiB > 0 {

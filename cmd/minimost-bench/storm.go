@@ -156,7 +156,11 @@ func runStorm(ctx context.Context, c config, connectors int, clients []*client, 
 		cl.closedByServer.Store(false)
 		cl.closedSlow.Store(false)
 	}
-	logf("storm: reset %d connections; reconnecting %d clients (%d at a time)", res.Reset, len(clients), connectors)
+	if restart != nil {
+		logf("storm: reconnecting %d clients to the restarted daemon (%d at a time)", len(clients), connectors)
+	} else {
+		logf("storm: reset %d connections; reconnecting %d clients (%d at a time)", res.Reset, len(clients), connectors)
+	}
 	var failed atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
