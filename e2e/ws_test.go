@@ -328,7 +328,7 @@ func TestWS_Typing(t *testing.T) {
 
 func TestWS_Presence(t *testing.T) {
 	t.Parallel()
-	d, alice, bob, _ := accUsers(t)
+	d, alice, bob, carol := accUsers(t)
 	wa := alice.MustWS()
 	// A presence event carries a list of changes, each account's latest.
 	bobIn := func(m map[string]any) string {
@@ -371,8 +371,29 @@ func TestWS_Presence(t *testing.T) {
 			t.Errorf("presence while bob still has a tab open: %v", f)
 		}
 	}
+	// carol watches alice's presence only, from the handshake on (as the browser watches its
+	// DM partners): bob's changes are not sent to her, alice's are.
+	wc, _, err := carol.DialWS("watch=alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b2.Send(map[string]string{"type": "presence", "presence": "away"})
 	wa.WaitFor("presence", 5*time.Second, isBob("away"))
+	wa.Send(map[string]string{"type": "presence", "presence": "away"})
+	aliceAway := func(m map[string]any) bool {
+		changes, _ := m["changes"].([]any)
+		for _, c := range changes {
+			if c, ok := c.(map[string]any); ok && c["user"] == "alice" && c["presence"] == "away" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range wsUntil(t, wc, "presence", aliceAway) {
+		if f["type"] == "presence" && bobIn(f) != "" {
+			t.Errorf("carol, who watches alice only, got bob's presence: %v", f)
+		}
+	}
 	b2.Send(map[string]string{"type": "presence", "presence": "offline"})
 	if e := b2.WaitFor("error", 5*time.Second, nil); e["code"] != "invalid" {
 		t.Errorf("presence offline from a client: %v, want an invalid error", e)

@@ -20,6 +20,36 @@ import (
 type Frame struct {
 	Seq     uint64
 	Payload []byte // a JSON object without "seq"; shared between users, never modified
+	// Presence, on a presence frame, is its changes (shared, never modified): a connection
+	// that watches only some accounts' presence sends those alone (see FilterPresence).
+	Presence []chat.PresenceChange
+}
+
+// FilterPresence returns f as a connection watching only the accounts in watch sees it: f
+// itself unless it is a presence frame; a presence frame of the watched accounts' changes
+// only; ok false when none of its changes is watched (the frame is not sent: the client sees
+// a gap in the sequence, which costs it nothing).
+func (f Frame) FilterPresence(watch map[string]struct{}) (out Frame, ok bool) {
+	if f.Presence == nil || watch == nil {
+		return f, true
+	}
+	var keep []chat.PresenceChange
+	for _, c := range f.Presence {
+		if _, w := watch[c.User]; w {
+			keep = append(keep, c)
+		}
+	}
+	switch len(keep) {
+	case 0:
+		return Frame{}, false
+	case len(f.Presence):
+		return f, true
+	}
+	payload, err := chat.MarshalEvent(chat.PresenceChanged{Changes: keep})
+	if err != nil {
+		return Frame{}, false
+	}
+	return Frame{Seq: f.Seq, Payload: payload, Presence: keep}, true
 }
 
 // Bytes returns the frame as the JSON object sent to the client, with "seq" added.
@@ -220,18 +250,25 @@ func (h *Hub) Publish(users []string, ev chat.Event) error {
 	if err != nil {
 		return err
 	}
-	h.publish(users, payload)
+	var presence []chat.PresenceChange
+	if p, ok := ev.(chat.PresenceChanged); ok {
+		presence = p.Changes
+		if presence == nil {
+			presence = []chat.PresenceChange{}
+		}
+	}
+	h.publish(users, payload, presence)
 	return nil
 }
 
-func (h *Hub) publish(users []string, payload []byte) {
+func (h *Hub) publish(users []string, payload []byte, presence []chat.PresenceChange) {
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, user := range users {
 		u := h.state(user)
 		u.seq++
-		f := Frame{Seq: u.seq, Payload: payload}
+		f := Frame{Seq: u.seq, Payload: payload, Presence: presence}
 		h.expire(u, now)
 		if u.keep {
 			u.add(f, h.RingSize)

@@ -347,3 +347,42 @@ func TestHub_SubscribeAtMostHoldsUnderConcurrency(t *testing.T) {
 		t.Fatal("no limit (0) refused a subscription")
 	}
 }
+
+// A connection that watches some accounts' presence gets a presence frame of their changes
+// only, and none at all when none of them changed; other frames pass untouched.
+func TestFrame_FilterPresence(t *testing.T) {
+	h := hub.New()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	ev := chat.PresenceChanged{Changes: []chat.PresenceChange{{User: "alice", Presence: "online"}, {User: "bob", Presence: "away"}}}
+	if err := h.Publish([]string{"u1"}, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	frames, _ := sub.Take(nil)
+	if len(frames) != 2 || len(frames[0].Presence) != 2 || frames[1].Presence != nil {
+		t.Fatalf("frames %+v", frames)
+	}
+	p := frames[0]
+	if f, ok := p.FilterPresence(nil); !ok || string(f.Payload) != string(p.Payload) {
+		t.Errorf("no watch: %s, %v", f.Payload, ok)
+	}
+	f, ok := p.FilterPresence(map[string]struct{}{"bob": {}, "carol": {}})
+	if want := `{"seq":1,"type":"presence","changes":[{"user":"bob","presence":"away"}]}`; !ok || string(f.Bytes()) != want {
+		t.Errorf("watching bob: %s, %v; want %s", f.Bytes(), ok, want)
+	}
+	if _, ok := p.FilterPresence(map[string]struct{}{"carol": {}}); ok {
+		t.Error("watching carol only: the frame is sent")
+	}
+	if f, ok := p.FilterPresence(map[string]struct{}{"alice": {}, "bob": {}}); !ok || string(f.Payload) != string(p.Payload) {
+		t.Errorf("watching both: %s, %v", f.Payload, ok)
+	}
+	if f, ok := frames[1].FilterPresence(map[string]struct{}{}); !ok || string(f.Payload) != string(frames[1].Payload) {
+		t.Errorf("typing frame watching nobody: %s, %v", f.Payload, ok)
+	}
+	// The unfiltered payload is shared: filtering never changes it.
+	if want := `{"type":"presence","changes":[{"user":"alice","presence":"online"},{"user":"bob","presence":"away"}]}`; string(p.Payload) != want {
+		t.Errorf("shared payload changed: %s", p.Payload)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,9 @@ type wsConn struct {
 	writing atomic.Bool
 	// paced counts the writer's waits for more events to share a write (tests read it).
 	paced atomic.Int64
+	// watch, when set, holds the only accounts whose presence changes this connection is
+	// sent (the client's presence.watch, or ?watch= at the handshake); unset: every account.
+	watch atomic.Pointer[map[string]struct{}]
 	// nextPing and nextAlive are when the sweeper pings the client and checks that the
 	// account still exists; only the sweeper touches them.
 	nextPing, nextAlive time.Time
@@ -68,6 +72,30 @@ type clientFrame struct {
 	Data         json.RawMessage `json:"data"`
 	To           string          `json:"to"`
 	ToConn       string          `json:"to_conn"`
+	Users        []string        `json:"users"`
+	All          bool            `json:"all"`
+}
+
+// wsMaxWatch bounds the accounts one connection may watch the presence of by name; more than
+// that is what watching every account ("all") is for.
+const wsMaxWatch = 1000
+
+// watchSet makes the set of usernames a connection watches the presence of (empty names are
+// left out; none at all is a valid set: no presence is sent).
+func watchSet(users []string) (map[string]struct{}, error) {
+	if len(users) > wsMaxWatch {
+		return nil, chat.Errorf(chat.EInvalid, "presence.watch: at most %d users (or all)", wsMaxWatch)
+	}
+	w := make(map[string]struct{}, len(users))
+	for _, u := range users {
+		if len(u) > 64 {
+			return nil, chat.Errorf(chat.EInvalid, "presence.watch: %q is not a username", u[:64]+"…")
+		}
+		if u != "" {
+			w[u] = struct{}{}
+		}
+	}
+	return w, nil
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +115,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	since, _ := strconv.ParseUint(q.Get("since"), 10, 64)
+	var watch map[string]struct{}
+	if q.Has("watch") {
+		if watch, err = watchSet(strings.Split(q.Get("watch"), ",")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	cw := &corkWriter{ResponseWriter: w}
 	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
@@ -97,18 +132,21 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// connection goroutine, its deep stack (the TLS handshake) and its 4 KiB read and write
 	// buffers, and the upgrade request are then freed, which is most of an idle socket's
 	// memory.
-	go s.serveWS(c, cw.conn, me, sess, q.Get("boot"), since)
+	go s.serveWS(c, cw.conn, me, sess, q.Get("boot"), since, watch)
 }
 
 // serveWS runs one WebSocket connection: hello and catch-up, then its reader, until the
 // client goes away or the subscription ends.
-func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, sess, boot string, since uint64) {
+func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, sess, boot string, since uint64, watch map[string]struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
 	// The first ping comes at a random point of the interval, so the pings of sockets that
 	// connected together (a reconnect storm) do not come together for ever after.
 	wc := &wsConn{c: c, cork: cork, ctx: ctx, cancel: cancel, me: me, s: s,
 		nextPing: now.Add(wsPingInterval/2 + rand.N(wsPingInterval)), nextAlive: now.Add(wsAliveInterval)}
+	if watch != nil {
+		wc.watch.Store(&watch)
+	}
 	defer func() {
 		cancel()
 		s.wsMu.Lock()
@@ -250,8 +288,16 @@ func (s *Server) wsWriteFrames(ctx context.Context, wc *wsConn, frames []hub.Fra
 			framePool.Put(bp)
 		}
 	}()
+	var watch map[string]struct{}
+	if w := wc.watch.Load(); w != nil {
+		watch = *w
+	}
 	return s.wsWriteFunc(ctx, wc, func(ctx context.Context) error {
 		for _, f := range frames {
+			f, ok := f.FilterPresence(watch)
+			if !ok {
+				continue
+			}
 			*bp = f.AppendTo((*bp)[:0])
 			if err := wc.c.Write(ctx, websocket.MessageText, *bp); err != nil {
 				return err
@@ -492,6 +538,17 @@ func (s *Server) wsHandle(ctx context.Context, wc *wsConn, me chat.Account, conn
 		return s.App.SetPresence(opCtx, me, f.Presence)
 	case "call":
 		return s.App.CallSignal(opCtx, me, conn, f.Conversation, f.Signal, f.Data, f.To, f.ToConn)
+	case "presence.watch":
+		if f.All {
+			wc.watch.Store(nil)
+			return nil
+		}
+		watch, err := watchSet(f.Users)
+		if err != nil {
+			return err
+		}
+		wc.watch.Store(&watch)
+		return nil
 	}
 	return chat.Errorf(chat.EInvalid, "unknown frame type %q", f.Type)
 }

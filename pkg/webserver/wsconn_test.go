@@ -405,3 +405,55 @@ func TestWSWriter_PacesBusyConnection(t *testing.T) {
 		t.Fatalf("after the end: %v, want a normal close", err)
 	}
 }
+
+// presence.watch narrows the presence a connection is sent to the accounts it names (the rest
+// of its frames are untouched); "all" widens it again; a list too long is refused.
+func TestWSWriter_PresenceWatch(t *testing.T) {
+	p := newWSPair(t)
+	h := hub.New()
+	s := &Server{Hub: h}
+	s.Init()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	p.server.s, p.server.sub = s, sub
+	sub.Notify(p.server.kick)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	presence := func(users ...string) {
+		var ch []chat.PresenceChange
+		for _, u := range users {
+			ch = append(ch, chat.PresenceChange{User: u, Presence: "online"})
+		}
+		h.Publish([]string{"u1"}, chat.PresenceChanged{Changes: ch})
+	}
+	read := func(want string) {
+		t.Helper()
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != want {
+			t.Fatalf("got %s, want %s", b, want)
+		}
+	}
+	me := chat.Account{ID: "u1", Name: "u1"}
+	if err := s.wsHandle(ctx, p.server, me, "", clientFrame{Type: "presence.watch", Users: []string{"bob", ""}}); err != nil {
+		t.Fatal(err)
+	}
+	presence("alice")        // not watched: not sent
+	presence("alice", "bob") // bob's change only
+	h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: "alice"})
+	read(`{"seq":2,"type":"presence","changes":[{"user":"bob","presence":"online"}]}`)
+	read(`{"seq":3,"type":"typing","conversation":"c","user":"alice"}`)
+	if err := s.wsHandle(ctx, p.server, me, "", clientFrame{Type: "presence.watch", All: true}); err != nil {
+		t.Fatal(err)
+	}
+	presence("alice")
+	read(`{"seq":4,"type":"presence","changes":[{"user":"alice","presence":"online"}]}`)
+	long := make([]string, wsMaxWatch+1)
+	if err := s.wsHandle(ctx, p.server, me, "", clientFrame{Type: "presence.watch", Users: long}); chat.ErrorCode(err) != chat.EInvalid {
+		t.Fatalf("%d users: %v, want invalid", len(long), err)
+	}
+	if p.server.watch.Load() != nil {
+		t.Error("a refused watch list changed the watch")
+	}
+}
