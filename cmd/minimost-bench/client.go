@@ -33,6 +33,9 @@ type client struct {
 	acks      []time.Duration // send → ack (senders only)
 	lastRecv  time.Time
 	errors    int // error frames
+	// watch, when set, is the ?watch= of the handshake: the accounts whose presence this
+	// client shows, as the web client names its DM partners (-watch).
+	watch *string
 	// dropped is set when the server closed the socket before the run ended (closeCode says
 	// how: 1013 "try again later" is a client that fell too far behind).
 	dropped   bool
@@ -189,6 +192,14 @@ func (c *client) dialQuery(ctx context.Context, query string) error {
 	}
 	h := http.Header{}
 	h.Set("Origin", c.origin)
+	if c.watch != nil {
+		if query == "" {
+			query = "?"
+		} else {
+			query += "&"
+		}
+		query += "watch=" + url.QueryEscape(*c.watch)
+	}
 	conn, _, err := websocket.Dial(ctx, scheme+"://"+c.base.Host+"/ws"+query, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
 	if err != nil {
 		return fmt.Errorf("websocket of %s: %w", c.name, err)

@@ -20,6 +20,10 @@
 // -auth-burst >= -users (-spawn sets it). The run is bounded: setup, -duration of sending,
 // then at most -drain waiting for the last copies.
 //
+// Each client's handshake names the accounts whose presence it shows (?watch=, the next
+// -watch accounts: 3 by default, as the web client watches its DM partners; -watch -1 sends
+// no watch, and the client gets every account's presence).
+//
 // -data DIR (with -spawn) runs the daemon on DIR instead of a temporary directory and keeps
 // it; the accounts' session cookies are saved in DIR.sessions.json (mode 0600, beside DIR),
 // so that a later run with the same -prefix reuses them (the daemon's sessions survive a
@@ -83,6 +87,7 @@ type config struct {
 	Channels   int           // -scenario channels: how many
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
 	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
+	Watch      int           // accounts whose presence each client watches (-1: every account)
 	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
 	Ceiling    bool          // measure the raw group-commit ceiling after the drain
 	Runs       int           // the whole scenario this many times, then the medians
@@ -126,6 +131,7 @@ func main() {
 		c.Storms, err = parseCounts(v)
 		return err
 	})
+	fs.IntVar(&c.Watch, "watch", 3, "accounts whose presence each client watches (?watch= of the handshake, as the web client names its DM partners): the next N accounts; -1: every account's presence, as a client that sends no watch")
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -271,5 +277,19 @@ func parseCounts(v string) ([]int, error) {
 // maxUsers bounds -users: the clients' sockets and the daemon's must fit in the file
 // descriptor limit this program can raise.
 const maxUsers = 50000
+
+// watchList is client i's ?watch=: the n accounts after it (wrapping); nil for n < 0 (no
+// watch: every account's presence).
+func watchList(prefix string, i, users, n int) *string {
+	if n < 0 {
+		return nil
+	}
+	names := make([]string, 0, n)
+	for k := 1; k <= n && k < users; k++ {
+		names = append(names, username(prefix, (i+k)%users))
+	}
+	w := strings.Join(names, ",")
+	return &w
+}
 
 func username(prefix string, i int) string { return fmt.Sprintf("%s%04d", strings.ToLower(prefix), i) }

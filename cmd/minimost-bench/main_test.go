@@ -62,3 +62,18 @@ func TestFilesWanted(t *testing.T) {
 		t.Errorf("10,000 clients alone: %d files", got)
 	}
 }
+
+func TestWatchList(t *testing.T) {
+	if w := watchList("bench", 0, 10, -1); w != nil {
+		t.Errorf("-watch -1: %q, want no watch", *w)
+	}
+	if w := watchList("bench", 8, 10, 3); w == nil || *w != "bench0009,bench0000,bench0001" {
+		t.Errorf("-watch 3 for client 8 of 10: %v", w)
+	}
+	if w := watchList("bench", 0, 10, 0); w == nil || *w != "" {
+		t.Errorf("-watch 0: %v, want an empty watch (nobody)", w)
+	}
+	if w := watchList("bench", 1, 2, 5); w == nil || *w != "bench0000" {
+		t.Errorf("-watch 5 of 2 users: %v, want the other one", w)
+	}
+}

@@ -330,6 +330,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 	var drops atomic.Int64
 	for i, n := range names {
 		clients[i] = newClient(n, base, transport)
+		clients[i].watch = watchList(c.Prefix, i, c.Users, c.Watch)
 		clients[i].drops = &drops
 	}
 	if rep.Logins, rep.SessionsReused, err = logIn(sctx, c, clients, sess); err != nil {

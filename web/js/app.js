@@ -158,6 +158,8 @@ function initViews() {
   });
   socket.on('event', onEvent);
   socket.on('resync', () => refetchAll());
+  state.on('conversations', updatePresenceWatch);
+  watchPeopleDialogs();
   // A reconnected socket is a new connection: the old one left its calls as it closed.
   socket.on('reconnected', () => calls.rejoin());
   // A handshake refused for a lost session looks like any network failure to the browser:
@@ -198,6 +200,7 @@ async function start(user) {
   $('#auth').hidden = true;
   $('#app').hidden = false;
   views.shell.setConnected(true);
+  socket.watch = null; // every account's presence until this user's DMs are known
   socket.start();
   try {
     await loadAll();
@@ -361,6 +364,32 @@ async function fetchConversation(id) {
     // not ours after all, or the server is away: the next resync brings it
   } finally {
     fetching.delete(id);
+  }
+}
+
+// Presence shown: the DM partners in the sidebar, and everyone while a dialog that lists
+// people is open (it reads the roster again as it opens). The server sends the presence of
+// those only, so a thousand people connecting is not a thousand names to every browser.
+const PEOPLE_DIALOGS = ['#new-dm-dialog', '#new-private-dialog', '#members-dialog'];
+
+function updatePresenceWatch() {
+  if (!running) return;
+  if (PEOPLE_DIALOGS.some((sel) => $(sel)?.open)) {
+    socket.setWatch(null);
+    return;
+  }
+  const names = new Set();
+  for (const c of state.conversations.values()) {
+    if (c.kind === 'dm') for (const u of state.others(c)) if (u !== state.myName) names.add(u);
+  }
+  socket.setWatch([...names].sort().slice(0, 1000));
+}
+
+function watchPeopleDialogs() {
+  const obs = new MutationObserver(() => updatePresenceWatch());
+  for (const sel of PEOPLE_DIALOGS) {
+    const dlg = $(sel);
+    if (dlg) obs.observe(dlg, { attributes: true, attributeFilter: ['open'] });
   }
 }
 

@@ -27,6 +27,10 @@ export class Socket extends Emitter {
     this.lastSeq = null;
     this.helloSeq = null;
     this.conn = ''; // this connection's id, from its hello (call signalling addresses it)
+    // The accounts whose presence this client shows (null: every account), sent at the
+    // handshake (?watch=) and whenever it changes (presence.watch): the server sends the
+    // presence of those only.
+    this.watch = null;
     this.connected = false;
     this.stopped = true;
     this.attempt = 0;
@@ -79,7 +83,16 @@ export class Socket extends Emitter {
     if (this.boot && this.lastSeq !== null) {
       q = `?boot=${encodeURIComponent(this.boot)}&since=${encodeURIComponent(this.lastSeq)}`;
     }
+    if (this.watch) q += `${q ? '&' : '?'}watch=${encodeURIComponent(this.watch.join(','))}`;
     return `${proto}//${location.host}${this.path}${q}`;
+  }
+
+  /** setWatch names the accounts whose presence to receive (null: every account). */
+  setWatch(users) {
+    const same = users === this.watch || (users && this.watch && users.join(',') === this.watch.join(','));
+    if (same) return;
+    this.watch = users;
+    this.send(users ? { type: 'presence.watch', users } : { type: 'presence.watch', all: true });
   }
 
   _connect() {
