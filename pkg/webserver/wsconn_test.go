@@ -205,6 +205,20 @@ func newWSPair(t *testing.T) wsPair {
 	return wsPair{server: &wsConn{c: a.c, cork: a.cork, ctx: sctx, cancel: scancel}, client: client, writes: rc}
 }
 
+// newHubPair is a wsPair whose server connection is account u1's subscription to a hub, with
+// its writer started by the hub as the daemon's is.
+func newHubPair(t *testing.T) (wsPair, *hub.Hub, *Server, *hub.Sub) {
+	t.Helper()
+	p := newWSPair(t)
+	h := hub.New()
+	s := &Server{Hub: h}
+	s.Init()
+	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	p.server.s, p.server.sub = s, sub
+	sub.Notify(p.server.kick)
+	return p, h, s, sub
+}
+
 func frameN(i int) hub.Frame {
 	return hub.Frame{Seq: uint64(i + 1), Payload: []byte(fmt.Sprintf(`{"type":"t","n":%d}`, i))}
 }
@@ -309,13 +323,7 @@ func TestWSWriter_ComesAndGoes(t *testing.T) {
 	old := wsWriterIdle
 	wsWriterIdle = time.Millisecond
 	defer func() { wsWriterIdle = old }()
-	p := newWSPair(t)
-	h := hub.New()
-	s := &Server{Hub: h}
-	s.Init()
-	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
-	p.server.s, p.server.sub = s, sub
-	sub.Notify(p.server.kick)
+	p, h, _, sub := newHubPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const total = 3000
@@ -356,13 +364,7 @@ func TestWSWriter_PacesBusyConnection(t *testing.T) {
 	oldC, oldM := wsCoalesce, wsCoalesceMax
 	wsCoalesce, wsCoalesceMax = time.Hour, 5
 	defer func() { wsCoalesce, wsCoalesceMax = oldC, oldM }()
-	p := newWSPair(t)
-	h := hub.New()
-	s := &Server{Hub: h}
-	s.Init()
-	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
-	p.server.s, p.server.sub = s, sub
-	sub.Notify(p.server.kick)
+	p, h, _, sub := newHubPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	publish := func(i int) { h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)}) }
@@ -409,13 +411,7 @@ func TestWSWriter_PacesBusyConnection(t *testing.T) {
 // presence.watch narrows the presence a connection is sent to the accounts it names (the rest
 // of its frames are untouched); "all" widens it again; a list too long is refused.
 func TestWSWriter_PresenceWatch(t *testing.T) {
-	p := newWSPair(t)
-	h := hub.New()
-	s := &Server{Hub: h}
-	s.Init()
-	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
-	p.server.s, p.server.sub = s, sub
-	sub.Notify(p.server.kick)
+	p, h, s, _ := newHubPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	presence := func(users ...string) {
