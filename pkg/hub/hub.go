@@ -20,9 +20,10 @@ import (
 type Frame struct {
 	Seq     uint64
 	Payload []byte // a JSON object without "seq"; shared between users, never modified
-	// Presence, on a presence frame, is its changes (shared, never modified): a connection
-	// that watches only some accounts' presence sends those alone (see FilterPresence).
-	Presence []chat.PresenceChange
+	// Presence, on a presence frame, is its event (shared, never modified): a connection
+	// that watches only some accounts' presence sends those alone (see FilterPresence). A
+	// pointer, so that the frames kept in every account's ring stay small.
+	Presence *chat.PresenceChanged
 }
 
 // FilterPresence returns f as a connection watching only the accounts in watch sees it: f
@@ -34,7 +35,7 @@ func (f Frame) FilterPresence(watch map[string]struct{}) (out Frame, ok bool) {
 		return f, true
 	}
 	var keep []chat.PresenceChange
-	for _, c := range f.Presence {
+	for _, c := range f.Presence.Changes {
 		if _, w := watch[c.User]; w {
 			keep = append(keep, c)
 		}
@@ -42,14 +43,15 @@ func (f Frame) FilterPresence(watch map[string]struct{}) (out Frame, ok bool) {
 	switch len(keep) {
 	case 0:
 		return Frame{}, false
-	case len(f.Presence):
+	case len(f.Presence.Changes):
 		return f, true
 	}
-	payload, err := chat.MarshalEvent(chat.PresenceChanged{Changes: keep})
+	ev := &chat.PresenceChanged{Changes: keep}
+	payload, err := chat.MarshalEvent(ev)
 	if err != nil {
 		return Frame{}, false
 	}
-	return Frame{Seq: f.Seq, Payload: payload, Presence: keep}, true
+	return Frame{Seq: f.Seq, Payload: payload, Presence: ev}, true
 }
 
 // Bytes returns the frame as the JSON object sent to the client, with "seq" added.
@@ -250,18 +252,15 @@ func (h *Hub) Publish(users []string, ev chat.Event) error {
 	if err != nil {
 		return err
 	}
-	var presence []chat.PresenceChange
+	var presence *chat.PresenceChanged
 	if p, ok := ev.(chat.PresenceChanged); ok {
-		presence = p.Changes
-		if presence == nil {
-			presence = []chat.PresenceChange{}
-		}
+		presence = &p
 	}
 	h.publish(users, payload, presence)
 	return nil
 }
 
-func (h *Hub) publish(users []string, payload []byte, presence []chat.PresenceChange) {
+func (h *Hub) publish(users []string, payload []byte, presence *chat.PresenceChanged) {
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -361,7 +361,7 @@ func TestFrame_FilterPresence(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames, _ := sub.Take(nil)
-	if len(frames) != 2 || len(frames[0].Presence) != 2 || frames[1].Presence != nil {
+	if len(frames) != 2 || frames[0].Presence == nil || len(frames[0].Presence.Changes) != 2 || frames[1].Presence != nil {
 		t.Fatalf("frames %+v", frames)
 	}
 	p := frames[0]
