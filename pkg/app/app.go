@@ -202,7 +202,9 @@ type App struct {
 	// PresenceInterval is the least time between two presence events (default 1 s): the
 	// changes of that time go out together, one frame per connection.
 	PresenceInterval time.Duration
-	presence         presenceBatch
+	// ReceiptsLiveMax overrides the package's ReceiptsLiveMax when set (tests).
+	ReceiptsLiveMax int
+	presence        presenceBatch
 }
 
 // New returns an App on its required parts, with defaults for the rest.

@@ -478,7 +478,15 @@ func (a *App) React(ctx context.Context, me chat.Account, id, mid, emoji string,
 	return nil
 }
 
-// MarkRead records that me has read conversation id up to message mid and tells its members.
+// ReceiptsLiveMax is the largest conversation whose read receipts are sent live to every
+// member. In a bigger one (a company-wide channel) each member's "read" would be a frame to
+// every other member — N² frames as they read along — so the receipt goes to the reader's own
+// connections only (its other tabs), and the others read the receipts when they open the
+// conversation (GET …/receipts).
+const ReceiptsLiveMax = 100
+
+// MarkRead records that me has read conversation id up to message mid and tells its members
+// (in a conversation of more than ReceiptsLiveMax members, only me's other connections).
 func (a *App) MarkRead(ctx context.Context, me chat.Account, id, mid string) error {
 	c, err := a.Resolve(ctx, me, id)
 	if err != nil {
@@ -493,8 +501,19 @@ func (a *App) MarkRead(ctx context.Context, me chat.Account, id, mid string) err
 	if err := a.Store.MarkRead(ctx, me.Name, c.ID, mid); err != nil {
 		return err
 	}
-	a.publish(c.Recipients, chat.ReadReceipt{Conversation: c.ID, Reader: me.Name, MessageID: mid})
+	to := c.Recipients
+	if len(to) > a.receiptsLiveMax() {
+		to = []chat.Account{me}
+	}
+	a.publish(to, chat.ReadReceipt{Conversation: c.ID, Reader: me.Name, MessageID: mid})
 	return nil
+}
+
+func (a *App) receiptsLiveMax() int {
+	if a.ReceiptsLiveMax > 0 {
+		return a.ReceiptsLiveMax
+	}
+	return ReceiptsLiveMax
 }
 
 // Receipts returns the read receipts of conversation id, of its current members only.
