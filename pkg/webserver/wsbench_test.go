@@ -67,7 +67,8 @@ func benchDeliver(b *testing.B, sockets int, gap, coalesce time.Duration) {
 	h := hub.New()
 	s := &Server{Hub: h}
 	s.Init()
-	var serverWG sync.WaitGroup
+	var serverWG, subscribed sync.WaitGroup
+	subscribed.Add(sockets)
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := &corkWriter{ResponseWriter: w}
 		c, err := websocket.Accept(cw, r, nil)
@@ -80,6 +81,7 @@ func benchDeliver(b *testing.B, sockets int, gap, coalesce time.Duration) {
 		ctx, cancel := context.WithCancel(context.Background())
 		wc := &wsConn{c: c, cork: cw.conn, ctx: ctx, cancel: cancel, sub: sub, s: s}
 		sub.Notify(wc.kick)
+		subscribed.Done()
 		serverWG.Go(func() {
 			// Read until the client goes (it sends nothing).
 			c.Reader(ctx)
@@ -95,7 +97,9 @@ func benchDeliver(b *testing.B, sockets int, gap, coalesce time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	users := make([]string, sockets)
+	want := int64(b.N * sockets)
 	var received atomic.Int64
+	all := make(chan struct{}) // closed when every copy has arrived
 	var latMu sync.Mutex
 	var lats []time.Duration
 	var sent sync.Map // event number → publish time
@@ -123,30 +127,33 @@ func benchDeliver(b *testing.B, sockets int, gap, coalesce time.Duration) {
 					lats = append(lats, at.Sub(v.(time.Time)))
 					latMu.Unlock()
 				}
-				received.Add(1)
+				if received.Add(1) == want {
+					close(all)
+				}
 			}
 		})
 	}
-	for h.Connections(users[sockets-1]) == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	subscribed.Wait() // every connection is subscribed before the first event
 	writes0 := cnt.writes.Load()
 	var ru0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	b.ResetTimer()
 	// Events come from many independent senders: the gaps between them are exponential,
-	// with mean gap.
+	// with mean gap (the offered load, not a wait for an outcome).
 	next := time.Now()
+	pace := time.NewTimer(0)
+	defer pace.Stop()
 	for i := range b.N {
 		next = next.Add(time.Duration(rand.ExpFloat64() * float64(gap)))
-		time.Sleep(time.Until(next))
+		pace.Reset(time.Until(next))
+		<-pace.C
 		k := fmt.Sprint(i)
 		sent.Store(k, time.Now())
 		h.Publish(users, chat.Typing{Conversation: "c", User: k})
 	}
-	want := int64(b.N * sockets)
-	for received.Load() < want && ctx.Err() == nil {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-all:
+	case <-ctx.Done():
 	}
 	b.StopTimer()
 	var ru1 syscall.Rusage
