@@ -107,6 +107,9 @@ type userQueue struct {
 	// enq and applied count operations queued for and applied to the user's database, so a
 	// read can wait for exactly the writes that came before it (read-your-writes).
 	enq, applied uint64
+	// inflight is the batch a worker has taken from ops and is writing (nil when none): a
+	// read that merges the queue (pendingFor) sees it until it is committed.
+	inflight []*entry
 }
 
 // fanout owns the journal and the per-user write queues.
@@ -608,58 +611,65 @@ func (f *fanout) worker() {
 		q.active = true
 		ops := q.ops
 		q.ops = nil
+		q.inflight = ops
 		f.mu.Unlock()
 
-		err := f.apply(user, ops)
-		gone := errors.Is(err, errNoUserDB) // the account is gone: nothing to write
-		retry := err != nil && !gone
-		if retry {
-			f.s.Logger.Error("fan-out write failed; will retry", "user", user, "ops", len(ops), "err", err)
-		}
-
-		f.mu.Lock()
-		q.active = false
-		if retry {
-			q.ops = append(ops, q.ops...)
-			q.backoff = true
-			if !f.closing {
-				time.AfterFunc(retryDelay, func() {
-					f.mu.Lock()
-					defer f.mu.Unlock()
-					q.backoff = false
-					if !f.closing {
-						f.markReadyLocked(user, q, time.Now())
-					}
-				})
-			}
-			f.mu.Unlock()
-			continue
-		}
-		if !gone {
-			f.dirty[user] = struct{}{}
-		}
-		q.applied += uint64(len(ops))
-		f.stats.Queued -= int64(len(ops))
-		if !gone {
-			f.stats.Copies += int64(len(ops))
-			f.stats.Transactions++
-		}
-		for _, e := range ops {
-			if e.remaining--; e.remaining == 0 {
-				f.finishLocked(e)
-			}
-		}
-		if len(q.ops) > 0 {
-			// They arrived while this batch was written: they have lingered already.
-			f.markReadyLocked(user, q, time.Now())
-		} else if q.applied == q.enq {
-			// Nothing pending: forget the user so the map stays small. A reader waiting on
-			// q sees applied == enq, which is past its target.
-			delete(f.users, user)
-		}
-		f.notifyLocked()
-		f.mu.Unlock()
+		f.apply(user, ops, func(err error) { f.settle(user, q, ops, err) })
 	}
+}
+
+// settle records the outcome of writing ops, a batch of user's queue q: applied, or queued
+// again for a retry. apply calls it before it lets go of the user's database, so that a read
+// merging the queue (readMerged) never sees a batch both committed and still in flight.
+func (f *fanout) settle(user string, q *userQueue, ops []*entry, err error) {
+	gone := errors.Is(err, errNoUserDB) // the account is gone: nothing to write
+	retry := err != nil && !gone
+	if retry {
+		f.s.Logger.Error("fan-out write failed; will retry", "user", user, "ops", len(ops), "err", err)
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q.active = false
+	q.inflight = nil
+	if retry {
+		q.ops = append(ops, q.ops...)
+		q.backoff = true
+		if !f.closing {
+			time.AfterFunc(retryDelay, func() {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				q.backoff = false
+				if !f.closing {
+					f.markReadyLocked(user, q, time.Now())
+				}
+			})
+		}
+		return
+	}
+	if !gone {
+		f.dirty[user] = struct{}{}
+	}
+	q.applied += uint64(len(ops))
+	f.stats.Queued -= int64(len(ops))
+	if !gone {
+		f.stats.Copies += int64(len(ops))
+		f.stats.Transactions++
+	}
+	for _, e := range ops {
+		if e.remaining--; e.remaining == 0 {
+			f.finishLocked(e)
+		}
+	}
+	if len(q.ops) > 0 {
+		// They arrived while this batch was written: they have lingered already.
+		f.markReadyLocked(user, q, time.Now())
+	} else if q.applied == q.enq {
+		// Nothing pending: forget the user so the map stays small. A reader waiting on
+		// q sees applied == enq, which is past its target.
+		delete(f.users, user)
+	}
+	f.notifyLocked()
 }
 
 // syncLoop makes committed copies durable before their journal rows go: each round takes
@@ -784,14 +794,39 @@ func putKind(m *chat.Message) int {
 	return putFull
 }
 
-// apply writes ops into user's database in one transaction.
-func (f *fanout) apply(user string, ops []*entry) error {
+// apply writes ops into user's database in one transaction, and calls settle with the
+// outcome (exactly once) while it still holds the database's write lock (userDB.applyMu).
+func (f *fanout) apply(user string, ops []*entry, settle func(error)) {
 	ctx := context.Background()
 	u, err := f.s.users.acquire(ctx, user, false)
 	if err != nil {
-		return err
+		settle(err)
+		return
 	}
 	defer f.s.users.release(u)
+	u.applyMu.Lock()
+	defer u.applyMu.Unlock()
+	err = f.write(ctx, u, ops)
+	if afterWrite != nil {
+		afterWrite(user)
+	}
+	settle(err)
+}
+
+// afterWrite, when set (by tests), runs between a batch's commit and its settle.
+var afterWrite func(user string)
+
+// applyNow writes ops, which are not in the journal or any queue, into user's database
+// directly.
+func (f *fanout) applyNow(user string, ops []*entry) error {
+	var err error
+	f.apply(user, ops, func(e error) { err = e })
+	return err
+}
+
+// write writes ops into u in one transaction.
+func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
+	var err error
 	now := f.s.Now().Unix()
 	// Prepared before the transaction: the handle has one connection, which the
 	// transaction holds until it ends.

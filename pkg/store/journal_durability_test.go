@@ -382,11 +382,13 @@ func TestJournal_EditReplayedAfterDeleteKeepsItDeleted(t *testing.T) {
 }
 
 // A read whose user's earlier writes cannot be applied in time fails (EUnavailable) rather
-// than answer without them; a read whose caller gave up returns the caller's error.
+// than answer without them; a read that merges the user's queue (history, search) answers
+// with them, without waiting; a read whose caller gave up returns the caller's error.
 func TestJournal_ReadYourWritesTimeoutIsAnError(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := openJournalStore(t, dir, Options{})
+	// Nobody's queue is written until a read asks for it.
+	s := openJournalStore(t, dir, Options{FanoutLinger: time.Hour})
 	makeUserDBs(t, s, "alice", "bob")
 	saved := readYourWritesWait
 	readYourWritesWait = 20 * time.Millisecond
@@ -394,12 +396,20 @@ func TestJournal_ReadYourWritesTimeoutIsAnError(t *testing.T) {
 
 	lock := lockUserDB(t, dir, "bob")
 	m := post(t, s, "hi", "alice", "bob")
-	_, _, err := s.History(ctx, "bob", m.Conversation, "", 50)
+	page, _, err := s.History(ctx, "bob", m.Conversation, "", 50)
+	if err != nil || len(page) != 1 || page[0].ID != m.ID || page[0].Body != "hi" {
+		t.Fatalf("history while bob's copy is queued: %+v, %v; want the message from the queue", page, err)
+	}
+	if got := s.FanoutStats().Queued; got != 2 {
+		t.Errorf("queued = %d after bob's merged read, want 2 (nothing written)", got)
+	}
+	// A thread read waits for bob's queue, which cannot be written while his file is locked.
+	_, err = s.Thread(ctx, "bob", m.Conversation, m.ID)
 	var ce *chat.Error
 	if !errors.As(err, &ce) || ce.Code != chat.EUnavailable {
-		t.Fatalf("history while bob's copy is stuck: %v, want %s", err, chat.EUnavailable)
+		t.Fatalf("thread while bob's copy is stuck: %v, want %s", err, chat.EUnavailable)
 	}
-	if !strings.HasPrefix(err.Error(), "store: history: ") {
+	if !strings.HasPrefix(err.Error(), "store: thread: ") {
 		t.Errorf("error %q does not name the operation", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -415,6 +425,12 @@ func TestJournal_ReadYourWritesTimeoutIsAnError(t *testing.T) {
 	readYourWritesWait = saved
 	if page, _, err := s.History(ctx, "bob", m.Conversation, "", 50); err != nil || len(page) != 1 {
 		t.Errorf("bob's history once unlocked: %d messages, %v", len(page), err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if page, _, err := s.History(ctx, "bob", m.Conversation, "", 50); err != nil || len(page) != 1 || page[0].ID != m.ID {
+		t.Errorf("bob's history once written: %+v, %v", page, err)
 	}
 }
 

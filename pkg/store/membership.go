@@ -28,7 +28,7 @@ func (s *Store) CopyHistory(ctx context.Context, from, to, conversation string, 
 	for i := range msgs {
 		e[i] = &entry{op: opPut, msg: msgs[i]}
 	}
-	if err := s.fanout.apply(to, e); err != nil {
+	if err := s.fanout.applyNow(to, e); err != nil {
 		return 0, opErr("copy history", err)
 	}
 	return len(msgs), nil

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,13 +57,11 @@ func (s *Store) PostMessage(ctx context.Context, m *chat.Message, recipients []s
 // GetMessage returns message id of conversation from user's own copy, or ENotFound. It sees
 // every write acknowledged before the call.
 func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (chat.Message, error) {
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return chat.Message{}, opErr("get message", err)
-	}
 	var out []chat.Message
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
 		var err error
 		out, err = queryMessages(ctx, db, "WHERE id = ? AND conversation = ?", id, conversation)
+		out = mergePending(out, pending, func(m *chat.Message) bool { return m.ID == id })
 		return err
 	})
 	if err != nil {
@@ -114,17 +114,15 @@ const inChannelList = `(thread_root = '' OR instr(props, '"also_channel":true') 
 // ("" for the newest), oldest first, and whether older ones exist. Thread replies are not
 // among them (Thread reads those) unless they were also sent to the channel.
 func (s *Store) History(ctx context.Context, user, conversation, before string, limit int) ([]chat.Message, bool, error) {
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return nil, false, opErr("history", err)
-	}
 	var out []chat.Message
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
 		var err error
 		if before == "" {
 			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND "+inChannelList+" ORDER BY id DESC LIMIT ?", conversation, limit+1)
 		} else {
 			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND "+inChannelList+" AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
 		}
+		out = mergePending(out, pending, func(m *chat.Message) bool { return inChannel(m) && (before == "" || m.ID < before) })
 		return err
 	})
 	if err != nil {
@@ -134,9 +132,7 @@ func (s *Store) History(ctx context.Context, user, conversation, before string, 
 	if more {
 		out = out[:limit]
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, more, nil
 }
 
@@ -157,20 +153,79 @@ func (s *Store) Search(ctx context.Context, user, q string, limit int) ([]chat.M
 		w = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)
 		args = append(args, "%"+w+"%")
 	}
-	args = append(args, limit)
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return nil, opErr("search", err)
-	}
 	var out []chat.Message
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, nil, func(db *sql.DB, pending []pendingOp) error {
+		// A queued edit or deletion can take a message out of the results: each one makes
+		// room for one more from the database.
+		n := limit
+		for _, p := range pending {
+			if p.op != opPut {
+				n++
+			}
+		}
 		var err error
-		out, err = queryMessages(ctx, db, where+" ORDER BY id DESC LIMIT ?", args...)
-		return err
+		if out, err = queryMessages(ctx, db, where+" ORDER BY id DESC LIMIT ?", append(args, n)...); err != nil {
+			return err
+		}
+		// A queued edit can also bring a message into them.
+		if edited := editedIDs(pending, out); len(edited) > 0 {
+			list, err := json.Marshal(edited)
+			if err != nil {
+				return err
+			}
+			more, err := queryMessages(ctx, db, "WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))", string(list))
+			if err != nil {
+				return err
+			}
+			out = append(out, more...)
+		}
+		out = mergePending(out, pending, func(*chat.Message) bool { return true })
+		out = slices.DeleteFunc(out, func(m chat.Message) bool { return m.Deleted || !containsWords(m.Body, words) })
+		switch {
+		case len(out) == 0:
+			out = nil // as a query that finds nothing
+		case len(out) > limit:
+			out = out[:limit]
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, opErr("search", err)
 	}
 	return out, nil
+}
+
+// editedIDs returns the ids of the messages pending edits and not among rows.
+func editedIDs(pending []pendingOp, rows []chat.Message) []string {
+	var ids []string
+	for _, p := range pending {
+		if p.op == opEdit && !slices.ContainsFunc(rows, func(m chat.Message) bool { return m.ID == p.msg.ID }) &&
+			!slices.Contains(ids, p.msg.ID) {
+			ids = append(ids, p.msg.ID)
+		}
+	}
+	return ids
+}
+
+// containsWords reports whether body contains every word as the search's LIKE matches it:
+// ignoring the case of ASCII letters only.
+func containsWords(body string, words []string) bool {
+	b := asciiLower(body)
+	for _, w := range words {
+		if !strings.Contains(b, asciiLower(w)) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
 }
 
 // ConversationStat is what the sidebar needs of one conversation in one user's copy.
@@ -180,10 +235,15 @@ type ConversationStat = chat.ConversationStat
 // last message each has read (from read receipts).
 func (s *Store) ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]ConversationStat, error) {
 	out := make(map[string]ConversationStat, len(convs))
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return nil, opErr("conversation stats", err)
+	asked := make(map[string]bool, len(convs))
+	for _, c := range convs {
+		asked[c] = true
 	}
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, func(c string) bool { return asked[c] }, func(db *sql.DB, pending []pendingOp) error {
+		byConv := map[string][]pendingOp{}
+		for _, p := range pending {
+			byConv[p.msg.Conversation] = append(byConv[p.msg.Conversation], p)
+		}
 		for _, c := range convs {
 			var st ConversationStat
 			var last sql.NullString
@@ -195,9 +255,14 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 				// Thread replies are not in the conversation's own list (unless also sent
 				// there): they count as unread only when they mention the user.
 				if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(`+inChannelList+`), 0),
-					COALESCE(SUM(instr(mentions, ' '||?||' ') > 0 OR instr(mentions, ' here ') > 0 OR instr(mentions, ' channel ') > 0 OR instr(mentions, ' all ') > 0), 0)
+					COALESCE(SUM(`+mentionsUserSQL+`), 0)
 					FROM messages WHERE conversation = ? AND id > ? AND deleted = 0 AND sender != ?`,
 					user, c, lastRead[c], user).Scan(&st.Unread, &st.Mentions); err != nil {
+					return err
+				}
+			}
+			if p := byConv[c]; len(p) > 0 {
+				if err := pendingStats(ctx, db, user, c, lastRead[c], p, &st); err != nil {
 					return err
 				}
 			}
@@ -211,14 +276,81 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 	return out, nil
 }
 
+// mentionsUserSQL is true for a message whose mentions name the user (the query's first
+// parameter) or everyone.
+const mentionsUserSQL = `instr(mentions, ' '||?||' ') > 0 OR instr(mentions, ' here ') > 0 OR instr(mentions, ' channel ') > 0 OR instr(mentions, ' all ') > 0`
+
+// pendingStats corrects st, computed from the database alone, for the operations queued for
+// conversation c: the messages they touch are read from the database, their share of the
+// counts taken out, and the share they have once the operations are applied put back.
+func pendingStats(ctx context.Context, db *sql.DB, user, c, lastRead string, pending []pendingOp, st *ConversationStat) error {
+	var ids []string
+	for _, p := range pending {
+		if p.op == opPut && p.msg.ID > st.LastID {
+			st.LastID = p.msg.ID
+		}
+		if p.msg.ID > lastRead {
+			ids = append(ids, p.msg.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := queryMessages(ctx, db, "WHERE conversation = ? AND id IN (SELECT value FROM json_each(?))", c, string(list))
+	if err != nil {
+		return err
+	}
+	count := func(rows []chat.Message, sign int) {
+		for i := range rows {
+			m := &rows[i]
+			if m.ID <= lastRead || m.Deleted || m.Sender == user {
+				continue
+			}
+			if inChannel(m) {
+				st.Unread += sign
+			}
+			if mentionsUser(m.Mentions, user) {
+				st.Mentions += sign
+			}
+		}
+	}
+	count(rows, -1)
+	count(mergePending(rows, pending, func(m *chat.Message) bool { return m.ID > lastRead }), +1)
+	return nil
+}
+
+// mentionsUser is mentionsUserSQL for a message in memory.
+func mentionsUser(mentions []string, user string) bool {
+	for _, n := range mentions {
+		if n == user || n == "here" || n == "channel" || n == "all" {
+			return true
+		}
+	}
+	return false
+}
+
 // UserConversations returns the ids of conversations present in user's copy (DMs among
 // them), as recorded by the fan-out.
 func (s *Store) UserConversations(ctx context.Context, user string) ([]string, error) {
 	var out []string
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, nil, func(db *sql.DB, pending []pendingOp) error {
 		var err error
-		out, err = queryStrings(ctx, db, "SELECT id FROM conversations ORDER BY added_ts, id")
-		return err
+		if out, err = queryStrings(ctx, db, "SELECT id FROM conversations ORDER BY added_ts, id"); err != nil {
+			return err
+		}
+		// The fan-out records a conversation with its first copy there.
+		n := len(out)
+		for _, p := range pending {
+			if p.op == opPut && !slices.Contains(out, p.msg.Conversation) {
+				out = append(out, p.msg.Conversation)
+			}
+		}
+		slices.Sort(out[n:])
+		return nil
 	})
 	if err != nil {
 		return nil, opErr("user conversations", err)

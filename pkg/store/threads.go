@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -41,7 +42,17 @@ func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, 
 		args = append(args, r)
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(roots)), ",")
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
+		if touchesReplies(pending) {
+			// Replies or deletions are queued: count from the replies themselves.
+			rows, err := queryMessages(ctx, db, `WHERE +conversation = ? AND thread_root != '' AND thread_root IN (`+marks+`)`, args...)
+			if err != nil {
+				return err
+			}
+			rows = mergePending(rows, pending, func(m *chat.Message) bool { return slices.Contains(roots, m.ThreadRoot) })
+			summarize(rows, out)
+			return nil
+		}
 		// By the partial index of replies (thread_root != ''), not the conversation's (the
 		// unary + keeps SQLite from choosing it): only the replies of these roots are read.
 		rows, err := db.QueryContext(ctx, `SELECT thread_root, sender, COUNT(*), MAX(sent_ms), MIN(id) FROM messages
@@ -67,6 +78,33 @@ func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, 
 		return rows.Err()
 	})
 	return out, opErr("thread summaries", err)
+}
+
+// touchesReplies reports whether pending holds a thread reply or a deletion (of a reply,
+// perhaps): what changes a thread's summary.
+func touchesReplies(pending []pendingOp) bool {
+	return slices.ContainsFunc(pending, func(p pendingOp) bool {
+		return p.op == opDelete || (p.op == opPut && p.msg.ThreadRoot != "")
+	})
+}
+
+// summarize adds to out the summary of each thread whose replies are in replies (newest
+// first), as ThreadSummaries' query computes it: replies not deleted, the last one's time,
+// and their senders in the order of their first reply.
+func summarize(replies []chat.Message, out map[string]chat.ThreadSummary) {
+	for i := len(replies) - 1; i >= 0; i-- {
+		m := &replies[i]
+		if m.Deleted {
+			continue
+		}
+		t := out[m.ThreadRoot]
+		t.Replies++
+		t.LastReplyMS = max(t.LastReplyMS, m.SentMS)
+		if !slices.Contains(t.Participants, m.Sender) {
+			t.Participants = append(t.Participants, m.Sender)
+		}
+		out[m.ThreadRoot] = t
+	}
 }
 
 // ThreadItem is one thread of the Threads view: its root and how many replies are unread.

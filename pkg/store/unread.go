@@ -8,12 +8,17 @@ import (
 // MessageBefore returns the id of the newest message of conversation in user's copy that is
 // older than id ("" when there is none).
 func (s *Store) MessageBefore(ctx context.Context, user, conversation, id string) (string, error) {
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return "", opErr("message before", err)
-	}
 	var prev sql.NullString
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
-		return db.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ? AND id < ?", conversation, id).Scan(&prev)
+	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
+		if err := db.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ? AND id < ?", conversation, id).Scan(&prev); err != nil {
+			return err
+		}
+		for _, p := range pending {
+			if p.op == opPut && p.msg.ID < id && p.msg.ID > prev.String {
+				prev.String = p.msg.ID
+			}
+		}
+		return nil
 	})
 	return prev.String, opErr("message before", err)
 }

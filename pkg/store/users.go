@@ -186,7 +186,7 @@ func (s *Store) backfillChannels(ctx context.Context, name string, channels []st
 	for i := range msgs {
 		e[i] = &entry{op: opPut, msg: msgs[i]}
 	}
-	return s.fanout.apply(name, e)
+	return s.fanout.applyNow(name, e)
 }
 
 // GetUser returns the account name, or ENotFound.

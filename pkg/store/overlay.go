@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// A read of a user's database must see every write acknowledged before it, but the fan-out
+// writes a user's copies up to a linger later, in one transaction with the copies that
+// follow. Rather than have the read wait for that transaction (behind every other user's,
+// when the fan-out is busy), the reads that a browsing user makes all the time — a page of
+// history, the sidebar's counts, a search — read the database and add to what it holds the
+// operations still queued for the user (readMerged). The result is what the database will
+// hold once the queue is written.
+
+// pendingOp is one operation queued for a user and not yet committed to their database.
+type pendingOp struct {
+	op  string
+	msg chat.Message
+}
+
+// pendingFor returns copies of the operations queued for user, including a batch a worker is
+// writing, in the order they will be applied; keep (nil: all) picks the conversations of
+// interest. Call it with the user's database read-locked (userDB.applyMu), so that no batch
+// is committed between this and the read of the database.
+func (f *fanout) pendingFor(user string, keep func(conversation string) bool) []pendingOp {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.users[user]
+	if q == nil {
+		return nil
+	}
+	var out []pendingOp
+	for _, batch := range [2][]*entry{q.inflight, q.ops} {
+		for _, e := range batch {
+			if keep == nil || keep(e.msg.Conversation) {
+				out = append(out, pendingOp{op: e.op, msg: asStored(e.msg)})
+			}
+		}
+	}
+	return out
+}
+
+// asStored is m as a read of the user's database returns it once the fan-out has written it.
+func asStored(m chat.Message) chat.Message {
+	out := chat.Message{ID: m.ID, Conversation: m.Conversation, Sender: m.Sender, Body: m.Body, HTML: m.HTML,
+		SentTS: m.SentTS, SentMS: m.SentMS, EditedTS: m.EditedTS, Deleted: m.Deleted,
+		Mentions: mentionsList(mentionsText(m.Mentions)), ThreadRoot: m.ThreadRoot,
+		Props: chat.DecodeProps(chat.EncodeProps(m.Props))}
+	if a := m.Attachment; a != nil && a.StoredName != "" {
+		c := *a
+		out.Attachment = &c
+	}
+	return out
+}
+
+// readMerged runs read on user's database with the operations queued for the user in the
+// conversations keep picks (nil: all). No batch of the user's can be committed while read
+// runs, so each queued operation is either in pending or in the database. While a worker is
+// writing one of the user's batches, the read waits for the user's queue to be written, as
+// other reads do (readYourWrites), and merges nothing.
+func (s *Store) readMerged(ctx context.Context, user string, keep func(string) bool, read func(db *sql.DB, pending []pendingOp) error) error {
+	u, err := s.users.acquire(ctx, user, false)
+	if errors.Is(err, errNoUserDB) {
+		return chat.Errorf(chat.ENotFound, "no such user %q", user)
+	}
+	if err != nil {
+		return err
+	}
+	defer s.users.release(u)
+	if !u.applyMu.TryRLock() {
+		if err := s.readYourWrites(ctx, user); err != nil {
+			return err
+		}
+		return read(u.db, nil)
+	}
+	defer u.applyMu.RUnlock()
+	return read(u.db, s.fanout.pendingFor(user, keep))
+}
+
+// mergePending applies pending, in order, to rows read from the database: a queued put that
+// keep accepts adds its message (unless the database has it), an edit or a deletion changes
+// the message if it is among them. The result is sorted newest first, as the reads ask.
+func mergePending(rows []chat.Message, pending []pendingOp, keep func(*chat.Message) bool) []chat.Message {
+	if len(pending) == 0 {
+		return rows
+	}
+	at := make(map[string]int, len(rows)+len(pending))
+	for i := range rows {
+		at[rows[i].ID] = i
+	}
+	for _, p := range pending {
+		i, ok := at[p.msg.ID]
+		switch p.op {
+		case opPut:
+			if !ok && keep(&p.msg) {
+				at[p.msg.ID] = len(rows)
+				rows = append(rows, p.msg)
+			}
+		case opEdit:
+			// As the fan-out's UPDATE: never on a deleted copy.
+			if ok && !rows[i].Deleted {
+				m := &rows[i]
+				m.Body, m.HTML, m.Mentions, m.EditedTS = p.msg.Body, p.msg.HTML, p.msg.Mentions, p.msg.EditedTS
+			}
+		case opDelete:
+			if ok {
+				m := &rows[i]
+				m.Deleted, m.Body, m.HTML, m.Mentions = true, "", "", mentionsList("")
+			}
+		}
+	}
+	slices.SortFunc(rows, func(a, b chat.Message) int { return strings.Compare(b.ID, a.ID) })
+	return rows
+}
+
+// inChannel is inChannelList for a message in memory.
+func inChannel(m *chat.Message) bool { return m.ThreadRoot == "" || m.AlsoInChannel() }
