@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -34,6 +34,7 @@ func (s *Store) CreatePrivateChannel(ctx context.Context, name string, creator c
 		}
 		return nil
 	})
+	s.priv.drop(key)
 	if err != nil {
 		return pc, fmt.Errorf("store: create private channel: %w", err)
 	}
@@ -46,19 +47,14 @@ func (s *Store) CreatePrivateChannel(ctx context.Context, name string, creator c
 // GetPrivateChannel returns the private channel with conversation id, if account a is a
 // member. For anyone else it is ENotFound, exactly as if it did not exist.
 func (s *Store) GetPrivateChannel(ctx context.Context, a chat.Account, id string) (PrivateChannel, error) {
-	key := strings.TrimPrefix(id, "p:")
-	var pc PrivateChannel
-	err := s.presence.R.QueryRowContext(ctx, `SELECT c.name, c.creator, c.created_ts FROM private_channels c
-		JOIN private_channel_members m ON m.channel_id = c.id WHERE c.id = ? AND m.username = ? AND m.user_id = ?`, key, a.Name, a.ID).
-		Scan(&pc.Name, &pc.Creator, &pc.CreatedTS)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pc, chat.Errorf(chat.ENotFound, "conversation not found")
-	}
+	e, err := s.privateChannel(ctx, strings.TrimPrefix(id, "p:"))
 	if err != nil {
-		return pc, fmt.Errorf("store: get private channel: %w", err)
+		return PrivateChannel{}, fmt.Errorf("store: get private channel: %w", err)
 	}
-	pc.ID = "p:" + key
-	return pc, nil
+	if e.pc.ID == "" || !e.isMember(a) {
+		return PrivateChannel{}, chat.Errorf(chat.ENotFound, "conversation not found")
+	}
+	return e.pc, nil
 }
 
 // UserPrivateChannels lists the private channels account a belongs to.
@@ -83,20 +79,11 @@ func (s *Store) UserPrivateChannels(ctx context.Context, a chat.Account) ([]Priv
 
 // PrivateMembers lists the member accounts of a private channel (conversation id), by name.
 func (s *Store) PrivateMembers(ctx context.Context, id string) ([]chat.Account, error) {
-	rows, err := s.presence.R.QueryContext(ctx, "SELECT user_id, username FROM private_channel_members WHERE channel_id = ? ORDER BY username", strings.TrimPrefix(id, "p:"))
+	e, err := s.privateChannel(ctx, strings.TrimPrefix(id, "p:"))
 	if err != nil {
 		return nil, fmt.Errorf("store: private channel members: %w", err)
 	}
-	defer rows.Close()
-	var out []chat.Account
-	for rows.Next() {
-		var a chat.Account
-		if err := rows.Scan(&a.ID, &a.Name); err != nil {
-			return nil, fmt.Errorf("store: private channel members: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return slices.Clone(e.members), nil
 }
 
 // AddPrivateMember adds account a to the private channel; by must be a member.
@@ -117,6 +104,7 @@ func (s *Store) AddPrivateMember(ctx context.Context, by chat.Account, id string
 			key, a.Name, a.ID, s.Now().Unix())
 		return err
 	})
+	s.priv.drop(key)
 	if err != nil {
 		return fmt.Errorf("store: add private channel member: %w", err)
 	}
@@ -129,6 +117,7 @@ func (s *Store) AddPrivateMember(ctx context.Context, by chat.Account, id string
 // LeavePrivateChannel removes account a from the private channel.
 func (s *Store) LeavePrivateChannel(ctx context.Context, a chat.Account, id string) error {
 	res, err := s.presence.W.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ? AND user_id = ?", strings.TrimPrefix(id, "p:"), a.Name, a.ID)
+	s.priv.drop(strings.TrimPrefix(id, "p:"))
 	if err != nil {
 		return fmt.Errorf("store: leave private channel: %w", err)
 	}

@@ -139,6 +139,7 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 		}
 		return nil
 	})
+	s.priv.drop("") // the name's private channel memberships are gone
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -36,32 +35,14 @@ type Store struct {
 
 	deletionHook func(step string)
 
+	priv      privCache
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// DefaultMaxOpenUserDBs is how many user databases the store keeps open: enough that every
-// active user's stays open (each reopening reads the schema and the WAL again; with 2,500
-// people browsing and a bound of 2,048 that was a tenth of the daemon's CPU), within half
-// of the open-file limit (each open database holds three descriptors: the file, its WAL and
-// its shared memory; the other half is left to sockets), and between 2,048 and 8,192.
-func DefaultMaxOpenUserDBs() int {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 2048
-	}
-	return maxOpenUserDBs(lim.Cur)
-}
-
-// maxOpenUserDBs is DefaultMaxOpenUserDBs for an open-file limit of files.
-func maxOpenUserDBs(files uint64) int {
-	return int(min(max(files/2/3, 2048), 8192))
-}
-
 // Options are the store's optional settings.
 type Options struct {
-	// MaxOpenUserDBs bounds the cache of open users/<name>.db handles (default
-	// DefaultMaxOpenUserDBs).
+	// MaxOpenUserDBs bounds the cache of open users/<name>.db handles (default 2048).
 	MaxOpenUserDBs int
 	// FanoutWorkers is the number of goroutines writing user databases (default 4).
 	FanoutWorkers int
@@ -84,7 +65,7 @@ type Options struct {
 // finishes interrupted account deletions.
 func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 	if opt.MaxOpenUserDBs <= 0 {
-		opt.MaxOpenUserDBs = DefaultMaxOpenUserDBs()
+		opt.MaxOpenUserDBs = 2048
 	}
 	if opt.FanoutWorkers <= 0 {
 		opt.FanoutWorkers = 4

@@ -109,6 +109,7 @@ func (s *Store) purgeName(ctx context.Context, name string) error {
 		}
 		return nil
 	})
+	s.priv.drop("") // the name's private channel memberships are gone
 	if err != nil {
 		return err
 	}
