@@ -518,6 +518,7 @@ func TestAccess_RemovedChannel(t *testing.T) {
 		t.Errorf("search finds %d messages of a removed channel", len(sr.Messages))
 	}
 	// The messages stay in the databases.
+	copiesWritten(t, d)
 	if got := d.SQLite("users/bob.db", "SELECT COUNT(*) FROM messages WHERE body='in random'"); got != "1" {
 		t.Errorf("bob's database keeps %s copies of the message, want 1", got)
 	}

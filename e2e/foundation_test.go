@@ -607,6 +607,7 @@ func TestFoundation_Ctl(t *testing.T) {
 		if got, want := alice.Do("GET", ConvPath("c:design", "/messages"), nil).Status, 404; got != want {
 			t.Errorf("history of a removed channel: %d, want %d", got, want)
 		}
+		copiesWritten(t, d)
 		for _, u := range []string{"alice", "bob"} {
 			if got := d.SQLite("users/"+u+".db", "SELECT COUNT(*) FROM messages WHERE conversation='c:design';"); got != "1" {
 				t.Errorf("users/%s.db messages of the removed channel = %s, want 1 (kept)", u, got)

@@ -96,6 +96,17 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
+// copiesWritten waits until every message acknowledged so far is in its recipients'
+// users/*.db files: the fan-out writes a member's copies about a second after the send,
+// keeping them in presence.db's journal meanwhile, and removes a journal row once all its
+// copies are durable. Reads through the API do not wait for it (they merge what is queued).
+func copiesWritten(tb testing.TB, d *Daemon) {
+	tb.Helper()
+	waitFor(tb, "every copy written to users/*.db (an empty journal)", func() bool {
+		return d.SQLite("presence.db", "SELECT COUNT(*) FROM journal;") == "0"
+	})
+}
+
 // RequireTool returns the path of an external tool (sqlite3, chromium). When it is missing
 // the test skips with a loud message, or fails under MINIMOST_E2E=required.
 func RequireTool(tb testing.TB, names ...string) string {

@@ -210,6 +210,7 @@ func TestIntegrations_IncomingWebhooks(t *testing.T) {
 		}
 	}
 	// The copies are in each member's own database, as the guide's sqlite3 procedures see them.
+	copiesWritten(t, d)
 	if got := d.SQLite("users/bob.db", "SELECT COUNT(*) FROM messages WHERE sender = 'webhook' AND props LIKE '%from_webhook%'"); got != "3" {
 		t.Errorf("bob.db holds %s webhook messages, want 3", got)
 	}

@@ -277,8 +277,13 @@ func syncFile(path string) error {
 	return err
 }
 
-// MessageCounts returns the number of visible (deleted=0) messages in each users/*.db.
+// MessageCounts returns the number of visible (deleted=0) messages in each users/*.db, once
+// the copies of everything acknowledged before the call are written there (so the counts
+// agree with sqlite3 run on the files afterwards).
 func (s *Store) MessageCounts(ctx context.Context) (map[string]int64, error) {
+	if err := s.fanout.flush(ctx); err != nil {
+		return nil, opErr("message counts", err)
+	}
 	names, err := s.UserDBNames()
 	if err != nil {
 		return nil, opErr("message counts", err)
