@@ -227,6 +227,39 @@ func BenchmarkHistoryPage(b *testing.B) {
 	}
 }
 
+// BenchmarkHistoryPageQueued reads the newest page, as BenchmarkHistoryPage, while the
+// fan-out holds copies for the reader: before each read a message is posted, whose copy
+// lingers in the reader's queue (the default linger). The read either has the queue written
+// first or merges it; ns/op is the read alone, tx/read the user-database transactions each
+// read caused.
+func BenchmarkHistoryPageQueued(b *testing.B) {
+	s := MustOpen(b, b.TempDir())
+	users := []string{"alice", "bob"}
+	MustCreateUsers(b, s, users...)
+	postConcurrently(b, s, 10000, "c:general", users)
+	ctx := context.Background()
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	tx0 := s.FanoutStats().Transactions
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		m := &chat.Message{Conversation: "c:general", Sender: "bob", Body: fmt.Sprint("queued ", i), HTML: "<p>queued</p>"}
+		if err := s.PostMessage(ctx, m, users); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		page, _, err := s.History(ctx, "alice", "c:general", "", 50)
+		if err != nil || len(page) != 50 || page[49].ID != m.ID {
+			b.Fatalf("history: %d messages, %v; want the queued one last", len(page), err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(s.FanoutStats().Transactions-tx0)/float64(b.N), "tx/read")
+}
+
 // BenchmarkCleanupBacklog deletes 50,000 messages past retention spread over 10 user
 // databases with DeleteMessagesOlderThan (batches of store.MessageCleanupBatch rows).
 func BenchmarkCleanupBacklog(b *testing.B) {

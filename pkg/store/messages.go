@@ -61,7 +61,7 @@ func (s *Store) GetMessage(ctx context.Context, user, conversation, id string) (
 	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
 		var err error
 		out, err = queryMessages(ctx, db, "WHERE id = ? AND conversation = ?", id, conversation)
-		out = mergePending(out, pending, func(m *chat.Message) bool { return m.ID == id })
+		out = mergePending(out, pending, func(m *chat.Message) bool { return m.ID == id }, 0)
 		return err
 	})
 	if err != nil {
@@ -122,7 +122,14 @@ func (s *Store) History(ctx context.Context, user, conversation, before string, 
 		} else {
 			out, err = queryMessages(ctx, db, "WHERE conversation = ? AND "+inChannelList+" AND id < ? ORDER BY id DESC LIMIT ?", conversation, before, limit+1)
 		}
-		out = mergePending(out, pending, func(m *chat.Message) bool { return inChannel(m) && (before == "" || m.ID < before) })
+		// A queued message older than a full page's oldest cannot be on the page.
+		floor := ""
+		if len(out) > limit {
+			floor = out[len(out)-1].ID
+		}
+		out = mergePending(out, pending, func(m *chat.Message) bool {
+			return inChannel(m) && (before == "" || m.ID < before) && m.ID > floor
+		}, limit+1)
 		return err
 	})
 	if err != nil {
@@ -179,7 +186,7 @@ func (s *Store) Search(ctx context.Context, user, q string, limit int) ([]chat.M
 			}
 			out = append(out, more...)
 		}
-		out = mergePending(out, pending, func(*chat.Message) bool { return true })
+		out = mergePending(out, pending, func(*chat.Message) bool { return true }, 0)
 		out = slices.DeleteFunc(out, func(m chat.Message) bool { return m.Deleted || !containsWords(m.Body, words) })
 		switch {
 		case len(out) == 0:
@@ -319,7 +326,7 @@ func pendingStats(ctx context.Context, db *sql.DB, user, c, lastRead string, pen
 		}
 	}
 	count(rows, -1)
-	count(mergePending(rows, pending, func(m *chat.Message) bool { return m.ID > lastRead }), +1)
+	count(mergePending(rows, pending, func(m *chat.Message) bool { return m.ID > lastRead }, 0), +1)
 	return nil
 }
 

@@ -18,16 +18,19 @@ import (
 // operations still queued for the user (readMerged). The result is what the database will
 // hold once the queue is written.
 
-// pendingOp is one operation queued for a user and not yet committed to their database.
+// pendingOp is one operation queued for a user and not yet committed to their database. msg
+// is the queued entry's own message: it stays as it is while the user's database is
+// read-locked (userDB.applyMu), since the entry cannot finish before the user's copy is
+// settled, which needs the write lock.
 type pendingOp struct {
 	op  string
-	msg chat.Message
+	msg *chat.Message
 }
 
-// pendingFor returns copies of the operations queued for user, including a batch a worker is
-// writing, in the order they will be applied; keep (nil: all) picks the conversations of
-// interest. Call it with the user's database read-locked (userDB.applyMu), so that no batch
-// is committed between this and the read of the database.
+// pendingFor returns the operations queued for user, including a batch a worker is writing,
+// in the order they will be applied; keep (nil: all) picks the conversations of interest.
+// Call it, and use what it returns, with the user's database read-locked (userDB.applyMu),
+// so that no batch is committed between this and the read of the database.
 func (f *fanout) pendingFor(user string, keep func(conversation string) bool) []pendingOp {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -39,7 +42,7 @@ func (f *fanout) pendingFor(user string, keep func(conversation string) bool) []
 	for _, batch := range [2][]*entry{q.inflight, q.ops} {
 		for _, e := range batch {
 			if keep == nil || keep(e.msg.Conversation) {
-				out = append(out, pendingOp{op: e.op, msg: asStored(e.msg)})
+				out = append(out, pendingOp{op: e.op, msg: &e.msg})
 			}
 		}
 	}
@@ -51,7 +54,10 @@ func asStored(m chat.Message) chat.Message {
 	out := chat.Message{ID: m.ID, Conversation: m.Conversation, Sender: m.Sender, Body: m.Body, HTML: m.HTML,
 		SentTS: m.SentTS, SentMS: m.SentMS, EditedTS: m.EditedTS, Deleted: m.Deleted,
 		Mentions: mentionsList(mentionsText(m.Mentions)), ThreadRoot: m.ThreadRoot,
-		Props: chat.DecodeProps(chat.EncodeProps(m.Props))}
+		Props: m.Props}
+	if m.Props != nil {
+		out.Props = chat.DecodeProps(chat.EncodeProps(m.Props))
+	}
 	if a := m.Attachment; a != nil && a.StoredName != "" {
 		c := *a
 		out.Attachment = &c
@@ -85,8 +91,9 @@ func (s *Store) readMerged(ctx context.Context, user string, keep func(string) b
 
 // mergePending applies pending, in order, to rows read from the database: a queued put that
 // keep accepts adds its message (unless the database has it), an edit or a deletion changes
-// the message if it is among them. The result is sorted newest first, as the reads ask.
-func mergePending(rows []chat.Message, pending []pendingOp, keep func(*chat.Message) bool) []chat.Message {
+// the message if it is among them. The result is sorted newest first, as the reads ask, and
+// cut to its first n (n <= 0: all of it).
+func mergePending(rows []chat.Message, pending []pendingOp, keep func(*chat.Message) bool, n int) []chat.Message {
 	if len(pending) == 0 {
 		return rows
 	}
@@ -94,19 +101,35 @@ func mergePending(rows []chat.Message, pending []pendingOp, keep func(*chat.Mess
 	for i := range rows {
 		at[rows[i].ID] = i
 	}
+	// The queued messages first (a message's edits and deletion are queued after it): only
+	// the newest n can be among the first n.
+	var adds []*chat.Message
+	for _, p := range pending {
+		if _, ok := at[p.msg.ID]; p.op == opPut && !ok && keep(p.msg) {
+			adds = append(adds, p.msg)
+		}
+	}
+	if n > 0 && len(adds) > n {
+		slices.SortFunc(adds, func(a, b *chat.Message) int { return strings.Compare(b.ID, a.ID) })
+		adds = adds[:n]
+	}
+	queued := make(map[string]bool, len(adds)) // rows still as queued, to be made asStored
+	for _, m := range adds {
+		if !queued[m.ID] {
+			at[m.ID] = len(rows)
+			rows = append(rows, *m)
+			queued[m.ID] = true
+		}
+	}
 	for _, p := range pending {
 		i, ok := at[p.msg.ID]
 		switch p.op {
-		case opPut:
-			if !ok && keep(&p.msg) {
-				at[p.msg.ID] = len(rows)
-				rows = append(rows, p.msg)
-			}
 		case opEdit:
 			// As the fan-out's UPDATE: never on a deleted copy.
 			if ok && !rows[i].Deleted {
 				m := &rows[i]
-				m.Body, m.HTML, m.Mentions, m.EditedTS = p.msg.Body, p.msg.HTML, p.msg.Mentions, p.msg.EditedTS
+				m.Body, m.HTML, m.EditedTS = p.msg.Body, p.msg.HTML, p.msg.EditedTS
+				m.Mentions = mentionsList(mentionsText(p.msg.Mentions))
 			}
 		case opDelete:
 			if ok {
@@ -116,6 +139,14 @@ func mergePending(rows []chat.Message, pending []pendingOp, keep func(*chat.Mess
 		}
 	}
 	slices.SortFunc(rows, func(a, b chat.Message) int { return strings.Compare(b.ID, a.ID) })
+	if n > 0 && len(rows) > n {
+		rows = rows[:n]
+	}
+	for i := range rows {
+		if queued[rows[i].ID] {
+			rows[i] = asStored(rows[i])
+		}
+	}
 	return rows
 }
 

@@ -49,7 +49,7 @@ func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, 
 			if err != nil {
 				return err
 			}
-			rows = mergePending(rows, pending, func(m *chat.Message) bool { return slices.Contains(roots, m.ThreadRoot) })
+			rows = mergePending(rows, pending, func(m *chat.Message) bool { return slices.Contains(roots, m.ThreadRoot) }, 0)
 			summarize(rows, out)
 			return nil
 		}
