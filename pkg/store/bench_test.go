@@ -207,17 +207,24 @@ func BenchmarkRawInsertCeiling(b *testing.B) {
 	b.Run("group-commit-200", func(b *testing.B) { run(b, get("c", 1000), 200, 4) })
 }
 
-// BenchmarkHistoryPage reads the newest 50-message page of a channel from a user database
-// holding 10,000 messages.
-func BenchmarkHistoryPage(b *testing.B) {
+// historyStore is a store whose users alice and bob hold 10,000 messages of #general each,
+// all written.
+func historyStore(b *testing.B) (*store.Store, []string) {
 	s := MustOpen(b, b.TempDir())
 	users := []string{"alice", "bob"}
 	MustCreateUsers(b, s, users...)
 	postConcurrently(b, s, 10000, "c:general", users)
-	ctx := context.Background()
-	if err := s.Flush(ctx); err != nil {
+	if err := s.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	return s, users
+}
+
+// BenchmarkHistoryPage reads the newest 50-message page of a channel from a user database
+// holding 10,000 messages.
+func BenchmarkHistoryPage(b *testing.B) {
+	s, _ := historyStore(b)
+	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
 		page, more, err := s.History(ctx, "alice", "c:general", "", 50)
@@ -233,14 +240,8 @@ func BenchmarkHistoryPage(b *testing.B) {
 // first or merges it; ns/op is the read alone, tx/read the user-database transactions each
 // read caused.
 func BenchmarkHistoryPageQueued(b *testing.B) {
-	s := MustOpen(b, b.TempDir())
-	users := []string{"alice", "bob"}
-	MustCreateUsers(b, s, users...)
-	postConcurrently(b, s, 10000, "c:general", users)
+	s, users := historyStore(b)
 	ctx := context.Background()
-	if err := s.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
 	tx0 := s.FanoutStats().Transactions
 	b.ReportAllocs()
 	b.ResetTimer()

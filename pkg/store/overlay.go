@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strings"
 
@@ -71,10 +70,7 @@ func asStored(m chat.Message) chat.Message {
 // writing one of the user's batches, the read waits for the user's queue to be written, as
 // other reads do (readYourWrites), and merges nothing.
 func (s *Store) readMerged(ctx context.Context, user string, keep func(string) bool, read func(db *sql.DB, pending []pendingOp) error) error {
-	u, err := s.users.acquire(ctx, user, false)
-	if errors.Is(err, errNoUserDB) {
-		return chat.Errorf(chat.ENotFound, "no such user %q", user)
-	}
+	u, err := s.acquireUser(ctx, user)
 	if err != nil {
 		return err
 	}

@@ -369,13 +369,20 @@ func parallel(n, workers int, fn func(i int)) {
 
 // withUserDB runs fn with the database of an existing user.
 func (s *Store) withUserDB(ctx context.Context, name string, fn func(*sql.DB) error) error {
-	u, err := s.users.acquire(ctx, name, false)
-	if errors.Is(err, errNoUserDB) {
-		return chat.Errorf(chat.ENotFound, "no such user %q", name)
-	}
+	u, err := s.acquireUser(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer s.users.release(u)
 	return fn(u.db)
+}
+
+// acquireUser returns the open handle of name's database (ENotFound when it has none); the
+// caller releases it.
+func (s *Store) acquireUser(ctx context.Context, name string) (*userDB, error) {
+	u, err := s.users.acquire(ctx, name, false)
+	if errors.Is(err, errNoUserDB) {
+		return nil, chat.Errorf(chat.ENotFound, "no such user %q", name)
+	}
+	return u, err
 }
