@@ -403,13 +403,13 @@ func TestJournal_ReadYourWritesTimeoutIsAnError(t *testing.T) {
 	if got := s.FanoutStats().Queued; got != 2 {
 		t.Errorf("queued = %d after bob's merged read, want 2 (nothing written)", got)
 	}
-	// A thread read waits for bob's queue, which cannot be written while his file is locked.
-	_, err = s.Thread(ctx, "bob", m.Conversation, m.ID)
+	// The Threads view waits for bob's queue, which cannot be written while his file is locked.
+	_, err = s.UserThreads(ctx, "bob", 10)
 	var ce *chat.Error
 	if !errors.As(err, &ce) || ce.Code != chat.EUnavailable {
-		t.Fatalf("thread while bob's copy is stuck: %v, want %s", err, chat.EUnavailable)
+		t.Fatalf("threads while bob's copy is stuck: %v, want %s", err, chat.EUnavailable)
 	}
-	if !strings.HasPrefix(err.Error(), "store: thread: ") {
+	if !strings.HasPrefix(err.Error(), "store: threads: ") {
 		t.Errorf("error %q does not name the operation", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)

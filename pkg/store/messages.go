@@ -378,13 +378,20 @@ func (s *Store) AddUserConversation(ctx context.Context, user, conversation stri
 // HasAttachment reports whether user's copy of conversation has a message with file stored.
 func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error) {
 	var a chat.Attachment
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return a, opErr("attachment", err)
-	}
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
-		return db.QueryRowContext(ctx, `SELECT attachment_file, attachment_name, attachment_size, attachment_type
-			FROM messages WHERE conversation = ? AND attachment_file = ? AND deleted = 0 LIMIT 1`, conversation, stored).
-			Scan(&a.StoredName, &a.Name, &a.Size, &a.Type)
+	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
+		// The messages that hold the file, as the queue leaves them.
+		rows, err := queryMessages(ctx, db, "WHERE conversation = ? AND attachment_file = ?", conversation, stored)
+		if err != nil {
+			return err
+		}
+		rows = mergePending(rows, pending, func(m *chat.Message) bool { return m.Attachment != nil && m.Attachment.StoredName == stored }, 0)
+		for _, m := range rows {
+			if !m.Deleted && m.Attachment != nil {
+				a = *m.Attachment
+				return nil
+			}
+		}
+		return sql.ErrNoRows
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		err = chat.Errorf(chat.ENotFound, "file not found")

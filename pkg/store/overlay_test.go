@@ -25,6 +25,8 @@ type reads struct {
 	Before []string
 	Convs  []string
 	Sums   map[string]chat.ThreadSummary
+	Thread [][]chat.Message
+	Files  []string
 }
 
 func readAll(t *testing.T, s *store.Store, user string, convs []string, ids []string, lastRead map[string]string) reads {
@@ -84,6 +86,19 @@ func readAll(t *testing.T, s *store.Store, user string, convs []string, ids []st
 		}
 		maps.Copy(r.Sums, sums)
 	}
+	for i, id := range ids {
+		c := convs[i%len(convs)]
+		replies, err := s.Thread(ctx, user, c, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Thread = append(r.Thread, replies)
+		a, err := s.HasAttachment(ctx, user, c, "f"+id[len(id)-1:]+".png")
+		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
+			t.Fatal(err)
+		}
+		r.Files = append(r.Files, a.StoredName)
+	}
 	return r
 }
 
@@ -111,6 +126,10 @@ func TestStore_MergedReadsEqualWrittenReads(t *testing.T) {
 					m := &chat.Message{Conversation: c, Sender: users[rng.IntN(len(users))], Body: body, HTML: "<p>" + body + "</p>"}
 					if rng.IntN(3) == 0 {
 						m.Mentions = []string{"ann"}
+					}
+					if rng.IntN(4) == 0 {
+						name := fmt.Sprintf("f%c.png", "0123456789ABCDEFGHJKMNPQRSTVWXYZ"[rng.IntN(32)])
+						m.Attachment = &chat.Attachment{StoredName: name, Name: "photo.png", Size: 42, Type: "image/png"}
 					}
 					if len(roots) > 0 && rng.IntN(4) == 0 {
 						root := roots[rng.IntN(len(roots))]

@@ -14,19 +14,15 @@ const MaxThreadReplies = 1000
 
 // Thread returns the replies to message root of conversation in user's copy, oldest first.
 func (s *Store) Thread(ctx context.Context, user, conversation, root string) ([]chat.Message, error) {
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return nil, opErr("thread", err)
-	}
 	var out []chat.Message
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
+	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
 		var err error
 		// thread_root != '' lets SQLite use the partial index of replies.
 		out, err = queryMessages(ctx, db, "WHERE conversation = ? AND thread_root = ? AND thread_root != '' ORDER BY id DESC LIMIT ?", conversation, root, MaxThreadReplies)
+		out = mergePending(out, pending, func(m *chat.Message) bool { return m.ThreadRoot == root && root != "" }, MaxThreadReplies)
 		return err
 	})
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, opErr("thread", err)
 }
 
