@@ -37,7 +37,7 @@ const (
 	// copies in one transaction (and one fsync) a second instead of four: at 50 messages/s
 	// into 1,000 members this took the store's CPU per copy from about 38 to 26 µs
 	// (BenchmarkFanoutLive). Nobody waits for it: live delivery comes from the hub, and a
-	// read of the user's database has the queue written first.
+	// read of the user's database merges what is still queued for the user (readMerged).
 	DefaultFanoutLinger = time.Second
 	// lingerMaxOps is the queue length at which a user's operations are applied at once.
 	lingerMaxOps = 256

@@ -379,6 +379,12 @@ func (s *Store) AddUserConversation(ctx context.Context, user, conversation stri
 func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored string) (chat.Attachment, error) {
 	var a chat.Attachment
 	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
+		if len(pending) == 0 {
+			// Every image of a history page asks: stop at the first message holding it.
+			return db.QueryRowContext(ctx, `SELECT attachment_file, attachment_name, attachment_size, attachment_type
+				FROM messages WHERE conversation = ? AND attachment_file = ? AND deleted = 0 LIMIT 1`, conversation, stored).
+				Scan(&a.StoredName, &a.Name, &a.Size, &a.Type)
+		}
 		// The messages that hold the file, as the queue leaves them.
 		rows, err := queryMessages(ctx, db, "WHERE conversation = ? AND attachment_file = ?", conversation, stored)
 		if err != nil {

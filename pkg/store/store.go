@@ -48,7 +48,7 @@ type Options struct {
 	FanoutWorkers int
 	// FanoutLinger is how long a copy may wait in its recipient's queue for others to share
 	// the transaction (default DefaultFanoutLinger; negative: none). Reads of that user's
-	// database never wait for it: they have the queue written at once.
+	// database never wait for it: they merge the queued copies (readMerged).
 	FanoutLinger time.Duration
 	// FanoutMaxQueued bounds the copies waiting for the fan-out: past it, posts, edits and
 	// deletions are refused with chat.ETooMany and a retry delay (default

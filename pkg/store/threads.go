@@ -41,7 +41,7 @@ func (s *Store) ThreadSummaries(ctx context.Context, user, conversation string, 
 	err := s.readMerged(ctx, user, func(c string) bool { return c == conversation }, func(db *sql.DB, pending []pendingOp) error {
 		if touchesReplies(pending) {
 			// Replies or deletions are queued: count from the replies themselves.
-			rows, err := queryMessages(ctx, db, `WHERE +conversation = ? AND thread_root != '' AND thread_root IN (`+marks+`)`, args...)
+			rows, err := queryMessages(ctx, db, `WHERE +conversation = ? AND thread_root != '' AND thread_root IN (`+marks+`) ORDER BY id DESC`, args...)
 			if err != nil {
 				return err
 			}
