@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // Issue 10: an admin's daemon. Each test reproduces one finding of the issue and checks the fix.
@@ -520,7 +522,14 @@ func TestAdmin_MetricsAndHealth(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	body := scrape()
+	// A socket that the client closes is counted, by why it ended, once the daemon has seen
+	// it end.
+	alice.MustWS().C.Close(websocket.StatusNormalClosure, "")
+	var body string
+	waitFor(t, `minimost_websocket_closed_total{reason="client"} 1 in /metrics`, func() bool {
+		body = scrape()
+		return strings.Contains(body, `minimost_websocket_closed_total{reason="client"} 1`+"\n")
+	})
 	value := func(series string) string {
 		sc := bufio.NewScanner(strings.NewReader(body))
 		for sc.Scan() {

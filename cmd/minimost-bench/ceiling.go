@@ -30,6 +30,9 @@ const (
 // fanoutCopiesMetric counts the copies the daemon's fan-out wrote into account databases.
 const fanoutCopiesMetric = "minimost_fanout_copies_total"
 
+// wsClosedMetric counts the WebSocket connections that ended, by reason.
+const wsClosedMetric = "minimost_websocket_closed_total"
+
 // measureCeiling measures the raw group-commit ceiling in this process, on a temporary
 // directory beside dataDir (the same file system), with files account databases, and
 // removes it afterwards.
@@ -45,19 +48,62 @@ func measureCeiling(ctx context.Context, dataDir string, files int) (store.Ceili
 // scrapeMetric returns the value of the metric name (without labels) from a Prometheus
 // text exposition at base/metrics.
 func scrapeMetric(ctx context.Context, base, name string) (float64, error) {
+	var v float64
+	err := scrape(ctx, base, func(r io.Reader) (err error) {
+		v, err = parseMetric(r, name)
+		return err
+	})
+	return v, err
+}
+
+// scrapeMetricByLabel returns the samples of the metric name by the value of its one label.
+func scrapeMetricByLabel(ctx context.Context, base, name, label string) (map[string]float64, error) {
+	var v map[string]float64
+	err := scrape(ctx, base, func(r io.Reader) (err error) {
+		v, err = parseMetricByLabel(r, name, label)
+		return err
+	})
+	return v, err
+}
+
+func scrape(ctx context.Context, base string, parse func(io.Reader) error) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return 0, fmt.Errorf("%s/metrics: %s", base, resp.Status)
+		return fmt.Errorf("%s/metrics: %s", base, resp.Status)
 	}
-	return parseMetric(resp.Body, name)
+	return parse(resp.Body)
+}
+
+// parseMetricByLabel finds the samples name{label="v"} in a Prometheus text exposition.
+func parseMetricByLabel(r io.Reader, name, label string) (map[string]float64, error) {
+	out := map[string]float64{}
+	prefix := name + "{" + label + "=\""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), prefix)
+		if !ok {
+			continue
+		}
+		value, sample, ok := strings.Cut(rest, "\"} ")
+		if !ok || strings.Contains(value, `"`) {
+			return nil, fmt.Errorf("metric %s: unexpected line %q", name, sc.Text())
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(sample), 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", name, err)
+		}
+		out[value] = v
+	}
+	return out, sc.Err()
 }
 
 // parseMetric finds the sample of name (no labels) in a Prometheus text exposition.

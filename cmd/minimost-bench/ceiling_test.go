@@ -43,3 +43,23 @@ func TestServerFrame_DecodesErrorAndMessageFrames(t *testing.T) {
 		t.Errorf("message.new decoded as %+v, %+v (%v)", f, m, err)
 	}
 }
+
+func TestParseMetricByLabel(t *testing.T) {
+	text := `# HELP minimost_websocket_closed_total Ended connections.
+# TYPE minimost_websocket_closed_total counter
+minimost_websocket_closed_total{reason="client"} 12
+minimost_websocket_closed_total{reason="ping_timeout"} 3
+minimost_websocket_closedx_total{reason="client"} 99
+minimost_other 5
+`
+	got, err := parseMetricByLabel(strings.NewReader(text), "minimost_websocket_closed_total", "reason")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["client"] != 12 || got["ping_timeout"] != 3 {
+		t.Fatalf("got %v, want client 12 and ping_timeout 3", got)
+	}
+	if _, err := parseMetricByLabel(strings.NewReader(`minimost_websocket_closed_total{reason="x",other="y"} 1`+"\n"), "minimost_websocket_closed_total", "reason"); err == nil {
+		t.Fatal("a second label was accepted")
+	}
+}

@@ -138,8 +138,11 @@ type Report struct {
 	DroppedSockets int   `json:"dropped_sockets"` // closed by the server during the run
 	SlowClosed     int   `json:"slow_closed"`     // of which "too slow" (1013)
 	// CloseCodes counts the dropped sockets by WebSocket close code (-1: no close frame).
-	CloseCodes   map[string]int `json:"close_codes,omitempty"`
-	RefusedSends int            `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
+	CloseCodes map[string]int `json:"close_codes,omitempty"`
+	// ServerCloses counts the sockets the daemon saw end during the run, by its reason
+	// (minimost_websocket_closed_total), including those of clients that left.
+	ServerCloses map[string]float64 `json:"server_closes,omitempty"`
+	RefusedSends int                `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
 	// RefusedMessages are the sends answered with an error instead of an ack: their copies
 	// are not counted as wanted nor missing.
 	RefusedMessages  int     `json:"refused_messages"`
@@ -355,58 +358,43 @@ func run(ctx context.Context, c config) (*Report, error) {
 	} else if p, err := readProc(c.PID); err == nil {
 		rep.RSSBeforeMiB = float64(p.RSS) / (1 << 20)
 	}
-	logf("connecting %d WebSockets (%d at a time)", len(clients), c.Connectors)
-	connStart := time.Now()
-	if err := parallel(sctx, c.Connectors, len(clients), func(i int) error { return clients[i].dial(ctx) }); err != nil {
-		closeAll(clients)
-		return nil, err
-	}
-	rep.ConnectPerSec = float64(len(clients)) / time.Since(connStart).Seconds()
-	defer closeAll(clients)
-
+	// Every socket is read from the moment it is connected, through the setup too: a client
+	// that stops reading stops answering the daemon's pings, and the daemon rightly drops it.
 	runID := randomID()
-	convs, senders, err := setupScenario(sctx, c, clients, runID)
-	if err != nil {
-		return nil, err
-	}
-	rep.Conversations = len(convs)
-	var br *browser
-	if c.Scenario == "browse" {
-		if br, err = newBrowser(sctx, clients, convs); err != nil {
-			return nil, err
-		}
-	}
-	rep.SetupS = time.Since(setupStart).Seconds()
-	cancelSetup()
-
 	tr := newTracker()
-	senderOf := map[int]*sender{}
-	for _, s := range senders {
-		senderOf[s.idx] = s
+	var acked, refused atomic.Int64
+	// sendersOf maps a client's index to its sender, once the senders are known.
+	var sendersOf atomic.Pointer[map[int]*sender]
+	senderAt := func(i int) *sender {
+		if m := sendersOf.Load(); m != nil {
+			return (*m)[i]
+		}
+		return nil
 	}
-	var acked atomic.Int64
 	rctx, cancelRead := context.WithCancel(context.Background())
 	defer cancelRead()
 	var readers sync.WaitGroup
-	var refused atomic.Int64
-	for i, cl := range clients {
-		s := senderOf[i]
-		if s != nil {
-			cl.onRefused = func(id string) {
-				s.mu.Lock()
-				_, ok := s.pending[id]
-				delete(s.pending, id)
-				s.mu.Unlock()
-				var si, seq int
-				if n, _ := fmt.Sscanf(id, "%d-%d", &si, &seq); ok && n == 2 {
-					// Refused before it was journaled: none of its copies is expected.
-					tr.forget(si, seq)
-					refused.Add(1)
-				}
+	startReader := func(i int) {
+		cl := clients[i]
+		cl.onRefused = func(id string) {
+			s := senderAt(i)
+			if s == nil {
+				return
+			}
+			s.mu.Lock()
+			_, ok := s.pending[id]
+			delete(s.pending, id)
+			s.mu.Unlock()
+			var si, seq int
+			if n, _ := fmt.Sscanf(id, "%d-%d", &si, &seq); ok && n == 2 {
+				// Refused before it was journaled: none of its copies is expected.
+				tr.forget(si, seq)
+				refused.Add(1)
 			}
 		}
 		readers.Go(func() {
 			cl.read(rctx, runID, tr.onCopy, func(id string, at time.Time) {
+				s := senderAt(i)
 				if s == nil {
 					return
 				}
@@ -421,6 +409,41 @@ func run(ctx context.Context, c config) (*Report, error) {
 			})
 		})
 	}
+
+	logf("connecting %d WebSockets (%d at a time)", len(clients), c.Connectors)
+	connStart := time.Now()
+	err = parallel(sctx, c.Connectors, len(clients), func(i int) error {
+		if err := clients[i].dial(ctx); err != nil {
+			return err
+		}
+		startReader(i)
+		return nil
+	})
+	defer closeAll(clients)
+	if err != nil {
+		return nil, err
+	}
+	rep.ConnectPerSec = float64(len(clients)) / time.Since(connStart).Seconds()
+
+	convs, senders, err := setupScenario(sctx, c, clients, runID)
+	if err != nil {
+		return nil, err
+	}
+	rep.Conversations = len(convs)
+	var br *browser
+	if c.Scenario == "browse" {
+		if br, err = newBrowser(sctx, clients, convs); err != nil {
+			return nil, err
+		}
+	}
+	rep.SetupS = time.Since(setupStart).Seconds()
+	cancelSetup()
+
+	senderOf := map[int]*sender{}
+	for _, s := range senders {
+		senderOf[s.idx] = s
+	}
+	sendersOf.Store(&senderOf)
 
 	// Sample the daemon during the run.
 	before, procErr := readProc(c.PID)
@@ -453,6 +476,12 @@ func run(ctx context.Context, c config) (*Report, error) {
 	sends := c.Senders > 0 || br != nil
 	var store0 float64
 	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
+	var closes0 map[string]float64
+	if c.Pprof != "" {
+		if closes0, err = scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err != nil {
+			logf("no close reasons from %s: %v", c.Pprof, err)
+		}
+	}
 	if sends && c.Ceiling && c.Pprof != "" {
 		store0, storeErr = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric)
 	}
@@ -566,6 +595,18 @@ func run(ctx context.Context, c config) (*Report, error) {
 		}
 	}
 	end := time.Now()
+	if closes0 != nil && c.PID == pid {
+		if closes1, err := scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err == nil {
+			for reason, n := range closes1 {
+				if d := n - closes0[reason]; d > 0 {
+					if rep.ServerCloses == nil {
+						rep.ServerCloses = map[string]float64{}
+					}
+					rep.ServerCloses[reason] = d
+				}
+			}
+		}
+	}
 	if c.HeapOut != "" && c.Pprof != "" {
 		if err := saveProfile(ctx, c.Pprof+"/debug/pprof/heap?gc=1", c.HeapOut); err != nil {
 			logf("heap profile: %v", err)
@@ -957,6 +998,9 @@ func printReport(c config, r *Report) {
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
 	if len(r.CloseCodes) > 0 {
 		fmt.Printf("          dropped sockets by close code (-1: no close frame): %v\n", r.CloseCodes)
+	}
+	if len(r.ServerCloses) > 0 {
+		fmt.Printf("          sockets ended, as the daemon counted them (minimost_websocket_closed_total): %v\n", r.ServerCloses)
 	}
 	fmt.Printf("sockets:  %.0f connected/s;  RSS %.1f MiB before the sockets → %.1f MiB: %.1f KiB per socket;  Go heap+stacks after GC %.1f KiB per socket (heap %.1f, stacks %.1f), %d goroutines\n",
 		r.ConnectPerSec, r.RSSBeforeMiB, r.ServerRSSMiB, r.RSSPerSocketKiB, r.GoMemPerSocketKiB, r.GoHeapPerSocketKiB, r.GoStackPerSocketKiB, r.Goroutines)

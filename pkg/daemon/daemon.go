@@ -331,6 +331,7 @@ func (m *Main) Run(ctx context.Context) error {
 		App: m.app, Hub: m.hub, Signer: auth.NewSigner(key), Web: web.FS, Logger: m.Logger,
 		Secure: !c.PlainHTTP, BaseURL: c.BaseURL, TrustProxy: c.TrustProxy, Version: m.Version, AuthBurst: c.AuthBurst,
 	}
+	m.web.OnWSClose = func(reason string) { m.metrics.WSClosed.WithLabelValues(reason).Inc() }
 	m.web.Init()
 
 	// The admin socket before the HTTP port: a second daemon is refused there too.

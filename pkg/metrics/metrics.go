@@ -34,6 +34,8 @@ type Metrics struct {
 	// JournalCommit times a post from the call to its acknowledgement: the durable journal
 	// commit (group commit) of presence.db.
 	JournalCommit prometheus.Histogram
+	// WSClosed counts ended WebSocket connections by who or what ended them.
+	WSClosed *prometheus.CounterVec
 }
 
 // New returns Metrics with the Go runtime and process collectors registered.
@@ -59,8 +61,12 @@ func New() *Metrics {
 			Help:    "Time from posting a message to its durable journal commit (the acknowledgement).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
+		WSClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "websocket_closed_total",
+			Help: "Ended WebSocket connections by reason: client (the client left), write_failed (a write failed or stalled 10 s), ping_timeout, slow (event queue overflowed), session, shutdown, limit (max_sockets_per_user), protocol (a bad frame).",
+		}, []string{"reason"}),
 	}
-	r.MustRegister(m.HTTPDuration, m.LoginFailures, m.MessagesPosted, m.JournalCommit,
+	r.MustRegister(m.HTTPDuration, m.LoginFailures, m.MessagesPosted, m.JournalCommit, m.WSClosed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

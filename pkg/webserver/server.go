@@ -38,6 +38,9 @@ type Server struct {
 	AuthEvery time.Duration
 	// JSONBodyDeadline and UploadBodyDeadline bound how long reading a request body may take.
 	JSONBodyDeadline, UploadBodyDeadline time.Duration
+	// OnWSClose, when set, is called once for each WebSocket connection that ends, with why
+	// (CloseByClient, CloseByWriteFailed, ...).
+	OnWSClose func(reason string)
 
 	loginIP, loginUser, registerIP, resetIP *auth.Limiter
 

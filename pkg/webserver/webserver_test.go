@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -258,4 +259,94 @@ func TestLogoutEverywhere(t *testing.T) {
 			t.Errorf("%s after log out everywhere: /api/me = %d, want 401", name, st)
 		}
 	}
+}
+
+// closeCounter records the reasons Server.OnWSClose reports.
+type closeCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *closeCounter) add(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[reason]++
+}
+
+// waitFor polls until the reason has been counted want times.
+func (c *closeCounter) waitFor(t *testing.T, reason string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		c.mu.Lock()
+		got, all := c.n[reason], maps.Clone(c.n)
+		c.mu.Unlock()
+		if got == want {
+			return
+		}
+		if got > want || time.Now().After(deadline) {
+			t.Fatalf("closes counted %v, want %d of %q", all, want, reason)
+		}
+	}
+}
+
+func TestWebSocket_CloseReasons(t *testing.T) {
+	t.Parallel()
+	closes := &closeCounter{n: map[string]int{}}
+	s := newServer(t, nil, func(ws *webserver.Server) { ws.OnWSClose = closes.add })
+	c := s.client(t)
+	c.mustRegister("alice")
+	ctx := context.Background()
+
+	// A client that closes properly, and one that drops the connection without a close frame:
+	// both left of their own accord.
+	conn, _, err := c.dialWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+	closes.waitFor(t, webserver.CloseByClient, 1)
+	conn, _, err = c.dialWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.CloseNow()
+	closes.waitFor(t, webserver.CloseByClient, 2)
+
+	// A binary frame is refused: the server ends the connection for it.
+	conn, _, err = c.dialWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write(ctx, websocket.MessageBinary, []byte("x"))
+	for {
+		// The hello first, then the close.
+		if _, _, err := conn.Read(ctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
+				t.Fatalf("after a binary frame: %v, want close status %d", err, websocket.StatusUnsupportedData)
+			}
+			break
+		}
+	}
+	closes.waitFor(t, webserver.CloseByProtocol, 1)
+
+	// Logging out ends the session and with it the socket.
+	conn, _, err = c.dialWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	if st, _ := c.do("POST", "/api/logout", nil); st != 204 {
+		t.Fatalf("logout = %d", st)
+	}
+	closes.waitFor(t, webserver.CloseBySession, 1)
+	closes.waitFor(t, webserver.CloseByClient, 2)
 }

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -56,6 +59,27 @@ type wsConn struct {
 	// nextPing and nextAlive are when the sweeper pings the client and checks that the
 	// account still exists; only the sweeper touches them.
 	nextPing, nextAlive time.Time
+	// closedBy is why the server ended the connection (a CloseReason), set once by the first
+	// to end it; unset when the client did.
+	closedBy atomic.Pointer[string]
+}
+
+// Why a WebSocket connection ended, as counted by Server.OnWSClose (and the
+// minimost_websocket_closed_total metric).
+const (
+	CloseByClient      = "client"       // the client closed it or went away
+	CloseByWriteFailed = "write_failed" // a write failed or stalled past wsWriteTimeout
+	CloseByPingTimeout = "ping_timeout" // no pong within wsPingTimeout
+	CloseBySlow        = "slow"         // its queue of events overflowed: told to reconnect
+	CloseBySession     = "session"      // its session ended (logout, expiry, account deleted)
+	CloseByShutdown    = "shutdown"     // the daemon is stopping
+	CloseByLimit       = "limit"        // max_sockets_per_user reached at the subscription
+	CloseByProtocol    = "protocol"     // a malformed, binary or too frequent frame
+)
+
+// closing records why the server ends this connection; the first reason stays.
+func (wc *wsConn) closing(reason string) {
+	wc.closedBy.CompareAndSwap(nil, &reason)
 }
 
 // clientFrame is any frame a client sends.
@@ -153,6 +177,16 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 		delete(s.wsConns, wc)
 		s.wsMu.Unlock()
 		c.CloseNow()
+		reason := CloseByClient
+		if r := wc.closedBy.Load(); r != nil {
+			reason = *r
+		}
+		if reason != CloseByClient {
+			s.Logger.Debug("websocket closed by the server", "user", me.Name, "reason", reason)
+		}
+		if s.OnWSClose != nil {
+			s.OnWSClose(reason)
+		}
 	}()
 
 	// Live events are keyed by account id: a later account of the same name never gets the
@@ -163,8 +197,10 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	if !ok {
 		if s.Hub.Closed() {
 			// The daemon began to stop after this socket's handshake.
+			wc.closing(CloseByShutdown)
 			c.Close(websocket.StatusGoingAway, "server is going away")
 		} else {
+			wc.closing(CloseByLimit)
 			c.Close(websocket.StatusTryAgainLater, "too many connections for this account (max_sockets_per_user); close another tab")
 		}
 		return
@@ -190,14 +226,17 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 		}
 	}()
 	if err := s.wsSend(ctx, wc, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
+		wc.closing(CloseByWriteFailed)
 		return
 	}
 	if resync {
 		if err := s.wsSend(ctx, wc, chat.Resync{}); err != nil {
+			wc.closing(CloseByWriteFailed)
 			return
 		}
 	}
 	if err := s.wsWriteFrames(ctx, wc, replay); err != nil {
+		wc.closing(CloseByWriteFailed)
 		return
 	}
 	if first {
@@ -359,16 +398,20 @@ func (wc *wsConn) write() {
 		clear(frames)
 		if err != nil {
 			wc.s.Logger.Debug("websocket write failed", "user", wc.me.Name, "err", err)
+			wc.closing(CloseByWriteFailed)
 			wc.c.CloseNow()
 			return // writing stays set: nothing more is written to this socket
 		}
 		if !open {
 			switch wc.sub.Reason() {
 			case "session":
+				wc.closing(CloseBySession)
 				wc.c.Close(CloseSessionEnded, "session ended")
 			case "shutdown":
+				wc.closing(CloseByShutdown)
 				wc.c.Close(websocket.StatusGoingAway, "server is going away")
 			case "slow":
+				wc.closing(CloseBySlow)
 				wc.c.Close(websocket.StatusTryAgainLater, "too slow; reconnect to catch up")
 			default:
 				wc.c.Close(websocket.StatusNormalClosure, "")
@@ -432,6 +475,7 @@ func (s *Server) wsSweep() {
 		s.wsMu.Unlock()
 		for _, wc := range check {
 			if !s.App.Alive(wc.ctx, wc.me) {
+				wc.closing(CloseBySession)
 				go wc.c.Close(CloseSessionEnded, "session ended")
 			}
 		}
@@ -445,6 +489,7 @@ func (wc *wsConn) ping() {
 	ctx, cancel := context.WithTimeout(wc.ctx, wsPingTimeout)
 	defer cancel()
 	if err := wc.c.Ping(ctx); err != nil && wc.ctx.Err() == nil {
+		wc.closing(CloseByPingTimeout)
 		wc.c.CloseNow()
 	}
 }
@@ -456,7 +501,8 @@ func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess
 		typ, data, err := c.Read(ctx)
 		if err != nil {
 			var ce websocket.CloseError
-			if !errors.As(err, &ce) && ctx.Err() == nil {
+			if !errors.As(err, &ce) && !clientLeft(err) && ctx.Err() == nil {
+				wc.closing(CloseByProtocol)
 				c.Close(websocket.StatusPolicyViolation, "bad frame")
 			}
 			return
@@ -465,17 +511,20 @@ func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess
 		tokens = min(float64(wsRateBurst), tokens+now.Sub(last).Seconds()*wsRatePerSec)
 		last = now
 		if tokens < 1 {
+			wc.closing(CloseByProtocol)
 			c.Close(websocket.StatusPolicyViolation, "too many frames")
 			return
 		}
 		tokens--
 		if typ != websocket.MessageText {
+			wc.closing(CloseByProtocol)
 			c.Close(websocket.StatusUnsupportedData, "text frames only")
 			return
 		}
 		// The session may have ended since the handshake (expired, or the account was
 		// deleted by hand): nothing more is done for it.
 		if _, err := s.App.Authenticate(ctx, sess); chat.ErrorCode(err) == chat.EUnauthorized {
+			wc.closing(CloseBySession)
 			c.Close(CloseSessionEnded, "session ended")
 			return
 		}
@@ -488,6 +537,14 @@ func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess
 			s.wsError(ctx, wc, f.ClientID, err)
 		}
 	}
+}
+
+// clientLeft reports whether a read failed because the connection ended (the client went
+// away without a close frame, or it was closed here), not because of what the client sent.
+func clientLeft(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
 }
 
 func (s *Server) wsError(ctx context.Context, wc *wsConn, clientID string, err error) {
@@ -568,6 +625,7 @@ func (s *Server) CloseWebSockets() {
 	}
 	s.wsMu.Lock()
 	for wc := range s.wsConns {
+		wc.closing(CloseByShutdown)
 		wc.c.CloseNow()
 	}
 	s.wsMu.Unlock()
