@@ -239,7 +239,8 @@ func asciiLower(s string) string {
 type ConversationStat = chat.ConversationStat
 
 // ConversationStats computes unread and mention counts of user's conversations, given the
-// last message each has read (from read receipts).
+// last message each has read (from read receipts). What it counted is kept in the user's
+// unread_counts table, so that the next call reads only the messages that arrived since.
 func (s *Store) ConversationStats(ctx context.Context, user string, convs []string, lastRead map[string]string) (map[string]ConversationStat, error) {
 	out := make(map[string]ConversationStat, len(convs))
 	asked := make(map[string]bool, len(convs))
@@ -247,31 +248,19 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 		asked[c] = true
 	}
 	err := s.readMerged(ctx, user, func(c string) bool { return asked[c] }, func(db *sql.DB, pending []pendingOp) error {
+		// One transaction, so that the counts kept are those of what was read: no other
+		// write to the file comes between.
+		if err := withTx(ctx, db, func(tx *sql.Tx) error { return countUnread(ctx, tx, user, convs, lastRead, out) }); err != nil {
+			return err
+		}
 		byConv := map[string][]pendingOp{}
 		for _, p := range pending {
 			byConv[p.msg.Conversation] = append(byConv[p.msg.Conversation], p)
 		}
-		for _, c := range convs {
-			var st ConversationStat
-			var last sql.NullString
-			if err := db.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ?", c).Scan(&last); err != nil {
+		for c, p := range byConv {
+			st := out[c]
+			if err := pendingStats(ctx, db, user, c, lastRead[c], p, &st); err != nil {
 				return err
-			}
-			st.LastID = last.String
-			if st.LastID != "" && st.LastID > lastRead[c] {
-				// Thread replies are not in the conversation's own list (unless also sent
-				// there): they count as unread only when they mention the user.
-				if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(`+inChannelList+`), 0),
-					COALESCE(SUM(`+mentionsUserSQL+`), 0)
-					FROM messages WHERE conversation = ? AND id > ? AND deleted = 0 AND sender != ?`,
-					user, c, lastRead[c], user).Scan(&st.Unread, &st.Mentions); err != nil {
-					return err
-				}
-			}
-			if p := byConv[c]; len(p) > 0 {
-				if err := pendingStats(ctx, db, user, c, lastRead[c], p, &st); err != nil {
-					return err
-				}
 			}
 			out[c] = st
 		}
@@ -281,6 +270,81 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 		return nil, opErr("conversation stats", err)
 	}
 	return out, nil
+}
+
+// unreadCount is a row of unread_counts: the counts of the messages after lastRead, up to
+// and including upto.
+type unreadCount struct {
+	lastRead, upto   string
+	unread, mentions int
+}
+
+// countUnread fills out with the counts of convs in user's database, from what
+// unread_counts kept for the same last read plus the messages after it, and keeps the new
+// counts there.
+func countUnread(ctx context.Context, tx *sql.Tx, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat) error {
+	kept := map[string]unreadCount{}
+	rows, err := tx.QueryContext(ctx, "SELECT conversation, last_read, upto, unread, mentions FROM unread_counts")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c string
+		var e unreadCount
+		if err := rows.Scan(&c, &e.lastRead, &e.upto, &e.unread, &e.mentions); err != nil {
+			rows.Close()
+			return err
+		}
+		kept[c] = e
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var save *sql.Stmt
+	for _, c := range convs {
+		var st ConversationStat
+		var last sql.NullString
+		if err := tx.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ?", c).Scan(&last); err != nil {
+			return err
+		}
+		st.LastID = last.String
+		out[c] = st
+		if st.LastID == "" || st.LastID <= lastRead[c] {
+			continue
+		}
+		from := lastRead[c]
+		e, ok := kept[c]
+		if ok && e.lastRead == lastRead[c] && e.upto <= st.LastID {
+			if e.upto == st.LastID {
+				st.Unread, st.Mentions = e.unread, e.mentions
+				out[c] = st
+				continue
+			}
+			st.Unread, st.Mentions, from = e.unread, e.mentions, max(e.upto, from)
+		}
+		// Thread replies are not in the conversation's own list (unless also sent there):
+		// they count as unread only when they mention the user.
+		var unread, mentions int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(`+inChannelList+`), 0),
+			COALESCE(SUM(`+mentionsUserSQL+`), 0)
+			FROM messages WHERE conversation = ? AND id > ? AND id <= ? AND deleted = 0 AND sender != ?`,
+			user, c, from, st.LastID, user).Scan(&unread, &mentions); err != nil {
+			return err
+		}
+		st.Unread += unread
+		st.Mentions += mentions
+		out[c] = st
+		if save == nil {
+			if save, err = tx.PrepareContext(ctx, "INSERT OR REPLACE INTO unread_counts(conversation, last_read, upto, unread, mentions) VALUES (?, ?, ?, ?, ?)"); err != nil {
+				return err
+			}
+			defer save.Close()
+		}
+		if _, err := save.ExecContext(ctx, c, lastRead[c], st.LastID, st.Unread, st.Mentions); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mentionsUserSQL is true for a message whose mentions name the user (the query's first
