@@ -45,6 +45,7 @@ func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("start_time_seconds", "When the daemon started, in Unix seconds.", func() float64 { return float64(m.started.Unix()) })
 	m.metrics.Registry.MustRegister(&metrics.Disk{Dir: m.Config.DataDir})
 	m.metrics.GaugeFunc("user_databases_open", "users/*.db handles the daemon holds open (a bounded cache).", func() float64 { return float64(m.store.OpenUserDBs()) })
+	m.metrics.CounterFunc("user_database_opens_total", "users/*.db opened (the cache of handles missed).", func() float64 { return float64(m.store.UserDBOpens()) })
 	if m.Config.MetricsListen == "" {
 		return nil
 	}

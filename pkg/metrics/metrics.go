@@ -76,6 +76,11 @@ func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, fn))
 }
 
+// CounterFunc registers a counter whose value fn returns at each scrape.
+func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, fn))
+}
+
 // Handler serves /metrics and, with pprof, the runtime profiles under /debug/pprof/.
 func (m *Metrics) Handler(withPprof bool) http.Handler {
 	mux := http.NewServeMux()

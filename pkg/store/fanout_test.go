@@ -59,6 +59,11 @@ func TestStore_FanoutThroughSmallHandleCache(t *testing.T) {
 	if got := s.OpenUserDBs(); got > 2 {
 		t.Errorf("%d user databases open, want at most 2", got)
 	}
+	// Seven databases through two handles: they were opened again and again, and the
+	// counter the operator watches says so.
+	if got := s.UserDBOpens(); got <= int64(len(users)) {
+		t.Errorf("%d user databases opened, want more than the %d users (the cache is too small for them)", got, len(users))
+	}
 	// Closing and reopening the store (fresh handles, fresh statements) and writing again
 	// works, and a replayed copy is not doubled.
 	s.Close()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -220,6 +221,9 @@ type userDBs struct {
 	mu  sync.Mutex
 	m   map[string]*userDB
 	lru *list.List // front = most recent
+	// opens counts the databases opened (minimost_user_database_opens_total): against the
+	// writes and reads, how well the cache does.
+	opens atomic.Int64
 }
 
 var errNoUserDB = errors.New("user database does not exist")
@@ -230,6 +234,9 @@ func (s *Store) OpenUserDBs() int {
 	defer s.users.mu.Unlock()
 	return s.users.lru.Len()
 }
+
+// UserDBOpens is how many times a users/<name>.db was opened since the store was.
+func (s *Store) UserDBOpens() int64 { return s.users.opens.Load() }
 
 // acquire returns the open database of name, opening it if needed. With create false a
 // missing file is errNoUserDB (the account is gone); a file replaced behind the daemon's back
@@ -256,6 +263,7 @@ func (c *userDBs) acquire(ctx context.Context, name string, create bool) (*userD
 	if err != nil {
 		return nil, err
 	}
+	c.opens.Add(1)
 	fi, err = os.Stat(path)
 	if err != nil {
 		db.Close()
@@ -301,6 +309,11 @@ func (c *userDBs) removeLocked(u *userDB) {
 	}
 }
 
+// evictLocked closes the least recently used idle handles until the cache is within its
+// bound. It closes them with the cache's lock held, one at a time. Closing outside the lock
+// was measured and is worse: closing checkpoints and syncs the file, and many of them at once
+// (from the fan-out's workers and the requests together) slowed the journal's own syncs, the
+// acknowledgement of every post (browsing at 2,500 users: ack p50 22-31 ms became 126-209 ms).
 func (c *userDBs) evictLocked() {
 	for e := c.lru.Back(); e != nil && c.lru.Len() > c.max; {
 		prev := e.Prev()
