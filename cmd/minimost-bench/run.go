@@ -142,6 +142,9 @@ type Report struct {
 	// ServerCloses counts the sockets the daemon saw end during the run, by its reason
 	// (minimost_websocket_closed_total), including those of clients that left.
 	ServerCloses map[string]float64 `json:"server_closes,omitempty"`
+	// UserDBOpens is how many user databases the daemon opened during the run (its handle
+	// cache's misses; minimost_user_database_opens_total).
+	UserDBOpens int64 `json:"user_db_opens"`
 	RefusedSends int                `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
 	// RefusedMessages are the sends answered with an error instead of an ack: their copies
 	// are not counted as wanted nor missing.
@@ -477,9 +480,13 @@ func run(ctx context.Context, c config) (*Report, error) {
 	var store0 float64
 	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
 	var closes0 map[string]float64
+	opens0 := -1.0
 	if c.Pprof != "" {
 		if closes0, err = scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err != nil {
 			logf("no close reasons from %s: %v", c.Pprof, err)
+		}
+		if opens0, err = scrapeMetric(ctx, c.Pprof, userDBOpensMetric); err != nil {
+			opens0 = -1
 		}
 	}
 	if sends && c.Ceiling && c.Pprof != "" {
@@ -595,6 +602,11 @@ func run(ctx context.Context, c config) (*Report, error) {
 		}
 	}
 	end := time.Now()
+	if opens0 >= 0 && c.PID == pid {
+		if opens1, err := scrapeMetric(ctx, c.Pprof, userDBOpensMetric); err == nil {
+			rep.UserDBOpens = int64(opens1 - opens0)
+		}
+	}
 	if closes0 != nil && c.PID == pid {
 		if closes1, err := scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err == nil {
 			for reason, n := range closes1 {
@@ -998,6 +1010,9 @@ func printReport(c config, r *Report) {
 		r.ServerCPUPerCopy, r.MissingCopies, r.DroppedSockets, r.SlowClosed, r.RefusedSends)
 	if len(r.CloseCodes) > 0 {
 		fmt.Printf("          dropped sockets by close code (-1: no close frame): %v\n", r.CloseCodes)
+	}
+	if r.UserDBOpens > 0 {
+		fmt.Printf("          user databases opened during the run (the handle cache's misses): %d\n", r.UserDBOpens)
 	}
 	if len(r.ServerCloses) > 0 {
 		fmt.Printf("          sockets ended, as the daemon counted them (minimost_websocket_closed_total): %v\n", r.ServerCloses)

@@ -841,7 +841,7 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 			}
 		}
 	}
-	return withTx(ctx, u.db, func(tx *sql.Tx) error {
+	err = withTx(ctx, u.db, func(tx *sql.Tx) error {
 		var put [2]*sql.Stmt
 		var conv *sql.Stmt
 		for _, e := range ops {
@@ -902,8 +902,22 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 				}
 			}
 		}
+		// A message written among those the sidebar's kept counts covered drops the count.
+		stale, err := u.unreadStale(ctx, tx, ops)
+		if err != nil {
+			return err
+		}
+		for _, c := range stale {
+			if _, err := tx.Exec("DELETE FROM unread_counts WHERE conversation = ?", c); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+	if err != nil {
+		u.unreadUnknown()
+	}
+	return err
 }
 
 // holdRemovals keeps finished operations in the journal until the returned func is called:

@@ -247,10 +247,12 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 	for _, c := range convs {
 		asked[c] = true
 	}
-	err := s.readMerged(ctx, user, func(c string) bool { return asked[c] }, func(db *sql.DB, pending []pendingOp) error {
+	err := s.readMergedHandle(ctx, user, func(c string) bool { return asked[c] }, func(u *userDB, pending []pendingOp) error {
+		db := u.db
 		// One transaction, so that the counts kept are those of what was read: no other
 		// write to the file comes between.
-		if err := withTx(ctx, db, func(tx *sql.Tx) error { return countUnread(ctx, tx, user, convs, lastRead, out) }); err != nil {
+		if err := withTx(ctx, db, func(tx *sql.Tx) error { return countUnread(ctx, tx, u, user, convs, lastRead, out) }); err != nil {
+			u.unreadUnknown()
 			return err
 		}
 		byConv := map[string][]pendingOp{}
@@ -279,11 +281,31 @@ type unreadCount struct {
 	unread, mentions int
 }
 
-// countUnread fills out with the counts of convs in user's database, from what
-// unread_counts kept for the same last read plus the messages after it, and keeps the new
-// counts there.
-func countUnread(ctx context.Context, tx *sql.Tx, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat) error {
+// countUnread fills out with the counts of convs in u, from what unread_counts kept for
+// the same last read plus the messages after it, and keeps the new counts there.
+func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat) error {
+	// Another process (the sqlite3 shell) wrote to the file since the last count: what it
+	// changed may be among what was counted.
+	var dv int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
+		return err
+	}
+	u.mu.Lock()
+	external := u.dvKnown && dv != u.dataVersion
+	u.dataVersion, u.dvKnown = dv, true
+	u.mu.Unlock()
+	if external {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM unread_counts"); err != nil {
+			return err
+		}
+	}
 	kept := map[string]unreadCount{}
+	upto := map[string]string{}
+	defer func() {
+		u.mu.Lock()
+		u.upto, u.uptoLoaded = upto, true
+		u.mu.Unlock()
+	}()
 	rows, err := tx.QueryContext(ctx, "SELECT conversation, last_read, upto, unread, mentions FROM unread_counts")
 	if err != nil {
 		return err
@@ -296,6 +318,7 @@ func countUnread(ctx context.Context, tx *sql.Tx, user string, convs []string, l
 			return err
 		}
 		kept[c] = e
+		upto[c] = e.upto
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -343,6 +366,7 @@ func countUnread(ctx context.Context, tx *sql.Tx, user string, convs []string, l
 		if _, err := save.ExecContext(ctx, c, lastRead[c], st.LastID, st.Unread, st.Mentions); err != nil {
 			return err
 		}
+		upto[c] = st.LastID
 	}
 	return nil
 }
@@ -467,4 +491,48 @@ func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored st
 		err = chat.Errorf(chat.ENotFound, "file not found")
 	}
 	return a, opErr("attachment", err)
+}
+
+// unreadUnknown forgets what u knows of its unread_counts (after a transaction that may have
+// changed it failed): the next write reads it again.
+func (u *userDB) unreadUnknown() {
+	u.mu.Lock()
+	u.uptoLoaded = false
+	u.mu.Unlock()
+}
+
+// unreadStale returns the conversations among ops' puts whose unread_counts entry counted
+// up to a message at or after the put's (a history copy, two posts written out of order),
+// and forgets their entries; the caller deletes them in its transaction.
+func (u *userDB) unreadStale(ctx context.Context, tx *sql.Tx, ops []*entry) ([]string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.uptoLoaded {
+		rows, err := tx.QueryContext(ctx, "SELECT conversation, upto FROM unread_counts")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		for rows.Next() {
+			var c, upto string
+			if err := rows.Scan(&c, &upto); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m[c] = upto
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		u.upto, u.uptoLoaded = m, true
+	}
+	var stale []string
+	for _, e := range ops {
+		c := e.msg.Conversation
+		if upto, ok := u.upto[c]; ok && e.op == opPut && e.msg.ID <= upto {
+			stale = append(stale, c)
+			delete(u.upto, c)
+		}
+	}
+	return stale, nil
 }

@@ -70,6 +70,12 @@ func asStored(m chat.Message) chat.Message {
 // writing one of the user's batches, the read waits for the user's queue to be written, as
 // other reads do (readYourWrites), and merges nothing.
 func (s *Store) readMerged(ctx context.Context, user string, keep func(string) bool, read func(db *sql.DB, pending []pendingOp) error) error {
+	return s.readMergedHandle(ctx, user, keep, func(u *userDB, pending []pendingOp) error { return read(u.db, pending) })
+}
+
+// readMergedHandle is readMerged for a read that needs the open handle, not only its
+// database.
+func (s *Store) readMergedHandle(ctx context.Context, user string, keep func(string) bool, read func(u *userDB, pending []pendingOp) error) error {
 	u, err := s.acquireUser(ctx, user)
 	if err != nil {
 		return err
@@ -79,10 +85,10 @@ func (s *Store) readMerged(ctx context.Context, user string, keep func(string) b
 		if err := s.readYourWrites(ctx, user); err != nil {
 			return err
 		}
-		return read(u.db, nil)
+		return read(u, nil)
 	}
 	defer u.applyMu.RUnlock()
-	return read(u.db, s.fanout.pendingFor(user, keep))
+	return read(u, s.fanout.pendingFor(user, keep))
 }
 
 // mergePending applies pending, in order, to rows read from the database: a queued put that

@@ -182,6 +182,15 @@ type userDB struct {
 	// and reused by every transaction (tx.Stmt reuses them on the handle's single
 	// connection) instead of being prepared again for each batch.
 	put [2]*sql.Stmt
+	// upto mirrors the upto column of the database's unread_counts (once uptoLoaded), so
+	// that the fan-out tells without a query per copy when it writes a message among those
+	// an entry counted. dataVersion is the file's PRAGMA data_version when the sidebar last
+	// counted (once dvKnown): it moves when another process writes to the file. Guarded by
+	// mu.
+	upto        map[string]string
+	uptoLoaded  bool
+	dataVersion int64
+	dvKnown     bool
 }
 
 // putStmt returns the handle's prepared fan-out INSERT of the kind (putPlain or putFull),
