@@ -144,8 +144,8 @@ type Report struct {
 	ServerCloses map[string]float64 `json:"server_closes,omitempty"`
 	// UserDBOpens is how many user databases the daemon opened during the run (its handle
 	// cache's misses; minimost_user_database_opens_total).
-	UserDBOpens int64 `json:"user_db_opens"`
-	RefusedSends int                `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
+	UserDBOpens  int64 `json:"user_db_opens"`
+	RefusedSends int   `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
 	// RefusedMessages are the sends answered with an error instead of an ack: their copies
 	// are not counted as wanted nor missing.
 	RefusedMessages  int     `json:"refused_messages"`
