@@ -290,10 +290,10 @@ func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs 
 	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
 		return err
 	}
-	u.mu.Lock()
+	u.unreadMu.Lock()
 	external := u.dvKnown && dv != u.dataVersion
 	u.dataVersion, u.dvKnown = dv, true
-	u.mu.Unlock()
+	u.unreadMu.Unlock()
 	if external {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM unread_counts"); err != nil {
 			return err
@@ -302,9 +302,9 @@ func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs 
 	kept := map[string]unreadCount{}
 	upto := map[string]string{}
 	defer func() {
-		u.mu.Lock()
+		u.unreadMu.Lock()
 		u.upto, u.uptoLoaded = upto, true
-		u.mu.Unlock()
+		u.unreadMu.Unlock()
 	}()
 	rows, err := tx.QueryContext(ctx, "SELECT conversation, last_read, upto, unread, mentions FROM unread_counts")
 	if err != nil {
@@ -496,17 +496,17 @@ func (s *Store) HasAttachment(ctx context.Context, user, conversation, stored st
 // unreadUnknown forgets what u knows of its unread_counts (after a transaction that may have
 // changed it failed): the next write reads it again.
 func (u *userDB) unreadUnknown() {
-	u.mu.Lock()
+	u.unreadMu.Lock()
 	u.uptoLoaded = false
-	u.mu.Unlock()
+	u.unreadMu.Unlock()
 }
 
 // unreadStale returns the conversations among ops' puts whose unread_counts entry counted
 // up to a message at or after the put's (a history copy, two posts written out of order),
 // and forgets their entries; the caller deletes them in its transaction.
 func (u *userDB) unreadStale(ctx context.Context, tx *sql.Tx, ops []*entry) ([]string, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.unreadMu.Lock()
+	defer u.unreadMu.Unlock()
 	if !u.uptoLoaded {
 		rows, err := tx.QueryContext(ctx, "SELECT conversation, upto FROM unread_counts")
 		if err != nil {

@@ -186,7 +186,9 @@ type userDB struct {
 	// that the fan-out tells without a query per copy when it writes a message among those
 	// an entry counted. dataVersion is the file's PRAGMA data_version when the sidebar last
 	// counted (once dvKnown): it moves when another process writes to the file. Guarded by
-	// mu.
+	// unreadMu, which is taken inside transactions (the sidebar's count, the fan-out's
+	// write) and so must never be held while waiting for the handle's one connection.
+	unreadMu    sync.Mutex
 	upto        map[string]string
 	uptoLoaded  bool
 	dataVersion int64
