@@ -41,6 +41,16 @@ type sender struct {
 	sent    int
 }
 
+// answered takes the send clientID off the pending ones (it was acked or refused) and
+// returns when it was sent; ok is false for a send not pending (or not this sender's).
+func (s *sender) answered(clientID string) (sentAt time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sentAt, ok = s.pending[clientID]
+	delete(s.pending, clientID)
+	return sentAt, ok
+}
+
 // tracker counts the copies of every message of this run.
 type tracker struct {
 	mu     sync.Mutex
@@ -384,10 +394,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 			if s == nil {
 				return
 			}
-			s.mu.Lock()
-			_, ok := s.pending[id]
-			delete(s.pending, id)
-			s.mu.Unlock()
+			_, ok := s.answered(id)
 			var si, seq int
 			if n, _ := fmt.Sscanf(id, "%d-%d", &si, &seq); ok && n == 2 {
 				// Refused before it was journaled: none of its copies is expected.
@@ -401,11 +408,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 				if s == nil {
 					return
 				}
-				s.mu.Lock()
-				t0, ok := s.pending[id]
-				delete(s.pending, id)
-				s.mu.Unlock()
-				if ok {
+				if t0, ok := s.answered(id); ok {
 					cl.acks = append(cl.acks, at.Sub(t0))
 					acked.Add(1)
 				}
