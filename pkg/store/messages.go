@@ -250,10 +250,16 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 	err := s.readMergedHandle(ctx, user, func(c string) bool { return asked[c] }, func(u *userDB, pending []pendingOp) error {
 		db := u.db
 		// One transaction, so that the counts kept are those of what was read: no other
-		// write to the file comes between.
-		if err := withTx(ctx, db, func(tx *sql.Tx) error { return countUnread(ctx, tx, u, user, convs, lastRead, out) }); err != nil {
+		// write to the file comes between. Keeping them is only a saving: when that fails
+		// (a full disk) after the counts were made, the counts are still answered.
+		counted := false
+		err := withTx(ctx, db, func(tx *sql.Tx) error { return countUnread(ctx, tx, u, user, convs, lastRead, out, &counted) })
+		if err != nil {
 			u.unreadUnknown()
-			return err
+			if !counted {
+				return err
+			}
+			s.Logger.Warn("sidebar counts not kept", "user", user, "err", err)
 		}
 		byConv := map[string][]pendingOp{}
 		for _, p := range pending {
@@ -283,7 +289,9 @@ type unreadCount struct {
 
 // countUnread fills out with the counts of convs in u, from what unread_counts kept for
 // the same last read plus the messages after it, and keeps the new counts there.
-func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat) error {
+//
+// counted is set once out is complete: an error after that is one of keeping the counts.
+func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat, counted *bool) error {
 	// Another process (the sqlite3 shell) wrote to the file since the last count: what it
 	// changed may be among what was counted.
 	var dv int64
@@ -323,7 +331,7 @@ func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs 
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	var save *sql.Stmt
+	var changed []string
 	for _, c := range convs {
 		var st ConversationStat
 		var last sql.NullString
@@ -357,12 +365,19 @@ func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs 
 		st.Unread += unread
 		st.Mentions += mentions
 		out[c] = st
-		if save == nil {
-			if save, err = tx.PrepareContext(ctx, "INSERT OR REPLACE INTO unread_counts(conversation, last_read, upto, unread, mentions) VALUES (?, ?, ?, ?, ?)"); err != nil {
-				return err
-			}
-			defer save.Close()
-		}
+		changed = append(changed, c)
+	}
+	*counted = true
+	if len(changed) == 0 {
+		return nil
+	}
+	save, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO unread_counts(conversation, last_read, upto, unread, mentions) VALUES (?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer save.Close()
+	for _, c := range changed {
+		st := out[c]
 		if _, err := save.ExecContext(ctx, c, lastRead[c], st.LastID, st.Unread, st.Mentions); err != nil {
 			return err
 		}

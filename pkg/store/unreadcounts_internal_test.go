@@ -171,3 +171,39 @@ func TestUnreadCounts_EqualsRecount(t *testing.T) {
 		})
 	}
 }
+
+// Keeping the counts is a saving, not part of the answer: when the counts cannot be written
+// (here a trigger refuses them, as a full disk would), the sidebar still gets them.
+func TestUnreadCounts_AnsweredWhenNotKept(t *testing.T) {
+	ctx := context.Background()
+	s := openJournalStore(t, t.TempDir(), Options{})
+	makeUserDBs(t, s, "ann", "ben")
+	for i := range 3 {
+		m := &chat.Message{Conversation: "c:general", Sender: "ben", Body: fmt.Sprint(i), HTML: fmt.Sprint(i)}
+		if err := s.PostMessage(ctx, m, []string{"ann", "ben"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(s.userDBPath("ann"), false, "NORMAL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON unread_counts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ConversationStats(ctx, "ann", []string{"c:general"}, map[string]string{})
+	if err != nil {
+		t.Fatalf("counts not kept failed the read: %v", err)
+	}
+	if st := got["c:general"]; st.Unread != 3 {
+		t.Fatalf("c:general: %+v, want 3 unread", st)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM unread_counts").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("unread_counts holds %d rows (%v), want none", n, err)
+	}
+}
