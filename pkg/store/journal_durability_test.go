@@ -403,7 +403,11 @@ func TestJournal_ReadYourWritesTimeoutIsAnError(t *testing.T) {
 	if got := s.FanoutStats().Queued; got != 2 {
 		t.Errorf("queued = %d after bob's merged read, want 2 (nothing written)", got)
 	}
-	// The Threads view waits for bob's queue, which cannot be written while his file is locked.
+	// With a thread reply queued, the Threads view waits for bob's queue, which cannot be
+	// written while his file is locked.
+	if err := s.PostMessage(ctx, &chat.Message{Conversation: m.Conversation, Sender: "alice", Body: "re", HTML: "re", ThreadRoot: m.ID}, []string{"alice", "bob"}); err != nil {
+		t.Fatal(err)
+	}
 	_, err = s.UserThreads(ctx, "bob", 10)
 	var ce *chat.Error
 	if !errors.As(err, &ce) || ce.Code != chat.EUnavailable {

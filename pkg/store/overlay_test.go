@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,8 @@ type reads struct {
 	Sums   map[string]chat.ThreadSummary
 	Thread [][]chat.Message
 	Files  []string
+	// Threads is read last: with a reply, an edit or a deletion queued it writes the queue.
+	Threads []chat.ThreadItem
 }
 
 func readAll(t *testing.T, s *store.Store, user string, convs []string, ids []string, lastRead map[string]string) reads {
@@ -99,6 +102,10 @@ func readAll(t *testing.T, s *store.Store, user string, convs []string, ids []st
 		}
 		r.Files = append(r.Files, a.StoredName)
 	}
+	if r.Threads, err = s.UserThreads(ctx, user, 50); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(r.Threads, func(a, b chat.ThreadItem) int { return strings.Compare(a.Root.ID, b.Root.ID) })
 	return r
 }
 
@@ -258,5 +265,49 @@ func TestStore_MergedReadsDuringWrites(t *testing.T) {
 				t.Fatalf("after %d acknowledged posts, message %s is in the page %d times", len(want), id, seen[id])
 			}
 		}
+	}
+}
+
+// The Threads view does not wait for the fan-out while only messages outside threads are
+// queued for the user (a busy channel): they cannot change it. It answers what it answers
+// once they are written, and leaves them queued.
+func TestStore_ThreadsViewWithPlainPostsQueued(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenLinger(t, t.TempDir(), time.Hour)
+	MustCreateUsers(t, s, "ann", "ben")
+	users := []string{"ann", "ben"}
+	root := &chat.Message{Conversation: "c:general", Sender: "ann", Body: "root", HTML: "root"}
+	if err := s.PostMessage(ctx, root, users); err != nil {
+		t.Fatal(err)
+	}
+	reply := &chat.Message{Conversation: "c:general", Sender: "ben", Body: "reply", HTML: "reply", ThreadRoot: root.ID}
+	if err := s.PostMessage(ctx, reply, users); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		m := &chat.Message{Conversation: "c:general", Sender: "ben", Body: fmt.Sprint("busy ", i), HTML: "busy"}
+		if err := s.PostMessage(ctx, m, users); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := s.FanoutStats().Queued
+	got, err := s.UserThreads(ctx, "ann", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Root.ID != root.ID || got[0].Unread != 1 {
+		t.Fatalf("ann's threads: %+v, want the one thread with one unread reply", got)
+	}
+	if s.FanoutStats().Queued != queued {
+		t.Errorf("the Threads view wrote the queue (%d queued before, %d after): it should not wait for it", queued, s.FanoutStats().Queued)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written, err := s.UserThreads(ctx, "ann", 10); err != nil || !reflect.DeepEqual(got, written) {
+		t.Fatalf("once written: %+v, %v; before: %+v", written, err, got)
 	}
 }

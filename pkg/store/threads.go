@@ -108,32 +108,57 @@ type ThreadItem = chat.ThreadItem
 
 // UserThreads returns the threads user started, replied in or was mentioned in (newest reply
 // first, at most limit), each with its summary and the replies from others not yet read.
+//
+// It reads the user's database as it is while only new messages outside threads are queued
+// for the user (what a busy channel queues): they are not in any thread, and a thread's
+// root counts only once it has a reply. With a reply, an edit or a deletion queued, it waits
+// for the user's queue to be written, as reads did before they merged the queue.
 func (s *Store) UserThreads(ctx context.Context, user string, limit int) ([]chat.ThreadItem, error) {
-	if err := s.readYourWrites(ctx, user); err != nil {
-		return nil, opErr("threads", err)
-	}
 	var out []chat.ThreadItem
-	err := s.withUserDB(ctx, user, func(db *sql.DB) error {
-		roots, err := queryMessages(ctx, db, `WHERE thread_root = '' AND deleted = 0 AND id IN (
-			SELECT x.thread_root FROM messages x JOIN messages r ON r.id = x.thread_root
-			WHERE x.deleted = 0 AND (r.sender = ?1 OR x.sender = ?1 OR instr(x.mentions, ' '||?1||' ') > 0)
-			GROUP BY x.thread_root ORDER BY MAX(x.id) DESC LIMIT ?2)`, user, limit)
-		if err != nil {
-			return err
-		}
-		for _, r := range roots {
-			var it chat.ThreadItem
-			it.Root = r
-			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages
-				WHERE thread_root = ?1 AND deleted = 0 AND sender != ?2
-				AND id > COALESCE((SELECT last_read FROM thread_reads WHERE root = ?1), '')`, r.ID, user).Scan(&it.Unread); err != nil {
-				return err
+	wait := false
+	err := s.readMerged(ctx, user, nil, func(db *sql.DB, pending []pendingOp) error {
+		for _, p := range pending {
+			if p.op != opPut || p.msg.ThreadRoot != "" {
+				wait = true
+				return nil
 			}
-			out = append(out, it)
 		}
-		return nil
+		var err error
+		out, err = userThreads(ctx, db, user, limit)
+		return err
 	})
+	if err == nil && wait {
+		if err = s.readYourWrites(ctx, user); err == nil {
+			err = s.withUserDB(ctx, user, func(db *sql.DB) error {
+				out, err = userThreads(ctx, db, user, limit)
+				return err
+			})
+		}
+	}
 	return out, opErr("threads", err)
+}
+
+// userThreads reads UserThreads from the user's database.
+func userThreads(ctx context.Context, db *sql.DB, user string, limit int) ([]chat.ThreadItem, error) {
+	var out []chat.ThreadItem
+	roots, err := queryMessages(ctx, db, `WHERE thread_root = '' AND deleted = 0 AND id IN (
+		SELECT x.thread_root FROM messages x JOIN messages r ON r.id = x.thread_root
+		WHERE x.deleted = 0 AND (r.sender = ?1 OR x.sender = ?1 OR instr(x.mentions, ' '||?1||' ') > 0)
+		GROUP BY x.thread_root ORDER BY MAX(x.id) DESC LIMIT ?2)`, user, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roots {
+		var it chat.ThreadItem
+		it.Root = r
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages
+			WHERE thread_root = ?1 AND deleted = 0 AND sender != ?2
+			AND id > COALESCE((SELECT last_read FROM thread_reads WHERE root = ?1), '')`, r.ID, user).Scan(&it.Unread); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
 
 // MarkThreadRead records that user has read thread root up to reply messageID (never back).
