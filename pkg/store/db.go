@@ -177,7 +177,19 @@ func syncWAL(path string) error {
 
 // withTx runs fn in a write transaction on db.
 func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+	return withTxOpts(ctx, db, nil, fn)
+}
+
+// withReadTx runs fn in a transaction that begins as a read (BEGIN DEFERRED: no write lock,
+// so it does not wait for a writer) and becomes a write at fn's first write, if any; that
+// write fails at once (SQLITE_BUSY_SNAPSHOT) if another connection wrote since fn's first
+// read.
+func withReadTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	return withTxOpts(ctx, db, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func withTxOpts(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

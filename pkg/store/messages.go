@@ -250,16 +250,34 @@ func (s *Store) ConversationStats(ctx context.Context, user string, convs []stri
 	err := s.readMergedHandle(ctx, user, func(c string) bool { return asked[c] }, func(u *userDB, pending []pendingOp) error {
 		db := u.db
 		// One transaction, so that the counts kept are those of what was read: no other
-		// write to the file comes between. Keeping them is only a saving: when that fails
-		// (a full disk) after the counts were made, the counts are still answered.
-		counted := false
-		err := withTx(ctx, db, func(tx *sql.Tx) error { return countUnread(ctx, tx, u, user, convs, lastRead, out, &counted) })
-		if err != nil {
+		// write to the file comes between. It begins as a read, and takes the write lock
+		// only when there are new counts to keep. Keeping them is only a saving: when that
+		// fails (a full disk, another process writing the file) after the counts were
+		// made, the counts are still answered; when the transaction fails before, they are
+		// counted again without what was kept.
+		var counted bool
+		var dv int64
+		err := withReadTx(ctx, db, func(tx *sql.Tx) (err error) {
+			counted, dv, err = countUnread(ctx, tx, u, user, convs, lastRead, out, true)
+			return err
+		})
+		switch {
+		case err == nil:
+			u.unreadMu.Lock()
+			u.dataVersion, u.dvKnown = dv, true
+			u.unreadMu.Unlock()
+		case counted:
 			u.unreadUnknown()
-			if !counted {
+			s.Logger.Warn("sidebar counts not kept", "user", user, "err", err)
+		default:
+			u.unreadUnknown()
+			s.Logger.Warn("sidebar counts kept not usable: counting from scratch", "user", user, "err", err)
+			if err := withReadTx(ctx, db, func(tx *sql.Tx) error {
+				_, _, err := countUnread(ctx, tx, u, user, convs, lastRead, out, false)
+				return err
+			}); err != nil {
 				return err
 			}
-			s.Logger.Warn("sidebar counts not kept", "user", user, "err", err)
 		}
 		byConv := map[string][]pendingOp{}
 		for _, p := range pending {
@@ -288,55 +306,61 @@ type unreadCount struct {
 }
 
 // countUnread fills out with the counts of convs in u, from what unread_counts kept for
-// the same last read plus the messages after it, and keeps the new counts there.
-//
-// counted is set once out is complete: an error after that is one of keeping the counts.
-func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat, counted *bool) error {
-	// Another process (the sqlite3 shell) wrote to the file since the last count: what it
-	// changed may be among what was counted.
-	var dv int64
-	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
-		return err
-	}
-	u.unreadMu.Lock()
-	external := u.dvKnown && dv != u.dataVersion
-	u.dataVersion, u.dvKnown = dv, true
-	u.unreadMu.Unlock()
-	if external {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM unread_counts"); err != nil {
-			return err
-		}
-	}
+// the same last read plus the messages after it, and keeps the new counts there. counted
+// reports that out is complete (an error after that is one of keeping the counts); dv is
+// the file's data_version the counts were made at. With keep false it reads and writes
+// nothing of unread_counts: every count is made from scratch.
+func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs []string, lastRead map[string]string, out map[string]ConversationStat, keep bool) (counted bool, dv int64, err error) {
 	kept := map[string]unreadCount{}
 	upto := map[string]string{}
-	defer func() {
-		u.unreadMu.Lock()
-		u.upto, u.uptoLoaded = upto, true
-		u.unreadMu.Unlock()
-	}()
-	rows, err := tx.QueryContext(ctx, "SELECT conversation, last_read, upto, unread, mentions FROM unread_counts")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var c string
-		var e unreadCount
-		if err := rows.Scan(&c, &e.lastRead, &e.upto, &e.unread, &e.mentions); err != nil {
-			rows.Close()
-			return err
+	if keep {
+		// Read first: the transaction's snapshot is taken here, and data_version below is
+		// that snapshot's.
+		rows, err := tx.QueryContext(ctx, "SELECT conversation, last_read, upto, unread, mentions FROM unread_counts")
+		if err != nil {
+			return false, 0, err
 		}
-		kept[c] = e
-		upto[c] = e.upto
-	}
-	if err := rows.Close(); err != nil {
-		return err
+		for rows.Next() {
+			var c string
+			var e unreadCount
+			if err := rows.Scan(&c, &e.lastRead, &e.upto, &e.unread, &e.mentions); err != nil {
+				rows.Close()
+				return false, 0, err
+			}
+			kept[c] = e
+			upto[c] = e.upto
+		}
+		if err := rows.Close(); err != nil {
+			return false, 0, err
+		}
+		// Another process (the sqlite3 shell) wrote to the file since the last count: what
+		// it changed may be among what was counted. The caller records dv once the
+		// transaction has committed, so a failed one is looked at again.
+		if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
+			return false, 0, err
+		}
+		u.unreadMu.Lock()
+		external := u.dvKnown && dv != u.dataVersion
+		u.unreadMu.Unlock()
+		if external {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM unread_counts"); err != nil {
+				return false, 0, err
+			}
+			clear(kept)
+			clear(upto)
+		}
+		defer func() {
+			u.unreadMu.Lock()
+			u.upto, u.uptoLoaded = upto, true
+			u.unreadMu.Unlock()
+		}()
 	}
 	var changed []string
 	for _, c := range convs {
 		var st ConversationStat
 		var last sql.NullString
 		if err := tx.QueryRowContext(ctx, "SELECT MAX(id) FROM messages WHERE conversation = ?", c).Scan(&last); err != nil {
-			return err
+			return false, 0, err
 		}
 		st.LastID = last.String
 		out[c] = st
@@ -360,30 +384,29 @@ func countUnread(ctx context.Context, tx *sql.Tx, u *userDB, user string, convs 
 			COALESCE(SUM(`+mentionsUserSQL+`), 0)
 			FROM messages WHERE conversation = ? AND id > ? AND id <= ? AND deleted = 0 AND sender != ?`,
 			user, c, from, st.LastID, user).Scan(&unread, &mentions); err != nil {
-			return err
+			return false, 0, err
 		}
 		st.Unread += unread
 		st.Mentions += mentions
 		out[c] = st
 		changed = append(changed, c)
 	}
-	*counted = true
-	if len(changed) == 0 {
-		return nil
+	if !keep || len(changed) == 0 {
+		return true, dv, nil
 	}
 	save, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO unread_counts(conversation, last_read, upto, unread, mentions) VALUES (?, ?, ?, ?, ?)")
 	if err != nil {
-		return err
+		return true, dv, err
 	}
 	defer save.Close()
 	for _, c := range changed {
 		st := out[c]
 		if _, err := save.ExecContext(ctx, c, lastRead[c], st.LastID, st.Unread, st.Mentions); err != nil {
-			return err
+			return true, dv, err
 		}
 		upto[c] = st.LastID
 	}
-	return nil
+	return true, dv, nil
 }
 
 // mentionsUserSQL is true for a message whose mentions name the user (the query's first
