@@ -38,6 +38,9 @@ type Server struct {
 	AuthEvery time.Duration
 	// JSONBodyDeadline and UploadBodyDeadline bound how long reading a request body may take.
 	JSONBodyDeadline, UploadBodyDeadline time.Duration
+	// WSPingInterval and WSPingTimeout: how often each WebSocket client is pinged, and how
+	// long its pong may take (defaults DefaultWSPingInterval, DefaultWSPingTimeout).
+	WSPingInterval, WSPingTimeout time.Duration
 	// OnWSClose, when set, is called once for each WebSocket connection that ends, with why
 	// (CloseByClient, CloseByWriteFailed, ...).
 	OnWSClose func(reason string)
@@ -73,6 +76,12 @@ func (s *Server) Init() {
 	}
 	if s.UploadBodyDeadline == 0 {
 		s.UploadBodyDeadline = DefaultUploadBodyDeadline
+	}
+	if s.WSPingInterval == 0 {
+		s.WSPingInterval = DefaultWSPingInterval
+	}
+	if s.WSPingTimeout == 0 {
+		s.WSPingTimeout = DefaultWSPingTimeout
 	}
 	userBurst := max(3, s.AuthBurst/4)
 	s.loginIP = auth.NewLimiter(s.AuthBurst, s.AuthEvery)

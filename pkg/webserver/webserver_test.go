@@ -350,3 +350,20 @@ func TestWebSocket_CloseReasons(t *testing.T) {
 	closes.waitFor(t, webserver.CloseBySession, 1)
 	closes.waitFor(t, webserver.CloseByClient, 2)
 }
+
+// A client that stops reading does not answer pings: the server drops it, and counts it as
+// a ping timeout.
+func TestWebSocket_UnansweredPingIsCounted(t *testing.T) {
+	t.Parallel()
+	closes := &closeCounter{n: map[string]int{}}
+	s := newServer(t, nil, func(ws *webserver.Server) {
+		ws.OnWSClose = closes.add
+		ws.WSPingInterval, ws.WSPingTimeout = 10*time.Millisecond, 50*time.Millisecond
+	})
+	c := s.client(t)
+	c.mustRegister("alice")
+	if _, _, err := c.dialWS(); err != nil { // never read: pongs are sent by a reader
+		t.Fatal(err)
+	}
+	closes.waitFor(t, webserver.CloseByPingTimeout, 1)
+}

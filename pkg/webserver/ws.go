@@ -24,12 +24,15 @@ import (
 
 // WebSocket limits.
 const (
-	wsReadLimit    = 64 << 10
-	wsRatePerSec   = 20
-	wsRateBurst    = 40
-	wsPingInterval = 30 * time.Second
-	wsPingTimeout  = 15 * time.Second
-	wsWriteTimeout = 10 * time.Second
+	wsReadLimit  = 64 << 10
+	wsRatePerSec = 20
+	wsRateBurst  = 40
+	// DefaultWSPingInterval and DefaultWSPingTimeout are how often the server pings a
+	// client, and how long it waits for the pong before it drops the connection
+	// (Server.WSPingInterval, Server.WSPingTimeout).
+	DefaultWSPingInterval = 30 * time.Second
+	DefaultWSPingTimeout  = 15 * time.Second
+	wsWriteTimeout        = 10 * time.Second
 	// wsAliveInterval is how often a connection checks that its account still exists.
 	wsAliveInterval = 3 * time.Second
 	// CloseSessionEnded is the close code when the session ended (logout, password change,
@@ -69,7 +72,7 @@ type wsConn struct {
 const (
 	CloseByClient      = "client"       // the client closed it or went away
 	CloseByWriteFailed = "write_failed" // a write failed or stalled past wsWriteTimeout
-	CloseByPingTimeout = "ping_timeout" // no pong within wsPingTimeout
+	CloseByPingTimeout = "ping_timeout" // no pong within Server.WSPingTimeout
 	CloseBySlow        = "slow"         // its queue of events overflowed: told to reconnect
 	CloseBySession     = "session"      // its session ended (logout, expiry, account deleted)
 	CloseByShutdown    = "shutdown"     // the daemon is stopping
@@ -167,7 +170,7 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	// The first ping comes at a random point of the interval, so the pings of sockets that
 	// connected together (a reconnect storm) do not come together for ever after.
 	wc := &wsConn{c: c, cork: cork, ctx: ctx, cancel: cancel, me: me, s: s,
-		nextPing: now.Add(wsPingInterval/2 + rand.N(wsPingInterval)), nextAlive: now.Add(wsAliveInterval)}
+		nextPing: now.Add(s.WSPingInterval/2 + rand.N(s.WSPingInterval)), nextAlive: now.Add(wsAliveInterval)}
 	if watch != nil {
 		wc.watch.Store(&watch)
 	}
@@ -445,7 +448,7 @@ func (wc *wsConn) gather() bool {
 	return !ended && n < wsCoalesceMax
 }
 
-// wsSweep pings every client every wsPingInterval and checks every wsAliveInterval that each
+// wsSweep pings every client every WSPingInterval and checks every wsAliveInterval that each
 // connection's account still exists (an account deleted by hand with the guide's sqlite3
 // procedure is noticed within seconds, from the account snapshot, without a query per
 // connection). One goroutine does it for all connections; a ping waits for its pong in a
@@ -468,7 +471,7 @@ func (s *Server) wsSweep() {
 				check = append(check, wc)
 			}
 			if now.After(wc.nextPing) {
-				wc.nextPing = now.Add(wsPingInterval)
+				wc.nextPing = now.Add(s.WSPingInterval)
 				go wc.ping()
 			}
 		}
@@ -484,12 +487,16 @@ func (s *Server) wsSweep() {
 	}
 }
 
-// ping checks that the client answers; one that does not within wsPingTimeout is gone.
+// ping checks that the client answers; one that does not within WSPingTimeout is gone.
 func (wc *wsConn) ping() {
-	ctx, cancel := context.WithTimeout(wc.ctx, wsPingTimeout)
+	ctx, cancel := context.WithTimeout(wc.ctx, wc.s.WSPingTimeout)
 	defer cancel()
 	if err := wc.c.Ping(ctx); err != nil && wc.ctx.Err() == nil {
-		wc.closing(CloseByPingTimeout)
+		// Only a ping left unanswered is a ping timeout: one that failed because the
+		// connection ended meanwhile (the client left) is the reader's to count.
+		if errors.Is(err, context.DeadlineExceeded) {
+			wc.closing(CloseByPingTimeout)
+		}
 		wc.c.CloseNow()
 	}
 }
