@@ -57,24 +57,13 @@ func (s *Store) GetPrivateChannel(ctx context.Context, a chat.Account, id string
 	return e.pc, nil
 }
 
-// UserPrivateChannels lists the private channels account a belongs to.
+// UserPrivateChannels lists the private channels account a belongs to, by name.
 func (s *Store) UserPrivateChannels(ctx context.Context, a chat.Account) ([]PrivateChannel, error) {
-	rows, err := s.presence.R.QueryContext(ctx, `SELECT c.id, c.name, c.creator, c.created_ts FROM private_channels c
-		JOIN private_channel_members m ON m.channel_id = c.id WHERE m.username = ? AND m.user_id = ? ORDER BY c.name, c.id`, a.Name, a.ID)
+	out, err := s.userPrivateChannels(ctx, a)
 	if err != nil {
 		return nil, fmt.Errorf("store: list private channels: %w", err)
 	}
-	defer rows.Close()
-	var out []PrivateChannel
-	for rows.Next() {
-		var pc PrivateChannel
-		if err := rows.Scan(&pc.ID, &pc.Name, &pc.Creator, &pc.CreatedTS); err != nil {
-			return nil, fmt.Errorf("store: list private channels: %w", err)
-		}
-		pc.ID = "p:" + pc.ID
-		out = append(out, pc)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PrivateMembers lists the member accounts of a private channel (conversation id), by name.

@@ -7,42 +7,58 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
 )
 
 // Every request about a private channel, and every post to one, resolves the channel and
-// its members; a post to a channel of 100 members read them from presence.db each time (6 %
-// of the daemon's CPU at 20 such channels × 100 members, and the busiest of presence.db's
-// four read connections when 2,500 people browse). privCache keeps each channel read for
-// privCacheTTL. The store's own changes to a channel drop its entry at once; a change made by
-// hand with sqlite3 (the guide's manual account deletion) is seen within privCacheTTL.
-const privCacheTTL = 2 * time.Second
+// its members, and every sidebar lists the reader's private channels; a post to a channel of
+// 100 members read them from presence.db each time (6 % of the daemon's CPU at 20 such
+// channels × 100 members), and with 2,500 people browsing these reads were 15 % of the
+// daemon's CPU and kept presence.db's four read connections busy. privCache keeps them in
+// memory. The store's own changes drop what they change at once. Every privCheckEvery, one
+// read of private_channels_version (a counter that triggers bump on every change to the two
+// tables, whoever makes it) tells whether anything changed; if it did, everything cached is
+// dropped. So a change made by hand with sqlite3 (the guide's manual account deletion) is
+// seen within privCheckEvery, and nothing is read again while nothing changes.
+const privCheckEvery = 2 * time.Second
 
-// privCacheSweep is the number of entries past which expired ones are dropped.
-const privCacheSweep = 4096
+// privCacheMax bounds each of the cache's maps; past it, the map is emptied.
+const privCacheMax = 16384
 
 // privChannel is a private channel with its members, as read at a moment.
 type privChannel struct {
 	pc      PrivateChannel // ID empty: no such channel
 	members []chat.Account // by name
-	read    time.Time
 }
 
 type privCache struct {
 	mu sync.Mutex
 	m  map[string]*privChannel // by key (the id without "p:")
+	// lists holds each account's private channels (UserPrivateChannels), by name and id.
+	lists map[privAccount][]PrivateChannel
 	// gen is bumped by every drop, so that a read that began before a change is not cached
 	// after it.
 	gen uint64
+	// version is private_channels_version when it was last read, at checked.
+	version int64
+	checked time.Time
+	// checking is held by the one request that reads the version.
+	checking sync.Mutex
+	// reads counts the reads of presence.db the cache made (tests).
+	reads atomic.Int64
 }
 
-// drop forgets channel key ("" for every channel).
+type privAccount struct{ name, id string }
+
+// drop forgets channel key ("" for every channel), and every account's list.
 func (c *privCache) drop(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	clear(c.lists)
 	if key == "" {
 		clear(c.m)
 		return
@@ -50,21 +66,72 @@ func (c *privCache) drop(key string) {
 	delete(c.m, key)
 }
 
-// privateChannel returns channel key with its members, from the cache when it was read less
-// than privCacheTTL ago.
+// begin makes sure that what the cache holds was valid at most privCheckEvery ago, and
+// returns the generation a read that starts now must still see to be cached.
+func (s *Store) privBegin(ctx context.Context) (uint64, error) {
+	c := &s.priv
+	c.mu.Lock()
+	if time.Since(c.checked) < privCheckEvery {
+		defer c.mu.Unlock()
+		return c.gen, nil
+	}
+	c.mu.Unlock()
+	c.checking.Lock()
+	defer c.checking.Unlock()
+	c.mu.Lock()
+	if time.Since(c.checked) < privCheckEvery {
+		// Checked by another request meanwhile.
+		defer c.mu.Unlock()
+		return c.gen, nil
+	}
+	c.mu.Unlock()
+	at := time.Now()
+	var n int64
+	if err := s.presence.R.QueryRowContext(ctx, "SELECT n FROM private_channels_version").Scan(&n); err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n != c.version {
+		c.gen++
+		clear(c.m)
+		clear(c.lists)
+		c.version = n
+	}
+	c.checked = at
+	return c.gen, nil
+}
+
+// privStore caches a read that began at generation gen, unless something changed since.
+func privStore[K comparable, V any](c *privCache, gen uint64, m *map[K]V, k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if *m == nil || len(*m) >= privCacheMax {
+		*m = map[K]V{}
+	}
+	(*m)[k] = v
+}
+
+// privateChannel returns channel key with its members.
 func (s *Store) privateChannel(ctx context.Context, key string) (*privChannel, error) {
 	c := &s.priv
-	now := time.Now()
+	gen, err := s.privBegin(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
-	if e := c.m[key]; e != nil && now.Sub(e.read) < privCacheTTL {
+	if e := c.m[key]; e != nil {
 		c.mu.Unlock()
 		return e, nil
 	}
-	gen := c.gen
 	c.mu.Unlock()
 
-	e := &privChannel{read: now}
-	err := s.presence.R.QueryRowContext(ctx, "SELECT name, creator, created_ts FROM private_channels WHERE id = ?", key).
+	c.reads.Add(1)
+	e := &privChannel{}
+	err = s.presence.R.QueryRowContext(ctx, "SELECT name, creator, created_ts FROM private_channels WHERE id = ?", key).
 		Scan(&e.pc.Name, &e.pc.Creator, &e.pc.CreatedTS)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -88,22 +155,46 @@ func (s *Store) privateChannel(ctx context.Context, key string) (*privChannel, e
 			return nil, err
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen == gen {
-		if c.m == nil {
-			c.m = map[string]*privChannel{}
-		}
-		if len(c.m) >= privCacheSweep {
-			for k, old := range c.m {
-				if now.Sub(old.read) >= privCacheTTL {
-					delete(c.m, k)
-				}
-			}
-		}
-		c.m[key] = e
-	}
+	privStore(c, gen, &c.m, key, e)
 	return e, nil
+}
+
+// userPrivateChannels returns the private channels account a belongs to, by name.
+func (s *Store) userPrivateChannels(ctx context.Context, a chat.Account) ([]PrivateChannel, error) {
+	c := &s.priv
+	gen, err := s.privBegin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k := privAccount{a.Name, a.ID}
+	c.mu.Lock()
+	if l, ok := c.lists[k]; ok {
+		c.mu.Unlock()
+		return slices.Clone(l), nil
+	}
+	c.mu.Unlock()
+
+	c.reads.Add(1)
+	rows, err := s.presence.R.QueryContext(ctx, `SELECT c.id, c.name, c.creator, c.created_ts FROM private_channels c
+		JOIN private_channel_members m ON m.channel_id = c.id WHERE m.username = ? AND m.user_id = ? ORDER BY c.name, c.id`, a.Name, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PrivateChannel
+	for rows.Next() {
+		var pc PrivateChannel
+		if err := rows.Scan(&pc.ID, &pc.Name, &pc.Creator, &pc.CreatedTS); err != nil {
+			return nil, err
+		}
+		pc.ID = "p:" + pc.ID
+		out = append(out, pc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	privStore(c, gen, &c.lists, k, out)
+	return slices.Clone(out), nil
 }
 
 // isMember reports whether account a (name and id) is among e's members.

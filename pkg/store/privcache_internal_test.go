@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 )
 
 // Private channels are read through a cache: the store's own changes show at once, a
-// change made by hand in presence.db within privCacheTTL.
+// change made by hand in presence.db at the next check of its version (privCheckEvery).
 func TestPrivateChannelCache(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -66,20 +68,109 @@ func TestPrivateChannelCache(t *testing.T) {
 	if _, err := db.Exec("DELETE FROM private_channel_members WHERE username = 'cat'"); err != nil {
 		t.Fatal(err)
 	}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.Now().Add(10 * privCacheTTL)
-	for {
-		_, err := s.GetPrivateChannel(ctx, cat, pc.ID)
-		if chat.ErrorCode(err) == chat.ENotFound {
-			break
-		}
-		if err != nil || time.Now().After(deadline) {
-			t.Fatalf("cat still a member long after the manual deletion: %v", err)
-		}
-		<-tick.C
+	s.priv.age()
+	if _, err := s.GetPrivateChannel(ctx, cat, pc.ID); chat.ErrorCode(err) != chat.ENotFound {
+		t.Fatalf("cat still a member after the manual deletion was checked for: %v", err)
 	}
 	if got := names(); len(got) != 1 || got[0] != "ann" {
 		t.Fatalf("members %v after the manual deletion, want [ann]", got)
+	}
+}
+
+// age makes the next request check private_channels_version, as it does once privCheckEvery
+// has passed.
+func (c *privCache) age() {
+	c.mu.Lock()
+	c.checked = time.Time{}
+	c.mu.Unlock()
+}
+
+// The cache reads presence.db again only when private_channels_version has moved: while
+// nothing changes, a check costs one read of the counter and nothing else; a change by hand
+// (another connection, as the sqlite3 shell) to either table is seen at the next check, and a
+// change the store makes at once.
+func TestPrivateChannelCache_ReadsOnlyWhenChanged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openJournalStore(t, dir, Options{})
+	makeUserDBs(t, s, "ann", "ben", "cat")
+	ann, ben, cat := chat.Account{Name: "ann", ID: "1"}, chat.Account{Name: "ben", ID: "2"}, chat.Account{Name: "cat", ID: "3"}
+	pc, err := s.CreatePrivateChannel(ctx, "ops", ann, []chat.Account{ben})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := func(a chat.Account) []string {
+		t.Helper()
+		l, err := s.UserPrivateChannels(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range l {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	member := func(a chat.Account) bool {
+		t.Helper()
+		_, err := s.GetPrivateChannel(ctx, a, pc.ID)
+		if err != nil && chat.ErrorCode(err) != chat.ENotFound {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	if !member(ann) || !member(ben) || member(cat) || !slices.Equal(lists(ann), []string{"ops"}) || lists(cat) != nil {
+		t.Fatal("wrong members or lists after creation")
+	}
+	reads := s.priv.reads.Load()
+	for range 3 {
+		s.priv.age()
+		if !member(ann) || member(cat) || !slices.Equal(lists(ben), []string{"ops"}) {
+			t.Fatal("wrong answer from the cache")
+		}
+	}
+	// ben's list was not read before: one read; nothing else was read again.
+	if got := s.priv.reads.Load() - reads; got != 1 {
+		t.Fatalf("%d reads of presence.db while nothing changed, want 1 (ben's list)", got)
+	}
+
+	db, err := sql.Open("sqlite", filepath.Join(dir, "presence.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"INSERT INTO private_channel_members(channel_id, username, user_id, added_ts) VALUES ('" + strings.TrimPrefix(pc.ID, "p:") + "', 'cat', '3', 0)",
+		"UPDATE private_channels SET name = 'ops-2'",
+		"DELETE FROM private_channel_members WHERE username = 'ann'",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+		s.priv.age()
+		switch {
+		case strings.HasPrefix(q, "INSERT"):
+			if !member(cat) || !slices.Equal(lists(cat), []string{"ops"}) {
+				t.Fatalf("after %q: cat is not listed as a member", q)
+			}
+		case strings.HasPrefix(q, "UPDATE"):
+			if got, err := s.GetPrivateChannel(ctx, cat, pc.ID); err != nil || got.Name != "ops-2" {
+				t.Fatalf("after %q: %+v, %v", q, got, err)
+			}
+			if !slices.Equal(lists(ben), []string{"ops-2"}) {
+				t.Fatalf("after %q: ben's list %v", q, lists(ben))
+			}
+		default:
+			if member(ann) || lists(ann) != nil {
+				t.Fatalf("after %q: ann still a member", q)
+			}
+		}
+	}
+	// The store's own change, without a check.
+	if err := s.LeavePrivateChannel(ctx, ben, pc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if member(ben) || lists(ben) != nil {
+		t.Fatal("ben still a member right after leaving")
 	}
 }
