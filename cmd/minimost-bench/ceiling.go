@@ -33,8 +33,12 @@ const fanoutCopiesMetric = "minimost_fanout_copies_total"
 // wsClosedMetric counts the WebSocket connections that ended, by reason.
 const wsClosedMetric = "minimost_websocket_closed_total"
 
-// userDBOpensMetric counts the user databases the daemon opened.
-const userDBOpensMetric = "minimost_user_database_opens_total"
+// userDBOpensMetric counts the user databases the daemon opened; userDBFanoutOpensMetric
+// those of them the fan-out opened.
+const (
+	userDBOpensMetric       = "minimost_user_database_opens_total"
+	userDBFanoutOpensMetric = "minimost_user_database_fanout_opens_total"
+)
 
 // measureCeiling measures the raw group-commit ceiling in this process, on a temporary
 // directory beside dataDir (the same file system), with files account databases, and

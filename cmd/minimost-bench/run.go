@@ -154,8 +154,11 @@ type Report struct {
 	ServerCloses map[string]float64 `json:"server_closes,omitempty"`
 	// UserDBOpens is how many user databases the daemon opened during the run (its handle
 	// cache's misses; minimost_user_database_opens_total).
-	UserDBOpens  int64 `json:"user_db_opens"`
-	RefusedSends int   `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
+	UserDBOpens int64 `json:"user_db_opens"`
+	// UserDBFanoutOpens is how many of them the fan-out opened to write copies
+	// (minimost_user_database_fanout_opens_total); the rest were opened for reads.
+	UserDBFanoutOpens int64 `json:"user_db_fanout_opens"`
+	RefusedSends      int   `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
 	// RefusedMessages are the sends answered with an error instead of an ack: their copies
 	// are not counted as wanted nor missing.
 	RefusedMessages  int     `json:"refused_messages"`
@@ -483,13 +486,16 @@ func run(ctx context.Context, c config) (*Report, error) {
 	var store0 float64
 	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
 	var closes0 map[string]float64
-	opens0 := -1.0
+	opens0, fanoutOpens0 := -1.0, -1.0
 	if c.Pprof != "" {
 		if closes0, err = scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err != nil {
 			logf("no close reasons from %s: %v", c.Pprof, err)
 		}
 		if opens0, err = scrapeMetric(ctx, c.Pprof, userDBOpensMetric); err != nil {
 			opens0 = -1
+		}
+		if fanoutOpens0, err = scrapeMetric(ctx, c.Pprof, userDBFanoutOpensMetric); err != nil {
+			fanoutOpens0 = -1
 		}
 	}
 	if sends && c.Ceiling && c.Pprof != "" {
@@ -608,6 +614,11 @@ func run(ctx context.Context, c config) (*Report, error) {
 	if opens0 >= 0 && c.PID == pid {
 		if opens1, err := scrapeMetric(ctx, c.Pprof, userDBOpensMetric); err == nil {
 			rep.UserDBOpens = int64(opens1 - opens0)
+		}
+		if fanoutOpens0 >= 0 {
+			if n, err := scrapeMetric(ctx, c.Pprof, userDBFanoutOpensMetric); err == nil {
+				rep.UserDBFanoutOpens = int64(n - fanoutOpens0)
+			}
 		}
 	}
 	if closes0 != nil && c.PID == pid {
@@ -1015,7 +1026,7 @@ func printReport(c config, r *Report) {
 		fmt.Printf("          dropped sockets by close code (-1: no close frame): %v\n", r.CloseCodes)
 	}
 	if r.UserDBOpens > 0 {
-		fmt.Printf("          user databases opened during the run (the handle cache's misses): %d\n", r.UserDBOpens)
+		fmt.Printf("          user databases opened during the run (the handle cache's misses): %d, %d of them by the fan-out\n", r.UserDBOpens, r.UserDBFanoutOpens)
 	}
 	if len(r.ServerCloses) > 0 {
 		fmt.Printf("          sockets ended, as the daemon counted them (minimost_websocket_closed_total): %v\n", r.ServerCloses)

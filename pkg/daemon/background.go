@@ -46,6 +46,7 @@ func (m *Main) serveMetrics() error {
 	m.metrics.Registry.MustRegister(&metrics.Disk{Dir: m.Config.DataDir})
 	m.metrics.GaugeFunc("user_databases_open", "users/*.db handles the daemon holds open (a bounded cache).", func() float64 { return float64(m.store.OpenUserDBs()) })
 	m.metrics.CounterFunc("user_database_opens_total", "users/*.db opened (the cache of handles missed).", func() float64 { return float64(m.store.UserDBOpens()) })
+	m.metrics.CounterFunc("user_database_fanout_opens_total", "users/*.db opened by the fan-out to write copies (part of user_database_opens_total; the rest were opened for reads).", func() float64 { return float64(m.store.UserDBFanoutOpens()) })
 	if m.Config.MetricsListen == "" {
 		return nil
 	}

@@ -163,8 +163,10 @@ type fanout struct {
 	// front are dropped, so pending[0] is the oldest unfinished one.
 	pending []*entry
 	nextIdx uint64
-	closing bool
-	workers sync.WaitGroup
+	// backwards is the direction the last operation queued its recipients in (enqueue).
+	backwards bool
+	closing   bool
+	workers   sync.WaitGroup
 	// dirty are the users whose database had a commit since its last fsync; committed are
 	// the seqs of operations whose copies are all committed, waiting for that fsync.
 	dirty     map[string]struct{}
@@ -484,7 +486,17 @@ func (f *fanout) enqueue(e *entry) {
 	}
 	f.stats.Queued += int64(e.remaining)
 	due := time.Now().Add(f.linger)
-	for _, r := range e.recipients {
+	// A big channel's copies go through its members in the order they are queued. Going
+	// through more members than the handle cache holds in the same order every time defeats
+	// its LRU: each database is opened again, having been closed to make room for the ones
+	// after it. Every other operation queues its recipients backwards, so that a pass tends
+	// to begin with the databases the pass before left open.
+	f.backwards = !f.backwards
+	for i := range e.recipients {
+		r := e.recipients[i]
+		if f.backwards {
+			r = e.recipients[len(e.recipients)-1-i]
+		}
 		q := f.users[r]
 		if q == nil {
 			q = &userQueue{}
@@ -798,10 +810,13 @@ func putKind(m *chat.Message) int {
 // outcome (exactly once) while it still holds the database's write lock (userDB.applyMu).
 func (f *fanout) apply(user string, ops []*entry, settle func(error)) {
 	ctx := context.Background()
-	u, err := f.s.users.acquire(ctx, user, false)
+	u, opened, err := f.s.users.acquireOpened(ctx, user, false)
 	if err != nil {
 		settle(err)
 		return
+	}
+	if opened {
+		f.s.users.fanoutOpens.Add(1)
 	}
 	defer f.s.users.release(u)
 	u.applyMu.Lock()

@@ -174,3 +174,20 @@ func TestPrivateChannelCache_ReadsOnlyWhenChanged(t *testing.T) {
 		t.Fatal("ben still a member right after leaving")
 	}
 }
+
+// A read that began before a change is not cached after it: the change (a drop, or a check
+// that found private_channels_version moved) bumps the generation the read must still see.
+func TestPrivateChannelCache_ReadBeforeChangeNotKept(t *testing.T) {
+	var c privCache
+	gen := c.gen
+	c.drop("k")
+	privStore(&c, gen, &c.m, "k", &privChannel{})
+	privStore(&c, gen, &c.lists, privAccount{"ann", "1"}, nil)
+	if len(c.m) != 0 || len(c.lists) != 0 {
+		t.Fatalf("a read from before the change was kept: %v, %v", c.m, c.lists)
+	}
+	privStore(&c, c.gen, &c.m, "k", &privChannel{})
+	if len(c.m) != 1 {
+		t.Fatal("a read from after the change was not kept")
+	}
+}

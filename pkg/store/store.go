@@ -233,8 +233,8 @@ type userDBs struct {
 	m   map[string]*userDB
 	lru *list.List // front = most recent
 	// opens counts the databases opened (minimost_user_database_opens_total): against the
-	// writes and reads, how well the cache does.
-	opens atomic.Int64
+	// writes and reads, how well the cache does; fanoutOpens those the fan-out opened.
+	opens, fanoutOpens atomic.Int64
 }
 
 var errNoUserDB = errors.New("user database does not exist")
@@ -249,10 +249,20 @@ func (s *Store) OpenUserDBs() int {
 // UserDBOpens is how many times a users/<name>.db was opened since the store was.
 func (s *Store) UserDBOpens() int64 { return s.users.opens.Load() }
 
+// UserDBFanoutOpens is how many of UserDBOpens the fan-out made to write copies; the rest
+// were for reads and account creation.
+func (s *Store) UserDBFanoutOpens() int64 { return s.users.fanoutOpens.Load() }
+
 // acquire returns the open database of name, opening it if needed. With create false a
 // missing file is errNoUserDB (the account is gone); a file replaced behind the daemon's back
 // (deleted by hand, re-created) is reopened. The caller must release it.
 func (c *userDBs) acquire(ctx context.Context, name string, create bool) (*userDB, error) {
+	u, _, err := c.acquireOpened(ctx, name, create)
+	return u, err
+}
+
+// acquireOpened is acquire, and reports whether this call opened the database.
+func (c *userDBs) acquireOpened(ctx context.Context, name string, create bool) (*userDB, bool, error) {
 	path := filepath.Join(c.dir, name+".db")
 	fi, statErr := os.Stat(path)
 	c.mu.Lock()
@@ -261,24 +271,24 @@ func (c *userDBs) acquire(ctx context.Context, name string, create bool) (*userD
 			u.refs++
 			c.lru.MoveToFront(u.elem)
 			c.mu.Unlock()
-			return u, nil
+			return u, false, nil
 		}
 		// The file was removed or replaced by hand: drop the stale handle once idle.
 		c.removeLocked(u)
 	}
 	c.mu.Unlock()
 	if statErr != nil && !create {
-		return nil, errNoUserDB
+		return nil, false, errNoUserDB
 	}
 	db, err := openDB(ctx, path, "user", create, 1, "NORMAL")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	c.opens.Add(1)
 	fi, err = os.Stat(path)
 	if err != nil {
 		db.Close()
-		return nil, errNoUserDB
+		return nil, false, errNoUserDB
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -287,13 +297,13 @@ func (c *userDBs) acquire(ctx context.Context, name string, create bool) (*userD
 		db.Close()
 		u.refs++
 		c.lru.MoveToFront(u.elem)
-		return u, nil
+		return u, true, nil
 	}
 	u := &userDB{name: name, db: db, fi: fi, refs: 1, convs: map[string]bool{}}
 	u.elem = c.lru.PushFront(u)
 	c.m[name] = u
 	c.evictLocked()
-	return u, nil
+	return u, true, nil
 }
 
 func (c *userDBs) release(u *userDB) {

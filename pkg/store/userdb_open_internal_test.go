@@ -66,3 +66,70 @@ func benchUserDBReopen(b *testing.B, handles int) {
 	b.StopTimer()
 	b.ReportMetric(float64(s.UserDBOpens()-opens)/float64(b.N), "opens/op")
 }
+
+// The handle cache's misses are counted, and those of the fan-out apart from the reads'.
+func TestUserDBOpens_FanoutCountedApart(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{MaxOpenUserDBs: 2, FanoutLinger: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	makeUserDBs(t, s, "ann", "ben", "cat") // the cache holds ben and cat
+	if s.UserDBOpens() != 3 || s.UserDBFanoutOpens() != 0 {
+		t.Fatalf("after creating 3: %d opens, %d by the fan-out", s.UserDBOpens(), s.UserDBFanoutOpens())
+	}
+	m := &chat.Message{Conversation: "d:ann:cat", Sender: "cat", Body: "hi", HTML: "<p>hi</p>"}
+	if err := s.PostMessage(ctx, m, []string{"ann", "cat"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// ann's database was reopened to write her copy (cat's was open); ben's went.
+	if s.UserDBOpens() != 4 || s.UserDBFanoutOpens() != 1 {
+		t.Fatalf("after a copy to ann: %d opens, %d by the fan-out; want 4, 1", s.UserDBOpens(), s.UserDBFanoutOpens())
+	}
+	if _, _, err := s.History(ctx, "ben", "d:ann:cat", "", 10); err != nil {
+		t.Fatal(err)
+	}
+	if s.UserDBOpens() != 5 || s.UserDBFanoutOpens() != 1 {
+		t.Fatalf("after ben's read: %d opens, %d by the fan-out; want 5, 1", s.UserDBOpens(), s.UserDBFanoutOpens())
+	}
+}
+
+// Copies to more members than the handle cache holds: every other operation goes through its
+// recipients backwards, so that a pass begins with the databases the pass before left open.
+// Going through them in the same order every time would open every database on every pass.
+func TestFanout_BigChannelPassesAlternate(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{MaxOpenUserDBs: 4, FanoutWorkers: 1, FanoutLinger: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	members := []string{"u1", "u2", "u3", "u4", "u5", "u6"}
+	makeUserDBs(t, s, members...)
+	const passes = 10
+	opens := s.UserDBFanoutOpens()
+	for i := range passes {
+		m := &chat.Message{Conversation: "c:general", Sender: "u1", Body: fmt.Sprint(i), HTML: fmt.Sprint(i)}
+		if err := s.PostMessage(ctx, m, members); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// At most: all six on the first pass, then the two the cache could not keep.
+	got := s.UserDBFanoutOpens() - opens
+	if want := int64(len(members) + (passes-1)*(len(members)-4)); got > want {
+		t.Fatalf("the fan-out opened %d databases in %d passes over %d members through 4 handles, want at most %d", got, passes, len(members), want)
+	}
+	for _, u := range members {
+		msgs, _, err := s.History(ctx, u, "c:general", "", 50)
+		if err != nil || len(msgs) != passes {
+			t.Fatalf("%s has %d copies (%v), want %d", u, len(msgs), err, passes)
+		}
+	}
+}

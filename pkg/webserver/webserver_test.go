@@ -273,6 +273,12 @@ func (c *closeCounter) add(reason string) {
 	c.n[reason]++
 }
 
+func (c *closeCounter) get(reason string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[reason]
+}
+
 // waitFor polls until the reason has been counted want times.
 func (c *closeCounter) waitFor(t *testing.T, reason string, want int) {
 	t.Helper()
@@ -366,4 +372,35 @@ func TestWebSocket_UnansweredPingIsCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	closes.waitFor(t, webserver.CloseByPingTimeout, 1)
+}
+
+// A daemon that stops tells its clients so (1001, going away) and counts their sockets as
+// ended by the shutdown.
+func TestWebSocket_ShutdownIsCounted(t *testing.T) {
+	t.Parallel()
+	closes := &closeCounter{n: map[string]int{}}
+	s := newServer(t, nil, func(ws *webserver.Server) { ws.OnWSClose = closes.add })
+	c := s.client(t)
+	c.mustRegister("alice")
+	ctx := context.Background()
+	conn, _, err := c.dialWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := conn.Read(ctx); err != nil { // the hello: the subscription is in place
+		t.Fatal(err)
+	}
+	s.web.Hub.CloseAll()
+	for {
+		if _, _, err := conn.Read(ctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+				t.Fatalf("at shutdown: %v, want close status %d", err, websocket.StatusGoingAway)
+			}
+			break
+		}
+	}
+	closes.waitFor(t, webserver.CloseByShutdown, 1)
+	if n := closes.get(webserver.CloseByClient); n != 0 {
+		t.Fatalf("%d sockets counted as left by the client at shutdown", n)
+	}
 }
