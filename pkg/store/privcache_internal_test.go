@@ -12,18 +12,32 @@ import (
 	"github.com/minimost/minimost/pkg/chat"
 )
 
+var (
+	privAnn = chat.Account{Name: "ann", ID: "1"}
+	privBen = chat.Account{Name: "ben", ID: "2"}
+	privCat = chat.Account{Name: "cat", ID: "3"}
+)
+
+// privChannelStore opens a store in a temporary directory with the accounts ann, ben and cat,
+// and a private channel "ops" of ann and ben.
+func privChannelStore(t *testing.T) (string, *Store, PrivateChannel) {
+	t.Helper()
+	dir := t.TempDir()
+	s := openJournalStore(t, dir, Options{})
+	makeUserDBs(t, s, "ann", "ben", "cat")
+	pc, err := s.CreatePrivateChannel(context.Background(), "ops", privAnn, []chat.Account{privBen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, s, pc
+}
+
 // Private channels are read through a cache: the store's own changes show at once, a
 // change made by hand in presence.db at the next check of its version (privCheckEvery).
 func TestPrivateChannelCache(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s := openJournalStore(t, dir, Options{})
-	makeUserDBs(t, s, "ann", "ben", "cat")
-	ann, ben, cat := chat.Account{Name: "ann", ID: "1"}, chat.Account{Name: "ben", ID: "2"}, chat.Account{Name: "cat", ID: "3"}
-	pc, err := s.CreatePrivateChannel(ctx, "ops", ann, []chat.Account{ben})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s, pc := privChannelStore(t)
+	ann, ben, cat := privAnn, privBen, privCat
 	names := func() []string {
 		t.Helper()
 		ms, err := s.PrivateMembers(ctx, pc.ID)
@@ -91,14 +105,8 @@ func (c *privCache) age() {
 // change the store makes at once.
 func TestPrivateChannelCache_ReadsOnlyWhenChanged(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s := openJournalStore(t, dir, Options{})
-	makeUserDBs(t, s, "ann", "ben", "cat")
-	ann, ben, cat := chat.Account{Name: "ann", ID: "1"}, chat.Account{Name: "ben", ID: "2"}, chat.Account{Name: "cat", ID: "3"}
-	pc, err := s.CreatePrivateChannel(ctx, "ops", ann, []chat.Account{ben})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s, pc := privChannelStore(t)
+	ann, ben, cat := privAnn, privBen, privCat
 	lists := func(a chat.Account) []string {
 		t.Helper()
 		l, err := s.UserPrivateChannels(ctx, a)
