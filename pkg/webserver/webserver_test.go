@@ -298,6 +298,16 @@ func (c *closeCounter) waitFor(t *testing.T, reason string, want int) {
 	}
 }
 
+// closeStatus reads conn until it ends, and returns the close status it ended with (-1:
+// none).
+func closeStatus(ctx context.Context, conn *websocket.Conn) websocket.StatusCode {
+	for {
+		if _, _, err := conn.Read(ctx); err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
 func TestWebSocket_CloseReasons(t *testing.T) {
 	t.Parallel()
 	closes := &closeCounter{n: map[string]int{}}
@@ -327,14 +337,8 @@ func TestWebSocket_CloseReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Write(ctx, websocket.MessageBinary, []byte("x"))
-	for {
-		// The hello first, then the close.
-		if _, _, err := conn.Read(ctx); err != nil {
-			if websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
-				t.Fatalf("after a binary frame: %v, want close status %d", err, websocket.StatusUnsupportedData)
-			}
-			break
-		}
+	if st := closeStatus(ctx, conn); st != websocket.StatusUnsupportedData { // after the hello
+		t.Fatalf("after a binary frame: close status %d, want %d", st, websocket.StatusUnsupportedData)
 	}
 	closes.waitFor(t, webserver.CloseByProtocol, 1)
 
@@ -391,13 +395,8 @@ func TestWebSocket_ShutdownIsCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.web.Hub.CloseAll()
-	for {
-		if _, _, err := conn.Read(ctx); err != nil {
-			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-				t.Fatalf("at shutdown: %v, want close status %d", err, websocket.StatusGoingAway)
-			}
-			break
-		}
+	if st := closeStatus(ctx, conn); st != websocket.StatusGoingAway {
+		t.Fatalf("at shutdown: close status %d, want %d", st, websocket.StatusGoingAway)
 	}
 	closes.waitFor(t, webserver.CloseByShutdown, 1)
 	if n := closes.get(webserver.CloseByClient); n != 0 {
