@@ -245,8 +245,8 @@ func tlsConfig(c *config) (*tls.Config, error) {
 	return tc, nil
 }
 
-// socketOwner returns the pid of the process listening on the Unix socket (SO_PEERCRED of a
-// connection to it).
+// socketOwner returns the pid of the process listening on the Unix socket (the peer
+// credentials of a connection to it).
 func socketOwner(path string) (int, error) {
 	conn, err := net.DialTimeout("unix", path, 3*time.Second)
 	if err != nil {
@@ -257,17 +257,12 @@ func socketOwner(path string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var cred *syscall.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
+	var pid int
+	var pidErr error
+	if err := raw.Control(func(fd uintptr) { pid, pidErr = peerPID(int(fd)) }); err != nil {
 		return 0, err
 	}
-	if credErr != nil {
-		return 0, credErr
-	}
-	return int(cred.Pid), nil
+	return pid, pidErr
 }
 
 // createUsers makes the accounts through the admin socket; existing ones are kept (they must

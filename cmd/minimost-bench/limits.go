@@ -27,28 +27,35 @@ func raiseFileLimit(want uint64) error {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return err
 	}
-	if lim.Cur >= want {
+	if uint64(lim.Cur) >= want {
 		return nil
 	}
-	if lim.Max < want {
+	if uint64(lim.Max) < want {
 		ceiling := want
 		if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
 			if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && n < ceiling {
 				ceiling = n
 			}
 		}
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: ceiling, Max: ceiling}); err == nil {
-			lim = syscall.Rlimit{Cur: ceiling, Max: ceiling}
+		raised := lim
+		setRlim(&raised.Cur, ceiling)
+		setRlim(&raised.Max, ceiling)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err == nil {
+			lim = raised
 		}
 	}
-	if lim.Cur < want {
-		lim.Cur = min(want, lim.Max)
+	if uint64(lim.Cur) < want {
+		setRlim(&lim.Cur, min(want, uint64(lim.Max)))
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 			return err
 		}
 	}
-	if lim.Cur < want {
+	if uint64(lim.Cur) < want {
 		return fmt.Errorf("this many clients need %d open files, the limit is %d (raise ulimit -n, or run with fewer -users)", want, lim.Cur)
 	}
 	return nil
 }
+
+// setRlim sets a field of syscall.Rlimit, whose type is uint64 on some systems and int64 on
+// others.
+func setRlim[T int64 | uint64](p *T, v uint64) { *p = T(v) }

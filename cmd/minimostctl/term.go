@@ -5,26 +5,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// golang.org/x/term is not among the module's dependencies, so the two ioctls it would
-// wrap are made here (Linux, like the daemon's peer-credential check).
+// The terminal's settings are read and set with golang.org/x/sys/unix (ioctlGetTermios and
+// ioctlSetTermios name the requests of each system): golang.org/x/term's ReadPassword turns
+// echo off the same way, but cannot be interrupted, and this read ends with its context.
 
-func getTermios(fd uintptr) (syscall.Termios, error) {
-	var t syscall.Termios
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCGETS, uintptr(unsafe.Pointer(&t))); errno != 0 {
-		return t, errno
-	}
-	return t, nil
+func getTermios(fd uintptr) (*unix.Termios, error) {
+	return unix.IoctlGetTermios(int(fd), ioctlGetTermios)
 }
 
-func setTermios(fd uintptr, t *syscall.Termios) error {
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCSETS, uintptr(unsafe.Pointer(t))); errno != 0 {
-		return errno
-	}
-	return nil
+func setTermios(fd uintptr, t *unix.Termios) error {
+	return unix.IoctlSetTermios(int(fd), ioctlSetTermios, t)
 }
 
 // terminal returns r as a file if it is a terminal.
@@ -44,15 +38,15 @@ func readPassword(ctx context.Context, f *os.File, w io.Writer, prompt string) (
 	if err != nil {
 		return "", fmt.Errorf("read terminal settings: %w", err)
 	}
-	noEcho := old
-	noEcho.Lflag &^= syscall.ECHO
-	noEcho.Lflag |= syscall.ICANON | syscall.ISIG
+	noEcho := *old
+	noEcho.Lflag &^= unix.ECHO
+	noEcho.Lflag |= unix.ICANON | unix.ISIG
 	fmt.Fprint(w, prompt)
 	if err := setTermios(f.Fd(), &noEcho); err != nil {
 		return "", fmt.Errorf("turn off echo: %w", err)
 	}
 	defer func() {
-		setTermios(f.Fd(), &old)
+		setTermios(f.Fd(), old)
 		fmt.Fprintln(w)
 	}()
 	return readTTYLine(ctx, f)
