@@ -2,26 +2,14 @@ package admin
 
 import (
 	"fmt"
-	"net"
 	"syscall"
 )
 
-// peerCred returns the uid and pid of the process at the other end of c (SO_PEERCRED: the
-// credentials at connect time, which the peer cannot forge).
-func peerCred(c *net.UnixConn) (uid, pid int, err error) {
-	raw, err := c.SyscallConn()
+// peerCredFD returns the uid and pid of the peer of the Unix socket fd (SO_PEERCRED).
+func peerCredFD(fd int) (uid, pid int, err error) {
+	cred, err := syscall.GetsockoptUcred(fd, syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	if err != nil {
-		return 0, 0, err
-	}
-	var cred *syscall.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
-		return 0, 0, err
-	}
-	if credErr != nil {
-		return 0, 0, fmt.Errorf("getsockopt SO_PEERCRED: %w", credErr)
+		return 0, 0, fmt.Errorf("getsockopt SO_PEERCRED: %w", err)
 	}
 	return int(cred.Uid), int(cred.Pid), nil
 }

@@ -115,3 +115,17 @@ func (l *peerCheckListener) Accept() (net.Conn, error) {
 		c.Close()
 	}
 }
+
+// peerCred returns the uid and pid of the process at the other end of c: the credentials it
+// had when it connected, which it cannot forge (peerCredFD, for each system).
+func peerCred(c *net.UnixConn) (uid, pid int, err error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, 0, err
+	}
+	var credErr error
+	if err := raw.Control(func(fd uintptr) { uid, pid, credErr = peerCredFD(int(fd)) }); err != nil {
+		return 0, 0, err
+	}
+	return uid, pid, credErr
+}
