@@ -761,7 +761,14 @@ func TestFoundation_IntegrityCheckCorrupt(t *testing.T) {
 func TestFoundation_Backup(t *testing.T) {
 	t.Parallel()
 	RequireTool(t, "sqlite3")
-	d := StartDaemon(t)
+	// A writer posts as fast as it can while the backup runs: the per-account message rate is
+	// turned off, or how many it got in before the backup ended decided whether the posts
+	// after it were refused.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"channels": ["general"], "posts_per_minute": 0}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := StartDaemonIn(t, dir)
 	d.CreateUser("alice", "alice-password")
 	d.CreateUser("bob", "bob-password")
 	alice, bob := d.NewClient(), d.NewClient()
