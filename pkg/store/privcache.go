@@ -66,7 +66,7 @@ func (c *privCache) drop(key string) {
 	delete(c.m, key)
 }
 
-// begin makes sure that what the cache holds was valid at most privCheckEvery ago, and
+// privBegin makes sure that what the cache holds was valid at most privCheckEvery ago, and
 // returns the generation a read that starts now must still see to be cached.
 func (s *Store) privBegin(ctx context.Context) (uint64, error) {
 	c := &s.priv
@@ -135,6 +135,9 @@ func (s *Store) privateChannel(ctx context.Context, key string) (*privChannel, e
 		Scan(&e.pc.Name, &e.pc.Creator, &e.pc.CreatedTS)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		// Not kept: the key comes from the request, and keeping every key asked for would
+		// let anyone fill the cache (and so empty it) with ids that do not exist.
+		return e, nil
 	case err != nil:
 		return nil, err
 	default:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -129,6 +130,18 @@ func TestPrivateChannelCache_ReadsOnlyWhenChanged(t *testing.T) {
 	}
 	if !member(ann) || !member(ben) || member(cat) || !slices.Equal(lists(ann), []string{"ops"}) || lists(cat) != nil {
 		t.Fatal("wrong members or lists after creation")
+	}
+	// Ids that name no channel are answered as such and not kept: anyone can ask for them.
+	for i := range 3 {
+		if _, err := s.GetPrivateChannel(ctx, ann, fmt.Sprintf("p:nope%d", i)); chat.ErrorCode(err) != chat.ENotFound {
+			t.Fatalf("a channel that does not exist: %v", err)
+		}
+	}
+	s.priv.mu.Lock()
+	kept := len(s.priv.m)
+	s.priv.mu.Unlock()
+	if kept != 1 {
+		t.Fatalf("%d channels kept, want 1 (ops)", kept)
 	}
 	reads := s.priv.reads.Load()
 	for range 3 {
