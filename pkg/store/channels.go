@@ -23,7 +23,7 @@ func (s *Store) CreatePrivateChannel(ctx context.Context, name string, creator c
 	key := strings.ToLower(rand.Text())[:16]
 	pc := PrivateChannel{ID: "p:" + key, Name: name, Creator: creator.Name, CreatedTS: s.Now().Unix()}
 	all := append([]chat.Account{creator}, members...)
-	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+	err := s.privChange(ctx, key, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO private_channels(id, name, creator, created_ts) VALUES (?, ?, ?, ?)", key, name, creator.Name, pc.CreatedTS); err != nil {
 			return err
 		}
@@ -34,7 +34,6 @@ func (s *Store) CreatePrivateChannel(ctx context.Context, name string, creator c
 		}
 		return nil
 	})
-	s.priv.drop(key)
 	if err != nil {
 		return pc, fmt.Errorf("store: create private channel: %w", err)
 	}
@@ -82,7 +81,7 @@ func (s *Store) AddPrivateMember(ctx context.Context, by chat.Account, id string
 	}
 	key := strings.TrimPrefix(id, "p:")
 	var res sql.Result
-	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+	err := s.privChange(ctx, key, func(tx *sql.Tx) error {
 		// A row of an earlier account of the same name is replaced: the new account is
 		// added, and inherits nothing of the old one's.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ? AND user_id != ?", key, a.Name, a.ID); err != nil {
@@ -93,7 +92,6 @@ func (s *Store) AddPrivateMember(ctx context.Context, by chat.Account, id string
 			key, a.Name, a.ID, s.Now().Unix())
 		return err
 	})
-	s.priv.drop(key)
 	if err != nil {
 		return fmt.Errorf("store: add private channel member: %w", err)
 	}
@@ -105,8 +103,13 @@ func (s *Store) AddPrivateMember(ctx context.Context, by chat.Account, id string
 
 // LeavePrivateChannel removes account a from the private channel.
 func (s *Store) LeavePrivateChannel(ctx context.Context, a chat.Account, id string) error {
-	res, err := s.presence.W.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ? AND user_id = ?", strings.TrimPrefix(id, "p:"), a.Name, a.ID)
-	s.priv.drop(strings.TrimPrefix(id, "p:"))
+	key := strings.TrimPrefix(id, "p:")
+	var res sql.Result
+	err := s.privChange(ctx, key, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, "DELETE FROM private_channel_members WHERE channel_id = ? AND username = ? AND user_id = ?", key, a.Name, a.ID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: leave private channel: %w", err)
 	}

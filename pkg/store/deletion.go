@@ -131,15 +131,14 @@ func (s *Store) finishDeletion(ctx context.Context, name string) error {
 			return fmt.Errorf("remove avatar: %w", err)
 		}
 	}
-	err = withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+	err = s.privChange(ctx, "", func(tx *sql.Tx) error {
 		for _, q := range namedPresenceRows {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
-	s.priv.drop("") // the name's private channel memberships are gone
+	}) // the name's private channel memberships are gone: privChange drops every channel
 	if err != nil {
 		return err
 	}

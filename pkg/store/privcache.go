@@ -25,8 +25,11 @@ import (
 // seen within privCheckEvery, and nothing is read again while nothing changes.
 const privCheckEvery = 2 * time.Second
 
-// privCacheMax bounds each of the cache's maps; past it, the map is emptied.
-const privCacheMax = 16384
+// privCacheMax bounds the weight of each of the cache's maps: an entry weighs one plus the
+// accounts or channels it lists, about 64 bytes each, so each map holds at most ~32 MiB. Past
+// it, entries picked at random make room: emptying the map instead made an organisation with
+// more channels than the bound read every channel again on every sidebar.
+const privCacheMax = 1 << 19
 
 // privChannel is a private channel with its members, as read at a moment.
 type privChannel struct {
@@ -36,13 +39,14 @@ type privChannel struct {
 
 type privCache struct {
 	mu sync.Mutex
-	m  map[string]*privChannel // by key (the id without "p:")
+	m  privMap[string, *privChannel] // by key (the id without "p:")
 	// lists holds each account's private channels (UserPrivateChannels), by name and id.
-	lists map[privAccount][]PrivateChannel
+	lists privMap[privAccount, []PrivateChannel]
 	// gen is bumped by every drop, so that a read that began before a change is not cached
 	// after it.
 	gen uint64
-	// version is private_channels_version when it was last read, at checked.
+	// version is private_channels_version when it was last read, at checked, or as the
+	// store's own change left it.
 	version int64
 	checked time.Time
 	// checking is held by the one request that reads the version.
@@ -53,17 +57,115 @@ type privCache struct {
 
 type privAccount struct{ name, id string }
 
+// privMap is a map of the cache with the sum of its entries' weights.
+type privMap[K comparable, V any] struct {
+	m      map[K]privEntry[V]
+	weight int
+}
+
+type privEntry[V any] struct {
+	v V
+	w int
+}
+
+func (p *privMap[K, V]) get(k K) (V, bool) {
+	e, ok := p.m[k]
+	return e.v, ok
+}
+
+func (p *privMap[K, V]) len() int { return len(p.m) }
+
+func (p *privMap[K, V]) delete(k K) {
+	if e, ok := p.m[k]; ok {
+		p.weight -= e.w
+		delete(p.m, k)
+	}
+}
+
+func (p *privMap[K, V]) clear() {
+	clear(p.m)
+	p.weight = 0
+}
+
+// put keeps v, of weight w, under k, evicting entries at random (a map's order of
+// iteration) until it fits within privCacheMax. An entry heavier than that is not kept.
+func (p *privMap[K, V]) put(k K, v V, w int) {
+	if w > privCacheMax {
+		return
+	}
+	if p.m == nil {
+		p.m = map[K]privEntry[V]{}
+	}
+	p.delete(k)
+	for p.weight+w > privCacheMax {
+		for victim := range p.m {
+			p.delete(victim)
+			break
+		}
+	}
+	p.m[k] = privEntry[V]{v, w}
+	p.weight += w
+}
+
 // drop forgets channel key ("" for every channel), and every account's list.
 func (c *privCache) drop(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dropLocked(key)
+}
+
+func (c *privCache) dropLocked(key string) {
 	c.gen++
-	clear(c.lists)
+	c.lists.clear()
 	if key == "" {
-		clear(c.m)
+		c.m.clear()
 		return
 	}
-	delete(c.m, key)
+	c.m.delete(key)
+}
+
+// changed records the store's own change to channel key ("" for any number of channels),
+// which moved private_channels_version from before to after: it drops what changed and, when
+// the cache was current at before (nothing else changed the tables since it last looked),
+// takes after as the version it has seen, so that the next check does not drop everything
+// for a change already accounted for. A full drop leaves nothing to be stale.
+func (c *privCache) changed(key string, before, after int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(key)
+	if key == "" || c.version == before {
+		c.version = after
+	}
+}
+
+const privVersionSQL = "SELECT n FROM private_channels_version"
+
+// privChange runs fn, the store's change to channel key ("" for changes to any number of
+// channels), in one transaction of presence.db, and tells the cache (changed). It reads the
+// version before and after fn in the same transaction, which holds the write lock, so no
+// other writer's change is counted as this one's.
+func (s *Store) privChange(ctx context.Context, key string, fn func(*sql.Tx) error) error {
+	var before, after int64
+	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, privVersionSQL).Scan(&before); err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, privVersionSQL).Scan(&after)
+	})
+	switch {
+	case err != nil:
+		s.priv.drop(key)
+		return err
+	case after == before:
+		// No row of the two tables changed (as when an account is created and no earlier
+		// account of its name left any): everything kept is still right.
+		return nil
+	}
+	s.priv.changed(key, before, after)
+	return nil
 }
 
 // privBegin makes sure that what the cache holds was valid at most privCheckEvery ago, and
@@ -87,32 +189,30 @@ func (s *Store) privBegin(ctx context.Context) (uint64, error) {
 	c.mu.Unlock()
 	at := time.Now()
 	var n int64
-	if err := s.presence.R.QueryRowContext(ctx, "SELECT n FROM private_channels_version").Scan(&n); err != nil {
+	if err := s.presence.R.QueryRowContext(ctx, privVersionSQL).Scan(&n); err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n != c.version {
 		c.gen++
-		clear(c.m)
-		clear(c.lists)
+		c.m.clear()
+		c.lists.clear()
 		c.version = n
 	}
 	c.checked = at
 	return c.gen, nil
 }
 
-// privStore caches a read that began at generation gen, unless something changed since.
-func privStore[K comparable, V any](c *privCache, gen uint64, m *map[K]V, k K, v V) {
+// privStore caches a read of weight w that began at generation gen, unless something changed
+// since.
+func privStore[K comparable, V any](c *privCache, gen uint64, m *privMap[K, V], k K, v V, w int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		return
 	}
-	if *m == nil || len(*m) >= privCacheMax {
-		*m = map[K]V{}
-	}
-	(*m)[k] = v
+	m.put(k, v, w)
 }
 
 // privateChannel returns channel key with its members.
@@ -123,7 +223,7 @@ func (s *Store) privateChannel(ctx context.Context, key string) (*privChannel, e
 		return nil, err
 	}
 	c.mu.Lock()
-	if e := c.m[key]; e != nil {
+	if e, ok := c.m.get(key); ok {
 		c.mu.Unlock()
 		return e, nil
 	}
@@ -158,7 +258,7 @@ func (s *Store) privateChannel(ctx context.Context, key string) (*privChannel, e
 			return nil, err
 		}
 	}
-	privStore(c, gen, &c.m, key, e)
+	privStore(c, gen, &c.m, key, e, 1+len(e.members))
 	return e, nil
 }
 
@@ -171,7 +271,7 @@ func (s *Store) userPrivateChannels(ctx context.Context, a chat.Account) ([]Priv
 	}
 	k := privAccount{a.Name, a.ID}
 	c.mu.Lock()
-	if l, ok := c.lists[k]; ok {
+	if l, ok := c.lists.get(k); ok {
 		c.mu.Unlock()
 		return slices.Clone(l), nil
 	}
@@ -196,7 +296,7 @@ func (s *Store) userPrivateChannels(ctx context.Context, a chat.Account) ([]Priv
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	privStore(c, gen, &c.lists, k, out)
+	privStore(c, gen, &c.lists, k, out, 1+len(out))
 	return slices.Clone(out), nil
 }
 

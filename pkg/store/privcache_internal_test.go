@@ -138,7 +138,7 @@ func TestPrivateChannelCache_ReadsOnlyWhenChanged(t *testing.T) {
 		}
 	}
 	s.priv.mu.Lock()
-	kept := len(s.priv.m)
+	kept := s.priv.m.len()
 	s.priv.mu.Unlock()
 	if kept != 1 {
 		t.Fatalf("%d channels kept, want 1 (ops)", kept)
@@ -202,13 +202,99 @@ func TestPrivateChannelCache_ReadBeforeChangeNotKept(t *testing.T) {
 	var c privCache
 	gen := c.gen
 	c.drop("k")
-	privStore(&c, gen, &c.m, "k", &privChannel{})
-	privStore(&c, gen, &c.lists, privAccount{"ann", "1"}, nil)
-	if len(c.m) != 0 || len(c.lists) != 0 {
+	privStore(&c, gen, &c.m, "k", &privChannel{}, 1)
+	privStore(&c, gen, &c.lists, privAccount{"ann", "1"}, nil, 1)
+	if c.m.len() != 0 || c.lists.len() != 0 {
 		t.Fatalf("a read from before the change was kept: %v, %v", c.m, c.lists)
 	}
-	privStore(&c, c.gen, &c.m, "k", &privChannel{})
-	if len(c.m) != 1 {
+	privStore(&c, c.gen, &c.m, "k", &privChannel{}, 1)
+	if c.m.len() != 1 {
 		t.Fatal("a read from after the change was not kept")
+	}
+}
+
+// The store's own change to one channel drops that channel (and the accounts' lists) and
+// nothing else: the version it moved is taken as seen, so the next check does not drop every
+// channel. A change by another connection before it still makes the check drop everything.
+func TestPrivateChannelCache_OwnChangeKeepsOthers(t *testing.T) {
+	ctx := context.Background()
+	dir, s, ops := privChannelStore(t)
+	dev, err := s.CreatePrivateChannel(ctx, "dev", privBen, []chat.Account{privCat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(a chat.Account, id string) PrivateChannel {
+		t.Helper()
+		pc, err := s.GetPrivateChannel(ctx, a, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pc
+	}
+	get(privAnn, ops.ID)
+	get(privCat, dev.ID)
+	reads := s.priv.reads.Load()
+	// A change that changes nothing (ben is a member already) drops nothing.
+	if err := s.AddPrivateMember(ctx, privAnn, ops.ID, privBen); chat.ErrorCode(err) != chat.EConflict {
+		t.Fatalf("adding a member twice: %v", err)
+	}
+	s.priv.age()
+	get(privBen, ops.ID)
+	if got := s.priv.reads.Load() - reads; got != 0 {
+		t.Fatalf("%d reads after a change that changed nothing, want 0", got)
+	}
+	if err := s.AddPrivateMember(ctx, privAnn, ops.ID, privCat); err != nil {
+		t.Fatal(err)
+	}
+	s.priv.age()
+	get(privCat, ops.ID) // dropped by the change: read again
+	get(privCat, dev.ID) // kept
+	if got := s.priv.reads.Load() - reads; got != 1 {
+		t.Fatalf("%d reads after the store's change to one channel, want 1 (that channel)", got)
+	}
+
+	// By hand, then the store's own change: the check must still drop dev.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "presence.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("UPDATE private_channels SET name = 'dev-2' WHERE name = 'dev'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LeavePrivateChannel(ctx, privCat, ops.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.priv.age()
+	if got := get(privCat, dev.ID); got.Name != "dev-2" {
+		t.Fatalf("dev is %q after a change by hand and a check, want dev-2", got.Name)
+	}
+}
+
+// Past its bound the cache makes room by evicting entries, not by emptying itself: with
+// more channels than fit, those kept still fill it.
+func TestPrivMap_EvictsWithinBound(t *testing.T) {
+	var p privMap[int, int]
+	const w = 1000
+	fit := privCacheMax / w
+	for i := range fit * 3 / 2 {
+		p.put(i, i, w)
+		if p.weight > privCacheMax {
+			t.Fatalf("weight %d past the bound %d", p.weight, privCacheMax)
+		}
+	}
+	if p.len() != fit || p.weight != fit*w {
+		t.Fatalf("%d entries of weight %d kept, want %d (%d)", p.len(), p.weight, fit, fit*w)
+	}
+	if v, ok := p.get(fit*3/2 - 1); !ok || v != fit*3/2-1 {
+		t.Fatal("the entry just put is not kept")
+	}
+	p.put(-1, -1, privCacheMax+1)
+	if _, ok := p.get(-1); ok || p.len() != fit {
+		t.Fatal("an entry heavier than the bound was kept, or evicted others")
+	}
+	p.put(0, 7, w) // replacing keeps the weight right
+	if p.weight != fit*w {
+		t.Fatalf("weight %d after replacing an entry, want %d", p.weight, fit*w)
 	}
 }

@@ -101,15 +101,14 @@ func (s *Store) CreateUser(ctx context.Context, name, passwordHash string, chann
 // purgeName removes the presence.db and auth.db rows that name on its own identifies, left by
 // an earlier account of that name.
 func (s *Store) purgeName(ctx context.Context, name string) error {
-	err := withTx(ctx, s.presence.W, func(tx *sql.Tx) error {
+	err := s.privChange(ctx, "", func(tx *sql.Tx) error {
 		for _, q := range namedPresenceRows {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
-	s.priv.drop("") // the name's private channel memberships are gone
+	}) // the name's private channel memberships are gone: privChange drops every channel
 	if err != nil {
 		return err
 	}
