@@ -73,7 +73,7 @@ func browseConversations(ctx context.Context, clients []*client, runID string) (
 	convs := []conversation{{id: "c:general", members: all}}
 	seed := []int{seedGeneral}
 	if groups := n / 10; groups > 0 {
-		priv, err := privateGroups(ctx, clients, runID, groups, 10)
+		priv, err := privateGroups(ctx, clients, groups, 10)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +80,44 @@ func TestWatchList(t *testing.T) {
 	}
 	if w := watchList("bench", 1, 2, 5); w == nil || *w != "bench0000" {
 		t.Errorf("-watch 5 of 2 users: %v, want the other one", w)
+	}
+}
+
+// A private channel of an earlier run is used again only when both its name and its
+// members are those wanted.
+func TestFindPrivate_NameAndMembers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/conversations":
+			io.WriteString(w, `{"conversations": [{"id": "c:general", "kind": "channel", "name": "general"},
+				{"id": "p:aaa", "kind": "private", "name": "bench-2x3-000"},
+				{"id": "p:bbb", "kind": "private", "name": "bench-2x3-001"},
+				{"id": "p:ccc", "kind": "private", "name": "bench-2x3-001"}]}`)
+		case "/api/conversations/p:aaa/members":
+			io.WriteString(w, `{"members": ["b0", "b1", "b9"]}`)
+		case "/api/conversations/p:bbb/members":
+			io.WriteString(w, `{"members": ["b4"]}`)
+		case "/api/conversations/p:ccc/members":
+			io.WriteString(w, `{"members": ["b5", "b3", "b4"]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL)
+	c := newClient("b0", base, srv.Client().Transport)
+	for _, tc := range []struct {
+		name    string
+		members []string
+		want    string
+	}{
+		{"bench-2x3-000", []string{"b0", "b1", "b2"}, ""}, // other members
+		{"bench-2x3-001", []string{"b3", "b4", "b5"}, "p:ccc"},
+		{"bench-2x3-002", []string{"b0", "b1", "b9"}, ""}, // no such name
+	} {
+		got, err := findPrivate(context.Background(), c, tc.name, tc.members)
+		if err != nil || got != tc.want {
+			t.Errorf("findPrivate(%s, %v) = %q, %v; want %q", tc.name, tc.members, got, err, tc.want)
+		}
 	}
 }

@@ -886,7 +886,7 @@ func setupScenario(ctx context.Context, c config, clients []*client, runID strin
 	case "private":
 		groups := n / 10
 		var err error
-		if convs, err = privateGroups(ctx, clients, runID, groups, 10); err != nil {
+		if convs, err = privateGroups(ctx, clients, groups, 10); err != nil {
 			return nil, nil, err
 		}
 		for k := range c.Senders {
@@ -897,7 +897,7 @@ func setupScenario(ctx context.Context, c config, clients []*client, runID strin
 		// C channels of M members: private channels, since a public channel has everyone.
 		size := n / c.Channels
 		var err error
-		if convs, err = privateGroups(ctx, clients, runID, c.Channels, size); err != nil {
+		if convs, err = privateGroups(ctx, clients, c.Channels, size); err != nil {
 			return nil, nil, err
 		}
 		for k := range c.Senders {
@@ -913,30 +913,73 @@ func setupScenario(ctx context.Context, c config, clients []*client, runID strin
 	return convs, senders, nil
 }
 
-// privateGroups creates groups private channels of size members each, of the clients
-// size*g … size*g+size-1; the first of each creates it.
-func privateGroups(ctx context.Context, clients []*client, runID string, groups, size int) ([]conversation, error) {
+// privateGroups makes groups private channels of size members each, of the clients
+// size*g … size*g+size-1; the first of each creates it. A channel an earlier run on the same
+// -data directory made for the same groups and members is used again, so that repeated runs
+// measure the same conversations rather than every user gaining channels run after run.
+func privateGroups(ctx context.Context, clients []*client, groups, size int) ([]conversation, error) {
 	convs := make([]conversation, groups)
+	reused := atomic.Int64{}
 	err := parallel(ctx, 8, groups, func(g int) error {
 		members := make([]int, size)
-		others := make([]string, 0, size-1)
+		names := make([]string, 0, size)
 		for j := range members {
 			members[j] = size*g + j
-			if j > 0 {
-				others = append(others, clients[size*g+j].name)
-			}
+			names = append(names, clients[size*g+j].name)
+		}
+		creator := clients[size*g]
+		name := fmt.Sprintf("bench-%dx%d-%03d", groups, size, g)
+		id, err := findPrivate(ctx, creator, name, names)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			reused.Add(1)
+			convs[g] = conversation{id: id, members: members}
+			return nil
 		}
 		var out struct {
 			Conversation struct{ ID string } `json:"conversation"`
 		}
-		name := fmt.Sprintf("bench-%s-%03d", runID, g)
-		if err := clients[size*g].do(ctx, "POST", "/api/private-channels", map[string]any{"name": name, "members": others}, &out); err != nil {
+		if err := creator.do(ctx, "POST", "/api/private-channels", map[string]any{"name": name, "members": names[1:]}, &out); err != nil {
 			return fmt.Errorf("create private channel %s: %w", name, err)
 		}
 		convs[g] = conversation{id: out.Conversation.ID, members: members}
 		return nil
 	})
+	if n := reused.Load(); n > 0 {
+		logf("%d of %d private channels reused from an earlier run", n, groups)
+	}
 	return convs, err
+}
+
+// findPrivate returns the id of c's private channel called name whose members are exactly
+// names, or "".
+func findPrivate(ctx context.Context, c *client, name string, names []string) (string, error) {
+	var list struct {
+		Conversations []struct {
+			ID, Kind, Name string
+		} `json:"conversations"`
+	}
+	if err := c.do(ctx, "GET", "/api/conversations", nil, &list); err != nil {
+		return "", fmt.Errorf("list %s's conversations: %w", c.name, err)
+	}
+	want := slices.Sorted(slices.Values(names))
+	for _, cv := range list.Conversations {
+		if cv.Kind != "private" || cv.Name != name {
+			continue
+		}
+		var ms struct {
+			Members []string `json:"members"`
+		}
+		if err := c.do(ctx, "GET", "/api/conversations/"+url.PathEscape(cv.ID)+"/members", nil, &ms); err != nil {
+			return "", fmt.Errorf("members of %s: %w", cv.ID, err)
+		}
+		if slices.Equal(slices.Sorted(slices.Values(ms.Members)), want) {
+			return cv.ID, nil
+		}
+	}
+	return "", nil
 }
 
 // parallel runs fn(0..n-1) on at most workers goroutines and returns the first error.
