@@ -40,6 +40,10 @@ const (
 	userDBFanoutOpensMetric = "minimost_user_database_fanout_opens_total"
 )
 
+// fanoutTxMetric counts the fan-out's transactions on account databases: with
+// fanoutCopiesMetric, how many copies each carried (the batching).
+const fanoutTxMetric = "minimost_fanout_transactions_total"
+
 // measureCeiling measures the raw group-commit ceiling in this process, on a temporary
 // directory beside dataDir (the same file system), with files account databases, and
 // removes it afterwards.

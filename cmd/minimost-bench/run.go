@@ -158,6 +158,10 @@ type Report struct {
 	// UserDBFanoutOpens is how many of them the fan-out opened to write copies
 	// (minimost_user_database_fanout_opens_total); the rest were opened for reads.
 	UserDBFanoutOpens int64 `json:"user_db_fanout_opens"`
+	// FanoutCopies and FanoutTx are the copies the fan-out wrote during the run and the
+	// transactions it wrote them in (minimost_fanout_copies_total, _transactions_total).
+	FanoutCopies int64 `json:"fanout_copies"`
+	FanoutTx     int64 `json:"fanout_transactions"`
 	RefusedSends      int   `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
 	// RefusedMessages are the sends answered with an error instead of an ack: their copies
 	// are not counted as wanted nor missing.
@@ -487,6 +491,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
 	var closes0 map[string]float64
 	opens0, fanoutOpens0 := -1.0, -1.0
+	copies0, tx0 := -1.0, -1.0
 	if c.Pprof != "" {
 		if closes0, err = scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err != nil {
 			logf("no close reasons from %s: %v", c.Pprof, err)
@@ -496,6 +501,12 @@ func run(ctx context.Context, c config) (*Report, error) {
 		}
 		if fanoutOpens0, err = scrapeMetric(ctx, c.Pprof, userDBFanoutOpensMetric); err != nil {
 			fanoutOpens0 = -1
+		}
+		if copies0, err = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric); err != nil {
+			copies0 = -1
+		}
+		if tx0, err = scrapeMetric(ctx, c.Pprof, fanoutTxMetric); err != nil {
+			tx0 = -1
 		}
 	}
 	if sends && c.Ceiling && c.Pprof != "" {
@@ -619,6 +630,13 @@ func run(ctx context.Context, c config) (*Report, error) {
 			if n, err := scrapeMetric(ctx, c.Pprof, userDBFanoutOpensMetric); err == nil {
 				rep.UserDBFanoutOpens = int64(n - fanoutOpens0)
 			}
+		}
+	}
+	if copies0 >= 0 && tx0 >= 0 && c.PID == pid {
+		copies1, err1 := scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric)
+		tx1, err2 := scrapeMetric(ctx, c.Pprof, fanoutTxMetric)
+		if err1 == nil && err2 == nil {
+			rep.FanoutCopies, rep.FanoutTx = int64(copies1-copies0), int64(tx1-tx0)
 		}
 	}
 	if closes0 != nil && c.PID == pid {
@@ -1070,6 +1088,9 @@ func printReport(c config, r *Report) {
 	}
 	if r.UserDBOpens > 0 {
 		fmt.Printf("          user databases opened during the run (the handle cache's misses): %d, %d of them by the fan-out\n", r.UserDBOpens, r.UserDBFanoutOpens)
+	}
+	if r.FanoutTx > 0 {
+		fmt.Printf("          fan-out: %d copies in %d transactions (%.1f a transaction) during the run\n", r.FanoutCopies, r.FanoutTx, float64(r.FanoutCopies)/float64(r.FanoutTx))
 	}
 	if len(r.ServerCloses) > 0 {
 		fmt.Printf("          sockets ended, as the daemon counted them (minimost_websocket_closed_total): %v\n", r.ServerCloses)
