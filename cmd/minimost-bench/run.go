@@ -162,7 +162,7 @@ type Report struct {
 	// transactions it wrote them in (minimost_fanout_copies_total, _transactions_total).
 	FanoutCopies int64 `json:"fanout_copies"`
 	FanoutTx     int64 `json:"fanout_transactions"`
-	RefusedSends      int   `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
+	RefusedSends int   `json:"refused_sends"` // error frames answering a send (too_many: back-pressure)
 	// RefusedMessages are the sends answered with an error instead of an ack: their copies
 	// are not counted as wanted nor missing.
 	RefusedMessages  int     `json:"refused_messages"`
