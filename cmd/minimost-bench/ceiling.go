@@ -40,6 +40,34 @@ const (
 	userDBFanoutOpensMetric = "minimost_user_database_fanout_opens_total"
 )
 
+// fanoutQueuedMetric is the number of copies waiting for the fan-out.
+const fanoutQueuedMetric = "minimost_fanout_queued_copies"
+
+// waitFanoutDrained polls the daemon's metrics at base until no copy waits for the fan-out.
+func waitFanoutDrained(ctx context.Context, base string) error {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	logged := false
+	for {
+		n, err := scrapeMetric(ctx, base, fanoutQueuedMetric)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if !logged {
+			logf("waiting for the fan-out to write the %.0f copies the setup queued", n)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%.0f copies still queued: %w", n, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // fanoutTxMetric counts the fan-out's transactions on account databases: with
 // fanoutCopiesMetric, how many copies each carried (the batching).
 const fanoutTxMetric = "minimost_fanout_transactions_total"
