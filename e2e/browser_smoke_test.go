@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
 
 func TestBrowser_LoginShowsApp(t *testing.T) {
@@ -17,9 +15,8 @@ func TestBrowser_LoginShowsApp(t *testing.T) {
 	if got := b.Text("#me-name"); got != "alice" {
 		t.Errorf("#me-name = %q, want alice", got)
 	}
-	b.Run("send a message",
-		chromedp.Click(chromedp.CSS(`[data-conv-id="c:general"]`)),
-		chromedp.SendKeys(chromedp.CSS("#composer"), "hello from the browser\n"),
-	)
-	b.WaitJS("the message shown", `[...document.querySelectorAll('.message .message-body')].some(e => e.textContent.includes('hello from the browser'))`, 10*time.Second)
+	// Clicked from the page (bxOpenConv): the sidebar is drawn again when its counts
+	// arrive, and a click by node id could name the node just replaced.
+	bxOpenConv(b, "c:general")
+	bxSend(b, "hello from the browser")
 }
