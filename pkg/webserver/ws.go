@@ -85,6 +85,17 @@ func (wc *wsConn) closing(reason string) {
 	wc.closedBy.CompareAndSwap(nil, &reason)
 }
 
+// writeFailed records a failed write as the reason the connection ended, unless the write
+// found the connection closed already (net.ErrClosed): whoever closed it is the reason, the
+// client with its close handshake (counted as CloseByClient when the reader returns) or the
+// server for a reason it recorded first. The writer and the reader race there: a client's
+// close frame read by the library ends the connection while the writer is writing.
+func (wc *wsConn) writeFailed(err error) {
+	if !errors.Is(err, net.ErrClosed) {
+		wc.closing(CloseByWriteFailed)
+	}
+}
+
 // clientFrame is any frame a client sends.
 type clientFrame struct {
 	Type         string          `json:"type"`
@@ -229,17 +240,17 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 		}
 	}()
 	if err := s.wsSend(ctx, wc, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
-		wc.closing(CloseByWriteFailed)
+		wc.writeFailed(err)
 		return
 	}
 	if resync {
 		if err := s.wsSend(ctx, wc, chat.Resync{}); err != nil {
-			wc.closing(CloseByWriteFailed)
+			wc.writeFailed(err)
 			return
 		}
 	}
 	if err := s.wsWriteFrames(ctx, wc, replay); err != nil {
-		wc.closing(CloseByWriteFailed)
+		wc.writeFailed(err)
 		return
 	}
 	if first {
@@ -401,7 +412,7 @@ func (wc *wsConn) write() {
 		clear(frames)
 		if err != nil {
 			wc.s.Logger.Debug("websocket write failed", "user", wc.me.Name, "err", err)
-			wc.closing(CloseByWriteFailed)
+			wc.writeFailed(err)
 			wc.c.CloseNow()
 			return // writing stays set: nothing more is written to this socket
 		}
