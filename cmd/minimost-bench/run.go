@@ -238,9 +238,9 @@ type goMemStats struct {
 // idleKept is the free heap the runtime holds and RSS counts.
 func (m goMemStats) idleKept() int64 { return max(m.HeapIdle-m.HeapReleased, 0) }
 
-// goMem returns the daemon's heap and stack bytes in use after a forced GC, the idle heap it
-// keeps, and its number of goroutines, from its pprof endpoint.
-func goMem(ctx context.Context, base string) (m goMemStats, err error) {
+// goMem returns the daemon's heap and stack bytes in use after a forced GC (gc) or as they
+// are, the idle heap it keeps, and its number of goroutines, from its pprof endpoint.
+func goMem(ctx context.Context, base string, gc bool) (m goMemStats, err error) {
 	get := func(path string) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		if err != nil {
@@ -254,7 +254,11 @@ func goMem(ctx context.Context, base string) (m goMemStats, err error) {
 		b, err := io.ReadAll(resp.Body)
 		return string(b), err
 	}
-	heap, err := get("/debug/pprof/heap?gc=1&debug=1")
+	path := "/debug/pprof/heap?debug=1"
+	if gc {
+		path += "&gc=1"
+	}
+	heap, err := get(path)
 	if err != nil {
 		return m, err
 	}
@@ -364,7 +368,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 	// runs are rough).
 	var mem0 goMemStats
 	if c.Pprof != "" {
-		if mem0, err = goMem(sctx, c.Pprof); err != nil {
+		if mem0, err = goMem(sctx, c.Pprof, true); err != nil {
 			logf("no Go memory figures from %s: %v", c.Pprof, err)
 		}
 	}
@@ -669,7 +673,7 @@ func run(ctx context.Context, c config) (*Report, error) {
 	}
 	var mem1 goMemStats
 	if mem0.HeapInuse > 0 && c.PID == pid {
-		if mem1, err = goMem(ctx, c.Pprof); err == nil {
+		if mem1, err = goMem(ctx, c.Pprof, true); err == nil {
 			n := float64(len(clients)) * 1024
 			rep.GoMemPerSocketKiB = float64(mem1.HeapInuse+mem1.Stack-mem0.HeapInuse-mem0.Stack) / n
 			rep.GoHeapPerSocketKiB = float64(mem1.HeapInuse-mem0.HeapInuse) / n
@@ -682,6 +686,11 @@ func run(ctx context.Context, c config) (*Report, error) {
 		if rss, stable, err := waitStableRSS(ctx, c.PID, rssSettleLimit); err == nil {
 			rep.RSSAfterMiB, rep.RSSAfterStable = float64(rss)/(1<<20), stable
 			rep.RSSPerSocketKiB = (rep.RSSAfterMiB - rep.RSSBeforeMiB) * 1024 / float64(len(clients))
+			// The free heap kept now, with RSS settled: the daemon may have returned some
+			// of what the GC above freed meanwhile.
+			if now, err := goMem(ctx, c.Pprof, false); err == nil && mem1.HeapInuse > 0 {
+				mem1.HeapIdle, mem1.HeapReleased = now.HeapIdle, now.HeapReleased
+			}
 			if mem1.HeapInuse > 0 {
 				rep.IdleHeapBeforeMiB, rep.IdleHeapAfterMiB = float64(mem0.idleKept())/(1<<20), float64(mem1.idleKept())/(1<<20)
 				rep.RSSNetPerSocketKiB = ((rep.RSSAfterMiB - rep.IdleHeapAfterMiB) - (rep.RSSBeforeMiB - rep.IdleHeapBeforeMiB)) * 1024 / float64(len(clients))

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -385,6 +386,9 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, stop := context.WithCancel(context.Background())
 	m.stopBg, m.bgDone = stop, make(chan struct{})
 	go m.checkpointIdle(bg)
+	gcDone := make(chan struct{}, 1)
+	notifyGC(gcDone, bg.Done())
+	go returnMemory(bg, memCheckEvery, memReturnEvery, gcDone, heapFreeAndLive, debug.FreeOSMemory)
 	m.Logger.Info("minimostd serving", "url", m.URL(), "data", dir, "socket", m.path(c.Socket, "minimost.sock"), "version", m.Version)
 	// Under systemd (Type=notify) the unit is started only now that every listener is up.
 	m.notify = newNotifier(os.Getenv)
