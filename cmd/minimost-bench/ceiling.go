@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,12 +88,23 @@ func measureCeiling(ctx context.Context, dataDir string, files int) (store.Ceili
 // scrapeMetric returns the value of the metric name (without labels) from a Prometheus
 // text exposition at base/metrics.
 func scrapeMetric(ctx context.Context, base, name string) (float64, error) {
-	var v float64
+	m, err := scrapeMetrics(ctx, base, name)
+	return m[name], err
+}
+
+// runCounters are the daemon's counters a run reports the difference of, read in one scrape
+// at its start and one at its end.
+var runCounters = []string{userDBOpensMetric, userDBFanoutOpensMetric, fanoutCopiesMetric, fanoutTxMetric}
+
+// scrapeMetrics returns the values of the metrics names (without labels) from one scrape of
+// base/metrics; it fails if any is not exposed.
+func scrapeMetrics(ctx context.Context, base string, names ...string) (map[string]float64, error) {
+	var m map[string]float64
 	err := scrape(ctx, base, func(r io.Reader) (err error) {
-		v, err = parseMetric(r, name)
+		m, err = parseMetrics(r, names...)
 		return err
 	})
-	return v, err
+	return m, err
 }
 
 // scrapeMetricByLabel returns the samples of the metric name by the value of its one label.
@@ -147,6 +159,14 @@ func parseMetricByLabel(r io.Reader, name, label string) (map[string]float64, er
 
 // parseMetric finds the sample of name (no labels) in a Prometheus text exposition.
 func parseMetric(r io.Reader, name string) (float64, error) {
+	m, err := parseMetrics(r, name)
+	return m[name], err
+}
+
+// parseMetrics finds the samples of names (no labels) in a Prometheus text exposition; it
+// fails if any is missing.
+func parseMetrics(r io.Reader, names ...string) (map[string]float64, error) {
+	out := make(map[string]float64, len(names))
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -155,16 +175,25 @@ func parseMetric(r io.Reader, name string) (float64, error) {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == name {
-			v, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				return 0, fmt.Errorf("metric %s: %w", name, err)
-			}
-			return v, nil
+		if len(f) < 2 || !slices.Contains(names, f[0]) {
+			continue
 		}
+		if _, seen := out[f[0]]; seen {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", f[0], err)
+		}
+		out[f[0]] = v
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 0, fmt.Errorf("metric %s: not exposed", name)
+	for _, name := range names {
+		if _, ok := out[name]; !ok {
+			return nil, fmt.Errorf("metric %s: not exposed", name)
+		}
+	}
+	return out, nil
 }

@@ -23,6 +23,14 @@ minimost_fanout_transactions_total 40
 	if _, err := parseMetric(strings.NewReader("minimost_x abc\n"), "minimost_x"); err == nil {
 		t.Error("a value that is not a number: no error")
 	}
+	// Several from one exposition; one missing fails them all.
+	m, err := parseMetrics(strings.NewReader(text), "minimost_fanout_transactions_total", "minimost_fanout_copies_total")
+	if err != nil || m["minimost_fanout_copies_total"] != 123456 || m["minimost_fanout_transactions_total"] != 40 || len(m) != 2 {
+		t.Fatalf("got %v, %v; want copies 123456 and transactions 40", m, err)
+	}
+	if _, err := parseMetrics(strings.NewReader(text), "minimost_fanout_copies_total", "minimost_missing"); err == nil {
+		t.Error("one of two metrics not exposed: no error")
+	}
 }
 
 // An error frame's message is a string, a message.new's an object: both frames must decode,

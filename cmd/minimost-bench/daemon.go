@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/minimost/minimost/pkg/admin"
 	adminv1 "github.com/minimost/minimost/proto/minimost/admin/v1"
 )
 
@@ -253,16 +255,11 @@ func socketOwner(path string) (int, error) {
 		return 0, err
 	}
 	defer conn.Close()
-	raw, err := conn.(*net.UnixConn).SyscallConn()
-	if err != nil {
-		return 0, err
+	_, pid, err := admin.PeerCred(conn.(*net.UnixConn))
+	if err == nil && pid == 0 {
+		err = errors.New("the pid of a Unix socket's peer is not available on " + runtime.GOOS + ": use -pid")
 	}
-	var pid int
-	var pidErr error
-	if err := raw.Control(func(fd uintptr) { pid, pidErr = peerPID(int(fd)) }); err != nil {
-		return 0, err
-	}
-	return pid, pidErr
+	return pid, err
 }
 
 // createUsers makes the accounts through the admin socket; existing ones are kept (they must

@@ -501,28 +501,17 @@ func run(ctx context.Context, c config) (*Report, error) {
 	sends := c.Senders > 0 || br != nil
 	var store0 float64
 	storeErr := fmt.Errorf("no -pprof address (the daemon's -metrics-listen) to read %s from", fanoutCopiesMetric)
-	var closes0 map[string]float64
-	opens0, fanoutOpens0 := -1.0, -1.0
-	copies0, tx0 := -1.0, -1.0
+	var closes0, counters0 map[string]float64
 	if c.Pprof != "" {
 		if closes0, err = scrapeMetricByLabel(ctx, c.Pprof, wsClosedMetric, "reason"); err != nil {
 			logf("no close reasons from %s: %v", c.Pprof, err)
 		}
-		if opens0, err = scrapeMetric(ctx, c.Pprof, userDBOpensMetric); err != nil {
-			opens0 = -1
+		if counters0, err = scrapeMetrics(ctx, c.Pprof, runCounters...); err != nil {
+			logf("no counters from %s: %v", c.Pprof, err)
 		}
-		if fanoutOpens0, err = scrapeMetric(ctx, c.Pprof, userDBFanoutOpensMetric); err != nil {
-			fanoutOpens0 = -1
+		if sends && c.Ceiling {
+			store0, storeErr = counters0[fanoutCopiesMetric], err
 		}
-		if copies0, err = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric); err != nil {
-			copies0 = -1
-		}
-		if tx0, err = scrapeMetric(ctx, c.Pprof, fanoutTxMetric); err != nil {
-			tx0 = -1
-		}
-	}
-	if sends && c.Ceiling && c.Pprof != "" {
-		store0, storeErr = scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric)
 	}
 	start := time.Now()
 	stopAt := start.Add(c.Duration)
@@ -634,21 +623,11 @@ func run(ctx context.Context, c config) (*Report, error) {
 		}
 	}
 	end := time.Now()
-	if opens0 >= 0 && c.PID == pid {
-		if opens1, err := scrapeMetric(ctx, c.Pprof, userDBOpensMetric); err == nil {
-			rep.UserDBOpens = int64(opens1 - opens0)
-		}
-		if fanoutOpens0 >= 0 {
-			if n, err := scrapeMetric(ctx, c.Pprof, userDBFanoutOpensMetric); err == nil {
-				rep.UserDBFanoutOpens = int64(n - fanoutOpens0)
-			}
-		}
-	}
-	if copies0 >= 0 && tx0 >= 0 && c.PID == pid {
-		copies1, err1 := scrapeMetric(ctx, c.Pprof, fanoutCopiesMetric)
-		tx1, err2 := scrapeMetric(ctx, c.Pprof, fanoutTxMetric)
-		if err1 == nil && err2 == nil {
-			rep.FanoutCopies, rep.FanoutTx = int64(copies1-copies0), int64(tx1-tx0)
+	if counters0 != nil && c.PID == pid {
+		if counters1, err := scrapeMetrics(ctx, c.Pprof, runCounters...); err == nil {
+			d := func(name string) int64 { return int64(counters1[name] - counters0[name]) }
+			rep.UserDBOpens, rep.UserDBFanoutOpens = d(userDBOpensMetric), d(userDBFanoutOpensMetric)
+			rep.FanoutCopies, rep.FanoutTx = d(fanoutCopiesMetric), d(fanoutTxMetric)
 		}
 	}
 	if closes0 != nil && c.PID == pid {

@@ -103,7 +103,7 @@ func (l *peerCheckListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		uid, pid, err := peerCred(c)
+		uid, pid, err := PeerCred(c)
 		switch {
 		case err != nil:
 			l.logger.Warn("admin socket: refused connection: cannot read peer credentials", "err", err)
@@ -116,9 +116,10 @@ func (l *peerCheckListener) Accept() (net.Conn, error) {
 	}
 }
 
-// peerCred returns the uid and pid of the process at the other end of c: the credentials it
-// had when it connected, which it cannot forge (peerCredFD, for each system).
-func peerCred(c *net.UnixConn) (uid, pid int, err error) {
+// PeerCred returns the uid and pid of the process at the other end of c: the credentials it
+// had when it connected, which it cannot forge (peerCredFD, for each system). pid is 0 where
+// the system does not say it (FreeBSD).
+func PeerCred(c *net.UnixConn) (uid, pid int, err error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return 0, 0, err
