@@ -202,15 +202,6 @@ async function start(user) {
   views.shell.setConnected(true);
   socket.watch = null; // every account's presence until this user's DMs are known
   socket.start();
-  // The conversations and the open history are read once this tab's socket is subscribed, so
-  // that nothing posted meanwhile falls between the two (it would show only after a reload).
-  // A socket slow to connect does not hold the page: it is read now, and again at its hello.
-  if (!(await socket.firstHello(3000))) {
-    const off = socket.on('connected', () => {
-      off();
-      if (running) refetchAll();
-    });
-  }
   try {
     await loadAll();
   } catch (err) {
