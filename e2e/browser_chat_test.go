@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,18 +41,39 @@ func bxCurrentConv(b *Browser) string {
 }
 
 // wsHook wraps window.WebSocket on every page of the browser: window.__ws lists the sockets
-// the app opened, and while window.__wsBlock is true new sockets go to a closed port.
+// the app opened, and while window.__wsBlock is true new sockets go to a closed port (it
+// starts true on a page loaded while sessionStorage's wsBlock is set). On a page loaded while
+// wsSlow is set, the app hears every frame half a second late. window.__helloAt is when the
+// app heard the first hello, window.__historyAt when the first history read began.
 const wsHook = `(() => {
   const W = window.WebSocket;
   window.__ws = [];
-  window.__wsBlock = false;
+  window.__wsBlock = sessionStorage.getItem('wsBlock') === '1';
+  const slow = sessionStorage.getItem('wsSlow') === '1';
+  window.__helloAt = 0;
+  window.__historyAt = 0;
   class Hooked extends W {
     constructor(u, p) {
       super(window.__wsBlock ? 'wss://127.0.0.1:9/blocked' : u, p);
       window.__ws.push(this);
+      this.addEventListener('message', (e) => {
+        if (!window.__helloAt && String(e.data).includes('"type":"hello"')) window.__helloAt = performance.now();
+      });
+    }
+    addEventListener(type, fn, o) {
+      if (type === 'message' && slow) {
+        const heard = fn;
+        fn = (e) => setTimeout(() => heard(e), 500);
+      }
+      super.addEventListener(type, fn, o);
     }
   }
   window.WebSocket = Hooked;
+  const f = window.fetch;
+  window.fetch = function (u, o) {
+    if (!window.__historyAt && /\/api\/conversations\/[^/]+\/messages/.test(String(u))) window.__historyAt = performance.now();
+    return f.call(this, u, o);
+  };
 })();`
 
 // TestBrowser_Chat: two people in two browsers; everything arrives live.
@@ -176,6 +198,31 @@ func TestBrowser_Chat(t *testing.T) {
 		// And live delivery works again.
 		aliceAPI.Post("c:general", "live again after the reconnect")
 		bob.WaitJS("live after the reconnect", bxHasMessage("live again after the reconnect"), 10*time.Second)
+	})
+
+	t.Run("a page reads once its socket is subscribed", func(t *testing.T) {
+		// A fresh page reads its conversations and history only after its socket's hello:
+		// a message posted between a read and the subscription would otherwise show only
+		// after a reload. Its socket is slow, so the hello comes well after the page starts.
+		Eval[bool](bob, `sessionStorage.setItem('wsSlow', '1'); true`)
+		bob.Open("/?page=1#" + url.PathEscape("c:general"))
+		bob.WaitJS("bob's page shows general", bxHasMessage("live again after the reconnect"), 10*time.Second)
+		if !Eval[bool](bob, `window.__helloAt > 0 && window.__historyAt > window.__helloAt`) {
+			t.Errorf("the history was read before the socket's hello: hello at %v ms, history at %v ms",
+				Eval[float64](bob, `window.__helloAt`), Eval[float64](bob, `window.__historyAt`))
+		}
+		// A socket that cannot connect does not hold the page: it reads without it, and reads
+		// again at the hello, so that what was posted in between shows.
+		Eval[bool](bob, `sessionStorage.removeItem('wsSlow'); sessionStorage.setItem('wsBlock', '1'); true`)
+		bob.Open("/?page=2#" + url.PathEscape("c:general"))
+		bob.WaitJS("bob's page shows general without a socket", `window.__historyAt > 0 && `+bxHasMessage("live again after the reconnect"), 15*time.Second)
+		if Eval[bool](bob, `window.__helloAt > 0 || window.__ws.some((w) => w.readyState === 1)`) {
+			t.Fatalf("bob's socket connected although it was blocked: the test's block did not work")
+		}
+		aliceAPI.Post("c:general", "posted after bob's read, before his socket")
+		Eval[bool](bob, `sessionStorage.removeItem('wsBlock'); window.__wsBlock = false; window.dispatchEvent(new Event('online')); true`)
+		bob.WaitJS("bob's socket says hello", `window.__helloAt > 0`, 20*time.Second)
+		bob.WaitJS("bob sees what was posted before his socket", bxHasMessage("posted after bob's read, before his socket"), 10*time.Second)
 	})
 
 	t.Run("xss corpus", func(t *testing.T) {

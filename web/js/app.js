@@ -26,6 +26,10 @@ import { ThreadView } from './views/thread.js';
 import { ThreadsView } from './views/threadsview.js';
 
 const SEND_TIMEOUT = 15000;
+// How long the first read waits for the socket's hello, and the longest that live events wait
+// for a read (see holdingEvents).
+const HELLO_WAIT = 3000;
+const HOLD_MAX = 15000;
 
 const state = new State();
 const socket = new Socket('/ws');
@@ -156,7 +160,10 @@ function initViews() {
     views.shell.setConnected(up);
     if (up) sendPresence();
   });
-  socket.on('event', onEvent);
+  socket.on('event', (ev) => {
+    if (held) held.push(ev);
+    else onEvent(ev);
+  });
   socket.on('resync', () => refetchAll());
   state.on('conversations', updatePresenceWatch);
   watchPeopleDialogs();
@@ -202,16 +209,61 @@ async function start(user) {
   views.shell.setConnected(true);
   socket.watch = null; // every account's presence until this user's DMs are known
   socket.start();
-  try {
-    await loadAll();
-  } catch (err) {
-    toast(`Could not load your conversations: ${api.errorText(err)}`, { error: true });
+  // The conversations and the open history are read once this tab's socket is subscribed, so
+  // that nothing posted meanwhile falls between the read and the subscription (it would show
+  // only after a reload). A socket slow to connect does not hold the page: it is read now,
+  // and again at its hello.
+  if (!(await socket.firstHello(HELLO_WAIT))) {
+    const off = socket.on('connected', () => {
+      off();
+      if (running) refetchAll();
+    });
   }
-  route();
+  await holdingEvents(async () => {
+    try {
+      await loadAll();
+    } catch (err) {
+      toast(`Could not load your conversations: ${api.errorText(err)}`, { error: true });
+    }
+    await route();
+  });
   // The STUN and TURN servers of settings.json, for the calls' peer connections.
   api.get('/api/calls/config').then((c) => { calls.iceServers = c.ice_servers || []; }).catch(() => {});
   views.threads.refresh();
   views.composer.focus();
+}
+
+// Live events that arrive while the conversations and the open history are read wait in
+// held, and are applied in order once the read is in: applied before, the read would replace
+// them (a new conversation, a count) with what it read, which may be older than they are.
+let held = null;
+
+/**
+ * holdingEvents runs read with live events held, then applies them. Held at most HOLD_MAX:
+ * a read that hangs does not stop the chat.
+ */
+async function holdingEvents(read) {
+  if (held) {
+    await read();
+    return;
+  }
+  const mine = [];
+  held = mine;
+  const release = () => {
+    if (held !== mine) return;
+    held = null;
+    for (const ev of mine) {
+      if (!running) return;
+      onEvent(ev, true);
+    }
+  };
+  const timer = setTimeout(release, HOLD_MAX);
+  try {
+    await read();
+  } finally {
+    clearTimeout(timer);
+    release();
+  }
 }
 
 async function loadAll() {
@@ -233,18 +285,23 @@ async function refreshUsers() {
 
 /** refetchAll reloads everything after the server asked for a resync. */
 async function refetchAll() {
-  try {
-    await loadAll();
-  } catch (err) {
-    toast(`Could not refresh: ${api.errorText(err)}`, { error: true });
-    return;
-  }
-  state.forgetHistories();
-  if (state.currentId && state.conversation(state.currentId)) {
-    views.conversation.reload();
-  } else {
-    openDefault(true);
-  }
+  let ok = true;
+  await holdingEvents(async () => {
+    try {
+      await loadAll();
+    } catch (err) {
+      toast(`Could not refresh: ${api.errorText(err)}`, { error: true });
+      ok = false;
+      return;
+    }
+    state.forgetHistories();
+    if (state.currentId && state.conversation(state.currentId)) {
+      await views.conversation.reload();
+    } else {
+      await openDefault(true);
+    }
+  });
+  if (!ok) return;
   // Thread replies may have been lost too: the open thread and the Threads list are read again.
   views.thread.reload();
   views.threads.refresh();
@@ -260,10 +317,11 @@ function idFromHash() {
   }
 }
 
+/** route shows the conversation of the address; it resolves once its history is read. */
 function route() {
   const id = idFromHash();
-  if (id && state.conversation(id)) show(id);
-  else openDefault(true);
+  if (id && state.conversation(id)) return show(id);
+  return openDefault(true);
 }
 
 function openDefault(replace) {
@@ -273,10 +331,10 @@ function openDefault(replace) {
     state.setCurrent('');
     views.composer.setConversation('');
     views.conversation.close('No conversations yet. Start a direct message or create a private channel.');
-    return;
+    return Promise.resolve();
   }
   if (replace) history.replaceState(null, '', convHref(c.id));
-  show(c.id);
+  return show(c.id);
 }
 
 /** openConversation shows conversation id (and highlights msgId when given). */
@@ -312,7 +370,8 @@ function updateViewing() {
 
 // ---- live events ----
 
-function onEvent(ev) {
+/** onEvent applies one live event; afterRead says it waited for a read (see holdingEvents). */
+function onEvent(ev, afterRead = false) {
   if (ev.type === EV.CALL) {
     calls.handle(ev);
     return;
@@ -345,7 +404,7 @@ function onEvent(ev) {
     fetchConversation(ev.message.conversation).then(() => { if (running) notifier.onMessage(ev.message, ev.thread_participants); });
     return;
   }
-  const { newMessage } = state.apply(ev);
+  const { newMessage } = state.apply(ev, afterRead);
   if (newMessage) notifier.onMessage(newMessage, ev.thread_participants);
   if (ev.type === EV.MESSAGE_NEW && ev.message && ev.message.thread_root) {
     views.threads.onReply(ev.message, ev.thread_participants, views.thread.showing(ev.message.thread_root));

@@ -6,6 +6,7 @@
 //   status(connected: boolean)  the socket went up (after hello) or down
 //   event(frame)                every server frame except hello, pong and resync
 //   resync()                    the server could not replay: refetch everything
+//   connected()                 the first connection said hello: events flow from here on
 //   reconnected()               a later connection said hello (replay follows)
 //   session-ended()             close code 4001: the session is gone, go to login
 //   retry(attempt)              a reconnect is scheduled (the app checks the session)
@@ -47,6 +48,18 @@ export class Socket extends Emitter {
     this.stopped = false;
     window.addEventListener('online', this._onOnline);
     this._connect();
+  }
+
+  /**
+   * firstHello resolves true once the first connection has said hello (at once if it has),
+   * or false after ms: what is read from the API after it cannot miss an event sent before.
+   */
+  firstHello(ms) {
+    if (this.everConnected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const off = this.on('connected', () => { clearTimeout(timer); off(); resolve(true); });
+      const timer = setTimeout(() => { off(); resolve(false); }, ms);
+    });
   }
 
   /** stop closes the socket for good and forgets the catch-up position. */
@@ -161,7 +174,7 @@ export class Socket extends Emitter {
         this.attempt = 0;
         this.everConnected = true;
         this._setConnected(true);
-        if (again) this.emit('reconnected');
+        this.emit(again ? 'reconnected' : 'connected');
         return;
       }
       case EV.RESYNC:

@@ -569,9 +569,10 @@ export class State extends Emitter {
   /**
    * apply updates the state for one server event. It answers what the app may want to react
    * to: { notify: message } for a new message from someone else in a conversation that is
-   * not on screen.
+   * not on screen. afterRead says the event waited for a read of the conversations: one
+   * that read already counts (its id is not past the conversation's newest) counts no more.
    */
-  apply(ev) {
+  apply(ev, afterRead = false) {
     switch (ev.type) {
       case EV.MESSAGE_NEW: {
         const msg = ev.message;
@@ -579,11 +580,12 @@ export class State extends Emitter {
         const fromMe = msg.sender === this.myName;
         const isNew = this.upsertMessage(msg);
         if (c) {
+          const counted = afterRead && !!c.last_message_id && msg.id <= c.last_message_id;
           if (!c.last_message_id || msg.id > c.last_message_id) c.last_message_id = msg.id;
           if (isNew && !fromMe) {
             this.clearTyping(msg.conversation, msg.sender);
             const onScreen = this.viewing && this.currentId === msg.conversation;
-            if (!onScreen) {
+            if (!onScreen && !counted) {
               // A thread reply is not in the conversation's list: it counts when it mentions.
               const mentioned = (msg.mentions || []).includes(this.myName);
               const inList = !msg.thread_root || alsoChannel(msg);
