@@ -41,8 +41,9 @@ const (
 )
 
 // wsConn is one WebSocket connection. An idle connection has one goroutine, its reader
-// (serveWS's): its writer runs only while the hub has queued frames for it, and pings and
-// account checks come from one sweeper for all connections (wsSweep).
+// (started by serveWS, on a stack of its own that only ever holds the read): its writer runs
+// only while the hub has queued frames for it, each frame read is handled in a goroutine of its
+// own, and pings and account checks come from one sweeper for all connections (wsSweep).
 type wsConn struct {
 	c      *websocket.Conn
 	cork   *corkConn
@@ -173,8 +174,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	go s.serveWS(c, cw.conn, me, sess, q.Get("boot"), since, watch)
 }
 
-// serveWS runs one WebSocket connection: hello and catch-up, then its reader, until the
-// client goes away or the subscription ends.
+// serveWS starts one WebSocket connection: hello and catch-up, then its reader, which runs
+// until the client goes away or the subscription ends.
+//
+// The reader is a goroutine of its own, started once this one's work is done: this one's stack
+// has grown with the handshake's work (the presence write, the replay) and is freed as it
+// returns, while the reader's holds the blocked read only (see wsReader). An idle connection
+// thus costs a small stack rather than the deepest one of its start.
 func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, sess, boot string, since uint64, watch map[string]struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
@@ -185,7 +191,7 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	if watch != nil {
 		wc.watch.Store(&watch)
 	}
-	defer func() {
+	closed := func() {
 		cancel()
 		s.wsMu.Lock()
 		delete(s.wsConns, wc)
@@ -201,7 +207,7 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 		if s.OnWSClose != nil {
 			s.OnWSClose(reason)
 		}
-	}()
+	}
 
 	// Live events are keyed by account id: a later account of the same name never gets the
 	// events (nor the replay ring) of an earlier one.
@@ -217,6 +223,7 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 			wc.closing(CloseByLimit)
 			c.Close(websocket.StatusTryAgainLater, "too many connections for this account (max_sockets_per_user); close another tab")
 		}
+		closed()
 		return
 	}
 	wc.sub = sub
@@ -228,7 +235,8 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	}
 	s.wsMu.Unlock()
 	first := s.Hub.Connections(me.ID) == 1
-	defer func() {
+	// end runs once the connection is over, in whichever goroutine saw it end.
+	end := func() {
 		// The reader has ended: the writer that the end of the subscription wakes has
 		// nothing more to write.
 		cancel()
@@ -238,19 +246,23 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 		if s.Hub.Connections(me.ID) == 0 {
 			s.App.Disconnected(context.Background(), me)
 		}
-	}()
+		closed()
+	}
 	if err := s.wsSend(ctx, wc, chat.Hello{Boot: s.Hub.Boot(), Seq: seq, User: me.Name, Conn: sub.Conn}); err != nil {
 		wc.writeFailed(err)
+		end()
 		return
 	}
 	if resync {
 		if err := s.wsSend(ctx, wc, chat.Resync{}); err != nil {
 			wc.writeFailed(err)
+			end()
 			return
 		}
 	}
 	if err := s.wsWriteFrames(ctx, wc, replay); err != nil {
 		wc.writeFailed(err)
+		end()
 		return
 	}
 	if first {
@@ -261,7 +273,10 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	// From here on the hub starts the writer when it queues frames (none before: the
 	// hello and the replay go first).
 	sub.Notify(wc.kick)
-	s.wsReader(ctx, wc, me, sess, sub.Conn)
+	go func() {
+		defer end()
+		s.wsReader(ctx, wc, me, sess, sub.Conn)
+	}()
 }
 
 // wsWriterIdle is how long a connection's writer waits for more events before it leaves (a
@@ -512,17 +527,20 @@ func (wc *wsConn) ping() {
 	}
 }
 
+// wsReader reads the client's frames until the connection ends. It waits for the start of
+// each one only: the frame is read to its end and handled in a goroutine of its own, which
+// this one waits for (frames are still handled one at a time, in order). Reading a frame's
+// body and handling it go deep (a message is posted through the store), and a stack, once
+// grown, stays grown while the read it goes back to holds more than a quarter of it; the
+// reader's own stack holds the wait for a frame only, which is an idle connection's cost.
 func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess, conn string) {
 	c := wc.c
 	tokens, last := float64(wsRateBurst), time.Now()
+	stop := make(chan bool, 1)
 	for {
-		typ, data, err := c.Read(ctx)
+		typ, r, err := c.Reader(ctx)
 		if err != nil {
-			var ce websocket.CloseError
-			if !errors.As(err, &ce) && !clientLeft(err) && ctx.Err() == nil {
-				wc.closing(CloseByProtocol)
-				c.Close(websocket.StatusPolicyViolation, "bad frame")
-			}
+			s.wsReadFailed(ctx, wc, err)
 			return
 		}
 		now := time.Now()
@@ -539,22 +557,47 @@ func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess
 			c.Close(websocket.StatusUnsupportedData, "text frames only")
 			return
 		}
-		// The session may have ended since the handshake (expired, or the account was
-		// deleted by hand): nothing more is done for it.
-		if _, err := s.App.Authenticate(ctx, sess); chat.ErrorCode(err) == chat.EUnauthorized {
-			wc.closing(CloseBySession)
-			c.Close(CloseSessionEnded, "session ended")
+		go func() { stop <- s.wsFrame(ctx, wc, me, sess, conn, r) }()
+		if <-stop {
 			return
 		}
-		var f clientFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			s.wsError(ctx, wc, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
-			continue
-		}
-		if err := s.wsHandle(ctx, wc, me, conn, f); err != nil {
-			s.wsError(ctx, wc, f.ClientID, err)
-		}
 	}
+}
+
+// wsReadFailed ends a connection whose read failed: a client that left or closed, or one
+// that sent what is not a WebSocket frame.
+func (s *Server) wsReadFailed(ctx context.Context, wc *wsConn, err error) {
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) && !clientLeft(err) && ctx.Err() == nil {
+		wc.closing(CloseByProtocol)
+		wc.c.Close(websocket.StatusPolicyViolation, "bad frame")
+	}
+}
+
+// wsFrame reads one text frame from the client to its end and handles it; it answers true
+// when the connection is to end (the read failed, or the session has ended).
+func (s *Server) wsFrame(ctx context.Context, wc *wsConn, me chat.Account, sess, conn string, r io.Reader) bool {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		s.wsReadFailed(ctx, wc, err)
+		return true
+	}
+	// The session may have ended since the handshake (expired, or the account was
+	// deleted by hand): nothing more is done for it.
+	if _, err := s.App.Authenticate(ctx, sess); chat.ErrorCode(err) == chat.EUnauthorized {
+		wc.closing(CloseBySession)
+		wc.c.Close(CloseSessionEnded, "session ended")
+		return true
+	}
+	var f clientFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		s.wsError(ctx, wc, "", chat.Errorf(chat.EInvalid, "malformed JSON frame"))
+		return false
+	}
+	if err := s.wsHandle(ctx, wc, me, conn, f); err != nil {
+		s.wsError(ctx, wc, f.ClientID, err)
+	}
+	return false
 }
 
 // clientLeft reports whether a read failed because the connection ended (the client went
