@@ -88,6 +88,7 @@ type config struct {
 	Think      time.Duration // -scenario browse: time between one user's actions (on average)
 	Storms     []int         // -scenario storm: handshakes in flight in each storm, one storm each
 	Watch      int           // accounts whose presence each client watches (-1: every account)
+	PingEvery  time.Duration // -scenario idle: each client sends the web client's ping this often (0: never)
 	DataDir    string        // -data: the spawned daemon's data directory, kept across runs
 	Ceiling    bool          // measure the raw group-commit ceiling after the drain
 	Runs       int           // the whole scenario this many times, then the medians
@@ -132,6 +133,7 @@ func main() {
 		return err
 	})
 	fs.IntVar(&c.Watch, "watch", 3, "accounts whose presence each client watches (?watch= of the handshake, as the web client names its DM partners): the next N accounts; -1: every account's presence, as a client that sends no watch")
+	fs.DurationVar(&c.PingEvery, "ping-every", 0, "-scenario idle: each client sends the web client's {\"type\":\"ping\"} frame this often, first at a random point of the interval (the browser: 25s; 0: nothing is sent, sockets stay silent)")
 	fs.DurationVar(&c.SetupLimit, "setup-timeout", 5*time.Minute, "limit on creating accounts, logging in and connecting")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -616,11 +617,18 @@ func run(ctx context.Context, c config) (*Report, error) {
 		}
 	}
 	if c.Scenario == "idle" {
-		// Nothing is sent: hold the sockets for the duration, then measure.
-		select {
-		case <-time.After(c.Duration):
-		case <-ctx.Done():
+		// Hold the sockets for the duration (pinging as a browser does, with -ping-every),
+		// then measure.
+		idleCtx, stopPings := context.WithTimeout(ctx, c.Duration)
+		var pings sync.WaitGroup
+		if c.PingEvery > 0 {
+			for _, cl := range clients {
+				pings.Go(func() { pingEvery(idleCtx, cl, c.PingEvery) })
+			}
 		}
+		<-idleCtx.Done()
+		stopPings()
+		pings.Wait()
 	}
 	end := time.Now()
 	if counters0 != nil && c.PID == pid {
@@ -1139,4 +1147,22 @@ func printReport(c config, r *Report) {
 		fmt.Println()
 	}
 	fmt.Printf("bench:    this load generator used %.0f%% of one core on the same machine\n", r.BenchCPUPct)
+}
+
+// pingEvery sends the web client's ping frame every d (the first at a random point of the
+// interval, as tabs opened at different moments do) until ctx ends.
+func pingEvery(ctx context.Context, cl *client, d time.Duration) {
+	t := time.NewTimer(mrand.N(d))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := cl.send(ctx, map[string]string{"type": "ping"}); err != nil {
+			return
+		}
+		t.Reset(d)
+	}
 }
