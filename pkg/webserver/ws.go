@@ -538,7 +538,10 @@ func (s *Server) wsReader(ctx context.Context, wc *wsConn, me chat.Account, sess
 	tokens, last := float64(wsRateBurst), time.Now()
 	stop := make(chan bool, 1)
 	for {
-		typ, r, err := c.Reader(ctx)
+		// The read is not given the connection's context: the library would arm a callback on
+		// it for every read (about 1 KiB for each idle connection), and nothing cancels that
+		// context while the reader runs. A read ends when the connection is closed.
+		typ, r, err := c.Reader(context.Background())
 		if err != nil {
 			s.wsReadFailed(ctx, wc, err)
 			return
