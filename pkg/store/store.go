@@ -99,7 +99,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 		s.auth.Close()
 		return nil, err
 	}
-	s.users = &userDBs{dir: filepath.Join(dir, "users"), max: opt.MaxOpenUserDBs, m: map[string]*userDB{}, lru: list.New()}
+	s.users = newUserDBs(filepath.Join(dir, "users"), opt.MaxOpenUserDBs)
 	s.fanout = newFanout(s, opt.FanoutWorkers, opt.FanoutLinger, opt.FanoutMaxQueued)
 	if err := s.fanout.replay(ctx); err != nil {
 		s.Close()
@@ -232,12 +232,34 @@ type userDBs struct {
 	mu  sync.Mutex
 	m   map[string]*userDB
 	lru *list.List // front = most recent
+	// closing counts, by name, the handles evicted and not yet closed: they are closed
+	// outside mu (closeEvicted), one at a time (closeMu), and a handle of that name is not
+	// opened again, nor its files removed, until they are (closed is signalled, with mu).
+	closing map[string]int
+	closed  *sync.Cond
+	// toClose are the evicted handles waiting for the closer goroutine (closeLoop), which runs
+	// while there are any (closer).
+	toClose []*userDB
+	closer  bool
 	// opens counts the databases opened (minimost_user_database_opens_total): against the
 	// writes and reads, how well the cache does; fanoutOpens those the fan-out opened.
 	opens, fanoutOpens atomic.Int64
 }
 
 var errNoUserDB = errors.New("user database does not exist")
+
+func newUserDBs(dir string, max int) *userDBs {
+	c := &userDBs{dir: dir, max: max, m: map[string]*userDB{}, lru: list.New(), closing: map[string]int{}}
+	c.closed = sync.NewCond(&c.mu)
+	return c
+}
+
+// waitClosedLocked waits, with mu held, until no evicted handle of name is still closing.
+func (c *userDBs) waitClosedLocked(name string) {
+	for c.closing[name] > 0 {
+		c.closed.Wait()
+	}
+}
 
 // OpenUserDBs is how many users/<name>.db handles the cache holds open now.
 func (s *Store) OpenUserDBs() int {
@@ -276,6 +298,8 @@ func (c *userDBs) acquireOpened(ctx context.Context, name string, create bool) (
 		// The file was removed or replaced by hand: drop the stale handle once idle.
 		c.removeLocked(u)
 	}
+	// An evicted handle of the file still closing finishes first (its close checkpoints it).
+	c.waitClosedLocked(name)
 	c.mu.Unlock()
 	if statErr != nil && !create {
 		return nil, false, errNoUserDB
@@ -291,18 +315,20 @@ func (c *userDBs) acquireOpened(ctx context.Context, name string, create bool) (
 		return nil, false, errNoUserDB
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if u, ok := c.m[name]; ok && os.SameFile(fi, u.fi) {
 		// Another goroutine opened it meanwhile.
-		db.Close()
 		u.refs++
 		c.lru.MoveToFront(u.elem)
+		c.mu.Unlock()
+		db.Close()
 		return u, true, nil
 	}
 	u := &userDB{name: name, db: db, fi: fi, refs: 1, convs: map[string]bool{}}
 	u.elem = c.lru.PushFront(u)
 	c.m[name] = u
-	c.evictLocked()
+	evicted := c.evictLocked()
+	c.mu.Unlock()
+	c.closeEvicted(evicted)
 	return u, true, nil
 }
 
@@ -313,8 +339,9 @@ func (c *userDBs) release(u *userDB) {
 		// Removed from the cache while in use.
 		go u.close()
 	}
-	c.evictLocked()
+	evicted := c.evictLocked()
 	c.mu.Unlock()
+	c.closeEvicted(evicted)
 }
 
 func (c *userDBs) removeLocked(u *userDB) {
@@ -330,20 +357,74 @@ func (c *userDBs) removeLocked(u *userDB) {
 	}
 }
 
-// evictLocked closes the least recently used idle handles until the cache is within its
-// bound. It closes them with the cache's lock held, one at a time. Closing outside the lock
-// was measured and is worse: closing checkpoints and syncs the file, and many of them at once
-// (from the fan-out's workers and the requests together) slowed the journal's own syncs, the
-// acknowledgement of every post (browsing at 2,500 users: ack p50 22-31 ms became 126-209 ms).
-func (c *userDBs) evictLocked() {
+// evictLocked takes the least recently used idle handles out of the cache until it is within
+// its bound, and returns them for closeEvicted, which the caller runs once it has let go of
+// mu.
+func (c *userDBs) evictLocked() []*userDB {
+	var out []*userDB
 	for e := c.lru.Back(); e != nil && c.lru.Len() > c.max; {
 		prev := e.Prev()
 		u := e.Value.(*userDB)
 		if u.refs == 0 {
-			c.removeLocked(u)
+			c.lru.Remove(e)
+			u.elem = nil
+			if c.m[u.name] == u {
+				delete(c.m, u.name)
+			}
+			c.closing[u.name]++
+			out = append(out, u)
 		}
 		e = prev
 	}
+	return out
+}
+
+// closeEvicted hands handles that evictLocked took out of the cache to the closer. Closing
+// one checkpoints and syncs its file, which takes milliseconds: it is done by a goroutine of
+// its own, outside the cache's lock, so that neither the requests and fan-out workers that
+// find their handle in the cache nor the one that evicted wait for it (they did, and in the
+// browsing mix at 2,500 users that wait was most of a request's time). The closes are made
+// one at a time, not side by side: many at once (from the fan-out's workers and the requests
+// together) slowed the journal's own syncs, the acknowledgement of every post (browsing at
+// 2,500 users: ack p50 22-31 ms became 126-209 ms). At most maxToClose wait: past that, the
+// caller waits for the closer, so that handles cannot pile up open.
+func (c *userDBs) closeEvicted(us []*userDB) {
+	if len(us) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.toClose = append(c.toClose, us...)
+	if !c.closer {
+		c.closer = true
+		go c.closeLoop()
+	}
+	for len(c.toClose) > maxToClose {
+		c.closed.Wait()
+	}
+}
+
+// maxToClose bounds the evicted handles waiting to be closed.
+const maxToClose = 64
+
+// closeLoop closes the evicted handles, one at a time, until none is left.
+func (c *userDBs) closeLoop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.toClose) > 0 {
+		u := c.toClose[0]
+		c.toClose[0] = nil
+		c.toClose = c.toClose[1:]
+		c.mu.Unlock()
+		u.close()
+		c.mu.Lock()
+		if c.closing[u.name]--; c.closing[u.name] <= 0 {
+			delete(c.closing, u.name)
+		}
+		c.closed.Broadcast()
+	}
+	c.toClose = nil
+	c.closer = false
 }
 
 // forget closes and drops the handle of name (for account deletion and re-creation).
@@ -353,6 +434,8 @@ func (c *userDBs) forget(name string) {
 	if u, ok := c.m[name]; ok {
 		c.removeLocked(u)
 	}
+	// The caller may remove the files next: no evicted handle of them may still be closing.
+	c.waitClosedLocked(name)
 }
 
 // closeAll checkpoints (until ctx ends) and closes every open user database. Each checkpoint
@@ -374,6 +457,10 @@ func (c *userDBs) closeAll(ctx context.Context) {
 	defer c.mu.Unlock()
 	for _, u := range all {
 		c.removeLocked(u)
+	}
+	// Handles evicted before are closed by whoever evicted them: wait for them too.
+	for len(c.closing) > 0 {
+		c.closed.Wait()
 	}
 }
 

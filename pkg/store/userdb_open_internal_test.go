@@ -136,3 +136,74 @@ func TestFanout_BigChannelPassesAlternate(t *testing.T) {
 		}
 	}
 }
+
+// pollUntil polls cond (which may fail to get what it needs, and answer false) until it holds,
+// failing the test if it still does not after a generous while.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// An evicted handle is closed (a checkpoint and a sync) by the closer, outside the cache's
+// lock: while it closes, neither the request that evicted it nor one whose handle is in the
+// cache waits, and the evicted one's file is opened again once its close is done.
+func TestUserDBs_CloseOfEvictedHandleHoldsNoOneElse(t *testing.T) {
+	ctx := context.Background()
+	c := newUserDBs(t.TempDir(), 1)
+	a, err := c.acquire(ctx, "ann", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.release(a)
+
+	// A close that takes long: closing a handle takes its mutex first.
+	a.mu.Lock()
+	returned := func(what string, acquire func() error) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- acquire() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s waited for another handle's close", what)
+		}
+	}
+	take := func(name string, create bool) func() error {
+		return func() error {
+			u, err := c.acquire(ctx, name, create)
+			if err == nil {
+				c.release(u)
+			}
+			return err
+		}
+	}
+	returned("opening ben, which evicts ann", take("ben", true))
+	pollUntil(t, "ann's handle closing", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.closing["ann"] == 1 && c.closer
+	})
+	returned("taking ben's cached handle", take("ben", false))
+
+	// ann's file is opened again once her evicted handle is closed.
+	annAgain := make(chan error, 1)
+	go func() { annAgain <- take("ann", false)() }()
+	a.mu.Unlock()
+	if err := <-annAgain; err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "every evicted handle closed", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.closing) == 0 && !c.closer
+	})
+	c.closeAll(ctx)
+}
