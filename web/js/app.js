@@ -552,6 +552,9 @@ function stopSession(notice) {
   for (const t of sendTimers.values()) clearTimeout(t);
   sendTimers.clear();
   readHold.clear();
+  // Events held for a read of this session are this session's: the read that held them, when
+  // it ends, finds its hold gone and applies nothing (a next session holds its own).
+  held = null;
   state.reset();
   ephemeral.clear();
   $('#toasts').replaceChildren();
