@@ -55,6 +55,10 @@ type Server struct {
 	conns conns
 
 	etags sync.Map // file name of Web -> its ETag
+
+	// beforeSubscribe, when set (by tests), runs in a WebSocket's start between the
+	// handshake's check of max_sockets_per_user and the subscription that checks it again.
+	beforeSubscribe func()
 }
 
 // Init fills defaults; call it before Handler.

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,6 +360,58 @@ func TestWebSocket_CloseReasons(t *testing.T) {
 	}
 	closes.waitFor(t, webserver.CloseBySession, 1)
 	closes.waitFor(t, webserver.CloseByClient, 2)
+}
+
+// Two handshakes of one account that pass the check of max_sockets_per_user together: the
+// subscription, which checks it again, refuses the one that comes second. Its client is told
+// to try again later (1013) and the close is counted as "limit".
+func TestWebSocket_LimitAtTheSubscriptionIsCounted(t *testing.T) {
+	t.Parallel()
+	closes := &closeCounter{n: map[string]int{}}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	s := newServer(t, func(st *chat.Settings) { st.MaxSocketsPerUser = 1 }, func(ws *webserver.Server) {
+		ws.OnWSClose = closes.add
+		ws.SetBeforeSubscribe(func() {
+			if first.CompareAndSwap(false, true) {
+				close(arrived)
+				<-release
+			}
+		})
+	})
+	c := s.client(t)
+	c.mustRegister("alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// The first handshake passes the check, and stops short of its subscription.
+	refused := make(chan websocket.StatusCode, 1)
+	go func() {
+		conn, _, err := c.dialWS()
+		if err != nil {
+			t.Error(err)
+			refused <- -1
+			return
+		}
+		refused <- closeStatus(ctx, conn)
+	}()
+	<-arrived
+	// A second one passes the check too, and takes the account's one socket.
+	second, _, err := c.dialWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := second.Read(ctx); err != nil { // its hello
+		t.Fatal(err)
+	}
+	close(release)
+	if st := <-refused; st != websocket.StatusTryAgainLater {
+		t.Errorf("the handshake over the limit ended with close status %d, want %d (try again later)", st, websocket.StatusTryAgainLater)
+	}
+	closes.waitFor(t, webserver.CloseByLimit, 1)
+	if n := closes.get(webserver.CloseByClient); n != 0 {
+		t.Errorf("%d closes counted as the client's", n)
+	}
 }
 
 // A client that stops reading does not answer pings: the server drops it, and counts it as

@@ -213,6 +213,9 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 	// events (nor the replay ring) of an earlier one.
 	// The check before the handshake answers most refusals with a 429; this one, atomic with
 	// the subscription, holds the limit against handshakes that passed it together.
+	if s.beforeSubscribe != nil {
+		s.beforeSubscribe()
+	}
 	sub, replay, seq, resync, ok := s.Hub.SubscribeAtMost(s.App.Settings.Get().MaxSocketsPerUser, me.ID, sess, boot, since)
 	if !ok {
 		if s.Hub.Closed() {
