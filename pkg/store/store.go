@@ -232,9 +232,9 @@ type userDBs struct {
 	mu  sync.Mutex
 	m   map[string]*userDB
 	lru *list.List // front = most recent
-	// closing counts, by name, the handles evicted and not yet closed: they are closed
-	// outside mu (closeEvicted), one at a time (closeMu), and a handle of that name is not
-	// opened again, nor its files removed, until they are (closed is signalled, with mu).
+	// closing counts, by name, the handles evicted and not yet closed: the closer closes them
+	// outside mu, one at a time (closeEvicted), and a handle of that name is not opened again,
+	// nor its files removed, until they are (closed is signalled, with mu).
 	closing map[string]int
 	closed  *sync.Cond
 	// toClose are the evicted handles waiting for the closer goroutine (closeLoop), which runs
@@ -344,7 +344,8 @@ func (c *userDBs) release(u *userDB) {
 	c.closeEvicted(evicted)
 }
 
-func (c *userDBs) removeLocked(u *userDB) {
+// unlinkLocked takes u out of the cache: out of the LRU list and the map.
+func (c *userDBs) unlinkLocked(u *userDB) {
 	if u.elem != nil {
 		c.lru.Remove(u.elem)
 		u.elem = nil
@@ -352,6 +353,10 @@ func (c *userDBs) removeLocked(u *userDB) {
 	if c.m[u.name] == u {
 		delete(c.m, u.name)
 	}
+}
+
+func (c *userDBs) removeLocked(u *userDB) {
+	c.unlinkLocked(u)
 	if u.refs == 0 {
 		u.close()
 	}
@@ -366,11 +371,7 @@ func (c *userDBs) evictLocked() []*userDB {
 		prev := e.Prev()
 		u := e.Value.(*userDB)
 		if u.refs == 0 {
-			c.lru.Remove(e)
-			u.elem = nil
-			if c.m[u.name] == u {
-				delete(c.m, u.name)
-			}
+			c.unlinkLocked(u)
 			c.closing[u.name]++
 			out = append(out, u)
 		}
@@ -458,7 +459,7 @@ func (c *userDBs) closeAll(ctx context.Context) {
 	for _, u := range all {
 		c.removeLocked(u)
 	}
-	// Handles evicted before are closed by whoever evicted them: wait for them too.
+	// Handles evicted before are closed by the closer: wait for them too.
 	for len(c.closing) > 0 {
 		c.closed.Wait()
 	}

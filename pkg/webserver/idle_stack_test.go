@@ -104,11 +104,14 @@ func TestWebSocket_IdleReaderKeepsASmallStack(t *testing.T) {
 	}
 	// The connections' writers leave once nothing is queued for them; then each connection
 	// is its reader alone (the clients' sockets run no goroutine: nothing reads them now).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for goroutinesIn("webserver.(*wsConn).write") > 0 {
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			t.Fatalf("%d connection writers still running", goroutinesIn("webserver.(*wsConn).write"))
+		case <-tick.C:
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	if r := goroutinesIn("webserver.(*Server).wsReader"); r != n {
 		t.Fatalf("%d connection readers, want %d", r, n)
