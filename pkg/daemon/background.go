@@ -39,6 +39,8 @@ func (m *Main) checkpointIdle(ctx context.Context) {
 // read it.
 func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("websocket_connections", "Open WebSocket connections.", func() float64 { return float64(m.hub.Count()) })
+	m.metrics.GaugeFunc("websocket_writers", "WebSocket connections sent something in the last 2 s; the more there are, the longer a busy connection's writes are paced.", func() float64 { return float64(m.web.WSWriters()) })
+	m.metrics.GaugeFunc("websocket_write_pace_seconds", "How long a busy WebSocket connection now waits after a write for more events to share the next.", func() float64 { return m.web.WSPace().Seconds() })
 	m.metrics.Fanout(func() metrics.FanoutCounts {
 		st := m.store.FanoutStats()
 		return metrics.FanoutCounts{Queued: st.Queued, Copies: st.Copies, Transactions: st.Transactions, Refused: st.Refused,

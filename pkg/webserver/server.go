@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minimost/minimost/pkg/app"
@@ -51,6 +52,9 @@ type Server struct {
 	wsConns map[*wsConn]struct{}
 	// wsSweeping is set while the goroutine that pings and checks every connection runs.
 	wsSweeping bool
+	// wsWriters counts the connections whose writer is running: those sent something in the
+	// last wsWriterIdle. It sets how long a busy connection's writes are paced (wsPace).
+	wsWriters atomic.Int64
 
 	conns conns
 

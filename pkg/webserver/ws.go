@@ -286,14 +286,44 @@ func (s *Server) serveWS(c *websocket.Conn, cork *corkConn, me chat.Account, ses
 // variable for tests).
 var wsWriterIdle = 2 * time.Second
 
-// A busy connection's writes are paced: after a write, the next waits until wsCoalesce has
+// A busy connection's writes are paced: after a write, the next waits until the pace has
 // passed (or wsCoalesceMax frames are queued), so the events that arrive meanwhile share one
 // write (one syscall, one TLS record) instead of taking one each. A connection written to less
-// often than that is never delayed. Variables for tests.
+// often than the pace is never delayed.
+//
+// The pace grows with the number of connections being written to (wsPace): wsCoalesce while
+// at most wsPaceQuiet writers run, wsCoalesceBusy from wsPaceBusy on, in proportion between.
+// A small team's conversations wait at most 20 ms for each other. When a message goes to a
+// thousand sockets fifty times a second, each socket's write carries several of them, and
+// the writes' syscalls and TLS records, a third of the daemon's CPU there, shrink to a fifth.
+// Variables for tests.
 var (
-	wsCoalesce    = 20 * time.Millisecond
-	wsCoalesceMax = 64
+	wsCoalesce     = 20 * time.Millisecond
+	wsCoalesceBusy = 100 * time.Millisecond
+	wsPaceQuiet    = int64(128)
+	wsPaceBusy     = int64(640)
+	wsCoalesceMax  = 64
 )
+
+// WSWriters is the number of connections being written to: those sent something in the last
+// two seconds.
+func (s *Server) WSWriters() int64 { return s.wsWriters.Load() }
+
+// WSPace is how long a busy connection now waits after a write for more events to share the
+// next.
+func (s *Server) WSPace() time.Duration { return wsPace(s.wsWriters.Load()) }
+
+// wsPace is how long a connection's writer waits after a write before the next, while
+// writers connections are being written to.
+func wsPace(writers int64) time.Duration {
+	switch {
+	case writers <= wsPaceQuiet:
+		return wsCoalesce
+	case writers >= wsPaceBusy:
+		return wsCoalesceBusy
+	}
+	return wsCoalesce + (wsCoalesceBusy-wsCoalesce)*time.Duration(writers-wsPaceQuiet)/time.Duration(wsPaceBusy-wsPaceQuiet)
+}
 
 // errGone wraps a failed write to a client: the client went away (or stalled past
 // wsWriteTimeout), which is worth a debug line, not an error.
@@ -391,13 +421,15 @@ func (wc *wsConn) kick() {
 // leaves: an idle connection has none. It closes the socket when the subscription has ended,
 // with a code that tells the client why.
 func (wc *wsConn) write() {
+	wc.s.wsWriters.Add(1)
+	defer wc.s.wsWriters.Add(-1)
 	var frames []hub.Frame
 	idle := time.NewTimer(wsWriterIdle)
 	defer idle.Stop()
 	var pace *time.Timer
 	var last time.Time // the last write
 	for {
-		if wait := wsCoalesce - time.Since(last); wait > 0 && wc.gather() {
+		if wait := wsPace(wc.s.wsWriters.Load()) - time.Since(last); wait > 0 && wc.gather() {
 			wc.paced.Add(1)
 			if pace == nil {
 				pace = time.NewTimer(wait)

@@ -323,7 +323,7 @@ func TestWSWriter_ComesAndGoes(t *testing.T) {
 	old := wsWriterIdle
 	wsWriterIdle = time.Millisecond
 	defer func() { wsWriterIdle = old }()
-	p, h, _, sub := newHubPair(t)
+	p, h, s, sub := newHubPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const total = 3000
@@ -354,6 +354,13 @@ func TestWSWriter_ComesAndGoes(t *testing.T) {
 	h.Unsubscribe(sub)
 	if _, _, err := p.client.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after the end: %v, want a normal close", err)
+	}
+	// Every writer that came has gone from the count that paces the writes.
+	for s.wsWriters.Load() != 0 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d writers still counted after the end", s.wsWriters.Load())
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -405,6 +412,85 @@ func TestWSWriter_PacesBusyConnection(t *testing.T) {
 	read(7)
 	if _, _, err := p.client.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after the end: %v, want a normal close", err)
+	}
+}
+
+// The pace of a busy connection's writes grows with the number of connections being written
+// to, from wsCoalesce at wsPaceQuiet writers to wsCoalesceBusy at wsPaceBusy.
+func TestWSPace(t *testing.T) {
+	for _, c := range []struct {
+		writers int64
+		want    time.Duration
+	}{
+		{0, 20 * time.Millisecond},
+		{1, 20 * time.Millisecond},
+		{128, 20 * time.Millisecond},
+		{129, 20*time.Millisecond + 156250*time.Nanosecond},
+		{384, 60 * time.Millisecond},
+		{639, 100*time.Millisecond - 156250*time.Nanosecond},
+		{640, 100 * time.Millisecond},
+		{1000, 100 * time.Millisecond},
+		{1 << 40, 100 * time.Millisecond},
+	} {
+		if got := wsPace(c.writers); got != c.want {
+			t.Errorf("wsPace(%d) = %v, want %v", c.writers, got, c.want)
+		}
+	}
+}
+
+// A connection's writer paces by the server's count of running writers: with few, an event
+// that follows a write after the (here tiny) quiet pace goes out at once; with many, the
+// writer waits for more events to share its next write.
+func TestWSWriter_PaceGrowsWithWriters(t *testing.T) {
+	oldC, oldB, oldM := wsCoalesce, wsCoalesceBusy, wsCoalesceMax
+	wsCoalesce, wsCoalesceBusy, wsCoalesceMax = time.Nanosecond, time.Hour, 5
+	defer func() { wsCoalesce, wsCoalesceBusy, wsCoalesceMax = oldC, oldB, oldM }()
+	p, h, s, _ := newHubPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	publish := func(i int) { h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)}) }
+	read := func(i int) {
+		t.Helper()
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if want := fmt.Sprintf(`"seq":%d,`, i); !strings.Contains(string(b), want) {
+			t.Fatalf("event %d = %s", i, b)
+		}
+	}
+	before := p.writes.count()
+	for i := 1; i <= 3; i++ {
+		publish(i)
+		read(i)
+	}
+	if n := s.wsWriters.Load(); n != 1 {
+		t.Fatalf("%d writers counted, want 1 (this connection's)", n)
+	}
+	if n := p.server.paced.Load(); n != 0 {
+		t.Fatalf("one writer running: the writer paced %d times, want 0", n)
+	}
+	if n := p.writes.count() - before; n != 3 {
+		t.Fatalf("3 events one after the other took %d writes, want 3", n)
+	}
+
+	s.wsWriters.Add(wsPaceBusy) // as if a big channel's message were being written out
+	defer s.wsWriters.Add(-wsPaceBusy)
+	publish(4)
+	for p.server.paced.Load() == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("many writers running: the writer never waited for more events")
+		}
+		runtime.Gosched()
+	}
+	for i := 5; i <= 8; i++ {
+		publish(i)
+	}
+	for i := 4; i <= 8; i++ {
+		read(i)
+	}
+	if n := p.writes.count() - before; n != 4 {
+		t.Fatalf("5 events while many writers run took %d writes, want 1", n-3)
 	}
 }
 
