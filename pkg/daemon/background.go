@@ -34,6 +34,20 @@ func (m *Main) checkpointIdle(ctx context.Context) {
 	}
 }
 
+// warmUserDBs opens, right after the start and one at a time, the user databases of the
+// accounts active most recently (Store.WarmUserDBs), so that the first messages into a big
+// channel find their members' databases open instead of opening a thousand at once.
+func (m *Main) warmUserDBs(ctx context.Context) {
+	defer close(m.warmDone)
+	start := time.Now()
+	n, err := m.store.WarmUserDBs(ctx)
+	if err != nil && ctx.Err() == nil {
+		m.Logger.Warn("warming user databases", "opened", n, "err", err)
+		return
+	}
+	m.Logger.Info("user databases warmed", "opened", n, "took", time.Since(start).Round(time.Millisecond))
+}
+
 // serveMetrics registers the daemon's gauges and, with -metrics-listen, serves /metrics on
 // its own listener: loopback by default, never the chat's port, so the chat's users cannot
 // read it.

@@ -100,6 +100,7 @@ type Main struct {
 	bgDone   chan struct{}
 	notify   notifier
 	wdDone   chan struct{} // closed when the watchdog goroutine ends; nil without one
+	warmDone chan struct{} // closed when the start's warming of user databases ends
 	closing  bool
 }
 
@@ -386,6 +387,8 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, stop := context.WithCancel(context.Background())
 	m.stopBg, m.bgDone = stop, make(chan struct{})
 	go m.checkpointIdle(bg)
+	m.warmDone = make(chan struct{})
+	go m.warmUserDBs(bg)
 	gcDone := make(chan struct{}, 1)
 	notifyGC(gcDone, bg.Done())
 	go returnMemory(bg, memCheckEvery, memReturnEvery, gcDone, heapFreeAndLive, debug.FreeOSMemory)
@@ -492,6 +495,7 @@ func (m *Main) Close() error {
 	if m.stopBg != nil {
 		m.stopBg()
 		<-m.bgDone
+		<-m.warmDone
 		if m.wdDone != nil {
 			<-m.wdDone
 		}

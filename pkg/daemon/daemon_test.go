@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/minimost/minimost/pkg/daemon"
+	"github.com/minimost/minimost/pkg/store"
 )
 
 // TestMain_Health runs the daemon in-process on a temporary data directory, asks it for
@@ -184,5 +186,54 @@ func TestExitCode(t *testing.T) {
 		if got := daemon.ExitCode(err); got != tc.want {
 			t.Errorf("%v: exit code %d (%v), want %d", tc.args, got, err, tc.want)
 		}
+	}
+}
+
+// After a start the daemon opens, in the background, the user databases of the accounts with
+// live sessions (the most recent first, up to the handle cache's bound), and says so.
+func TestMain_WarmsUserDBsAtStart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := store.Open(ctx, dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"ann", "ben", "cat"} {
+		a, err := s.CreateUser(ctx, n, "x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != "cat" { // cat never logged in
+			if err := s.CreateSession(ctx, "h-"+n, a, time.Now().Add(time.Hour).Unix(), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	m := daemon.NewMain()
+	m.Stdout, m.Stderr = log, log
+	if err := m.ParseFlags([]string{"-data", dir, "-listen", "127.0.0.1:0", "-init"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		t.Fatalf("Run: %v\n%s", err, log)
+	}
+	defer MustCloseMain(t, m)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(log.String(), "user databases warmed") {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("no warming logged:\n%s", log)
+		}
+	}
+	if !strings.Contains(log.String(), "opened=2") {
+		t.Fatalf("warming did not open ann's and ben's databases:\n%s", log)
 	}
 }
