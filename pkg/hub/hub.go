@@ -92,6 +92,18 @@ type Sub struct {
 	ended  bool
 	reason string
 	notify func()
+	// wakeAt is how many frames must be queued before a push signals (WakeAt).
+	wakeAt int
+}
+
+// WakeAt makes a queued frame signal (Ready and Notify's fn) only once n frames are queued;
+// the end of the subscription always signals. A writer that waits on a timer for more frames
+// to share a write sets it, so that it is not woken for each frame only to see that there are
+// not yet enough; 0 restores a signal for every frame.
+func (s *Sub) WakeAt(n int) {
+	s.mu.Lock()
+	s.wakeAt = n
+	s.mu.Unlock()
 }
 
 // Notify makes fn be called, besides the send on Ready, whenever frames are queued or the
@@ -171,9 +183,11 @@ func (s *Sub) push(f Frame, limit int) bool {
 		return false
 	}
 	s.q = append(s.q, f)
-	fn := s.notify
+	fn, wake := s.notify, len(s.q) >= s.wakeAt
 	s.mu.Unlock()
-	s.signal(fn)
+	if wake {
+		s.signal(fn)
+	}
 	return true
 }
 

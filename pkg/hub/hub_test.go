@@ -386,3 +386,45 @@ func TestFrame_FilterPresence(t *testing.T) {
 		t.Errorf("shared payload changed: %s", p.Payload)
 	}
 }
+
+// With WakeAt(n), queued frames signal (Ready and the Notify fn) only once n are queued; the
+// end of the subscription signals whatever is queued; WakeAt(0) signals every frame again.
+func TestSub_WakeAt(t *testing.T) {
+	h := hub.New()
+	sub, _, _, _ := h.Subscribe("bob", "s1", "", 0)
+	var notified int
+	sub.Notify(func() { notified++ })
+	ready := func() bool {
+		select {
+		case <-sub.Ready:
+			return true
+		default:
+			return false
+		}
+	}
+	publish := func() { h.Publish([]string{"bob"}, chat.Typing{Conversation: "c", User: "ann"}) }
+	sub.WakeAt(3)
+	publish()
+	publish()
+	if ready() || notified != 0 {
+		t.Fatalf("2 of 3 frames queued: ready %v, notified %d; want neither", ready(), notified)
+	}
+	publish()
+	if !ready() || notified != 1 {
+		t.Fatalf("3 of 3 frames queued: want a signal and one notification (notified %d)", notified)
+	}
+	sub.Take(nil)
+	sub.WakeAt(0)
+	publish()
+	if !ready() || notified != 2 {
+		t.Fatalf("WakeAt(0): want a signal for one frame (notified %d)", notified)
+	}
+	sub.WakeAt(5)
+	h.Unsubscribe(sub)
+	if !ready() || notified != 3 {
+		t.Fatalf("the end, below the threshold: want a signal (notified %d)", notified)
+	}
+	if _, open := sub.Take(nil); open {
+		t.Fatal("Take after the end: open")
+	}
+}

@@ -431,6 +431,9 @@ func (wc *wsConn) write() {
 	for {
 		if wait := wsPace(wc.s.wsWriters.Load()) - time.Since(last); wait > 0 && wc.gather() {
 			wc.paced.Add(1)
+			// Woken by the queue only when it is full enough to write at once (or ended),
+			// not for each frame that arrives meanwhile.
+			wc.sub.WakeAt(wsCoalesceMax)
 			if pace == nil {
 				pace = time.NewTimer(wait)
 				defer pace.Stop()
@@ -448,6 +451,7 @@ func (wc *wsConn) write() {
 				}
 			}
 			pace.Stop()
+			wc.sub.WakeAt(0)
 		}
 		var open bool
 		frames, open = wc.sub.Take(frames[:0])
