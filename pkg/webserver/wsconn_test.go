@@ -364,6 +364,23 @@ func TestWSWriter_ComesAndGoes(t *testing.T) {
 	}
 }
 
+// typingEvents returns publish(i), which sends account u1 its i-th event (a typing event),
+// and read(i), which reads the next frame at p's client and checks that it is the i-th.
+func typingEvents(t *testing.T, ctx context.Context, h *hub.Hub, p wsPair) (publish, read func(i int)) {
+	publish = func(i int) { h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)}) }
+	read = func(i int) {
+		t.Helper()
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if want := fmt.Sprintf(`"seq":%d,`, i); !strings.Contains(string(b), want) {
+			t.Fatalf("event %d = %s", i, b)
+		}
+	}
+	return publish, read
+}
+
 // A busy connection's writer waits for more events before its next write, so that they share
 // it: here the pacing never ends by time (an hour), only when wsCoalesceMax frames are queued,
 // and the end of the subscription is not delayed by it.
@@ -374,17 +391,7 @@ func TestWSWriter_PacesBusyConnection(t *testing.T) {
 	p, h, _, sub := newHubPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	publish := func(i int) { h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)}) }
-	read := func(i int) {
-		t.Helper()
-		_, b, err := p.client.Read(ctx)
-		if err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
-		if want := fmt.Sprintf(`"seq":%d,`, i); !strings.Contains(string(b), want) {
-			t.Fatalf("event %d = %s", i, b)
-		}
-	}
+	publish, read := typingEvents(t, ctx, h, p)
 	before := p.writes.count()
 	publish(1)
 	read(1) // the first write after a quiet spell is not delayed
@@ -448,17 +455,7 @@ func TestWSWriter_PaceGrowsWithWriters(t *testing.T) {
 	p, h, s, _ := newHubPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	publish := func(i int) { h.Publish([]string{"u1"}, chat.Typing{Conversation: "c", User: fmt.Sprint(i)}) }
-	read := func(i int) {
-		t.Helper()
-		_, b, err := p.client.Read(ctx)
-		if err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
-		if want := fmt.Sprintf(`"seq":%d,`, i); !strings.Contains(string(b), want) {
-			t.Fatalf("event %d = %s", i, b)
-		}
-	}
+	publish, read := typingEvents(t, ctx, h, p)
 	before := p.writes.count()
 	for i := 1; i <= 3; i++ {
 		publish(i)
