@@ -409,3 +409,23 @@ func BenchmarkClose(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLookupSession is the session check every request and WebSocket frame makes.
+func BenchmarkLookupSession(b *testing.B) {
+	ctx := context.Background()
+	s := MustOpen(b, b.TempDir())
+	a, err := s.CreateUser(ctx, "ann", "x", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, "hash", a, time.Now().Add(time.Hour).Unix(), ""); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.LookupSession(ctx, "hash", 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -111,6 +112,31 @@ type pair struct {
 	path string
 	W    *sql.DB
 	R    *sql.DB
+
+	// prepared holds R's statements for the queries run on every request (readStmt).
+	mu       sync.Mutex
+	prepared map[string]*sql.Stmt
+}
+
+// readStmt returns query prepared on R, preparing it on first use. For a query run on every
+// request or WebSocket frame (the session's lookup), parsing it again each time was half of
+// its cost. database/sql prepares the statement again on each of R's connections that runs
+// it, and keeps it there.
+func (p *pair) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st := p.prepared[query]; st != nil {
+		return st, nil
+	}
+	st, err := p.R.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.prepared == nil {
+		p.prepared = map[string]*sql.Stmt{}
+	}
+	p.prepared[query] = st
+	return st, nil
 }
 
 func openPair(ctx context.Context, path, kind, sync string) (*pair, error) {
@@ -127,6 +153,12 @@ func openPair(ctx context.Context, path, kind, sync string) (*pair, error) {
 }
 
 func (p *pair) Close() error {
+	p.mu.Lock()
+	for _, st := range p.prepared {
+		st.Close()
+	}
+	p.prepared = nil
+	p.mu.Unlock()
 	err1 := p.R.Close()
 	// A last checkpoint on close leaves a small WAL for the admin's tools.
 	p.W.Exec("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -199,8 +199,13 @@ func (s *Store) CreateOutgoingWebhook(ctx context.Context, h chat.OutgoingWebhoo
 
 // OutgoingWebhooks lists the outgoing webhooks of conversation (all for "").
 func (s *Store) OutgoingWebhooks(ctx context.Context, conversation string) ([]chat.OutgoingWebhook, error) {
-	rows, err := s.auth.R.QueryContext(ctx, `SELECT id, channel, trigger_words, url, token, username, created_ts FROM outgoing_webhooks
-		WHERE ? = '' OR channel = ? ORDER BY created_ts, id`, conversation, conversation)
+	// Run for every message posted: prepared once.
+	st, err := s.auth.readStmt(ctx, `SELECT id, channel, trigger_words, url, token, username, created_ts FROM outgoing_webhooks
+		WHERE ? = '' OR channel = ? ORDER BY created_ts, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list outgoing webhooks: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, conversation, conversation)
 	if err != nil {
 		return nil, fmt.Errorf("store: list outgoing webhooks: %w", err)
 	}

@@ -24,6 +24,11 @@ func (s *Store) CreateSession(ctx context.Context, idHash string, a chat.Account
 	return nil
 }
 
+// lookupSessionSQL is LookupSession's query: run for every request and WebSocket frame, so
+// prepared once (pair.readStmt).
+const lookupSessionSQL = `SELECT u.id, u.username, s.last_seen_ts FROM sessions s JOIN users u ON u.id = s.user_id AND u.username = s.username
+	WHERE s.id_hash = ? AND s.expires_ts > ?`
+
 // LookupSession returns the account of a live session. A session belongs to an account id,
 // not a name: a session whose account is gone (even deleted by hand with sqlite3, which leaves
 // sessions rows behind) is EUnauthorized, also when the name has been registered again.
@@ -33,8 +38,11 @@ func (s *Store) LookupSession(ctx context.Context, idHash string, idle time.Dura
 	var a chat.Account
 	var seen int64
 	now := s.Now().Unix()
-	err := s.auth.R.QueryRowContext(ctx, `SELECT u.id, u.username, s.last_seen_ts FROM sessions s JOIN users u ON u.id = s.user_id AND u.username = s.username
-		WHERE s.id_hash = ? AND s.expires_ts > ?`, idHash, now).Scan(&a.ID, &a.Name, &seen)
+	st, err := s.auth.readStmt(ctx, lookupSessionSQL)
+	if err != nil {
+		return a, fmt.Errorf("store: look up session: %w", err)
+	}
+	err = st.QueryRowContext(ctx, idHash, now).Scan(&a.ID, &a.Name, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, chat.Errorf(chat.EUnauthorized, "not logged in")
 	}
