@@ -53,6 +53,14 @@ func TestMain_Health(t *testing.T) {
 // 0077: tests that run it see that umask afterwards.
 func MustRunMain(tb testing.TB, args ...string) *daemon.Main {
 	tb.Helper()
+	m, _ := mustRunMainLog(tb, args...)
+	return m
+}
+
+// mustRunMainLog is MustRunMain, and the daemon's log. A -data among args takes the place of
+// the temporary directory.
+func mustRunMainLog(tb testing.TB, args ...string) (*daemon.Main, *syncBuffer) {
+	tb.Helper()
 	log := &syncBuffer{}
 	m := daemon.NewMain()
 	m.Stdout, m.Stderr = log, log
@@ -68,7 +76,7 @@ func MustRunMain(tb testing.TB, args ...string) *daemon.Main {
 			tb.Logf("minimostd's log:\n%s", log)
 		}
 	})
-	return m
+	return m, log
 }
 
 // MustCloseMain closes m and fails the test on an error.
@@ -212,16 +220,7 @@ func TestMain_WarmsUserDBsAtStart(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
-	m := daemon.NewMain()
-	m.Stdout, m.Stderr = log, log
-	if err := m.ParseFlags([]string{"-data", dir, "-listen", "127.0.0.1:0", "-init"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Run(ctx); err != nil {
-		m.Close()
-		t.Fatalf("Run: %v\n%s", err, log)
-	}
+	m, log := mustRunMainLog(t, "-data", dir, "-init")
 	defer MustCloseMain(t, m)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

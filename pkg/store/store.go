@@ -288,7 +288,7 @@ func (s *Store) WarmUserDBs(ctx context.Context) (int, error) {
 		return 0, opErr("warm user databases", err)
 	}
 	var names []string
-	for rows.Next() && len(names) < s.users.max {
+	for len(names) < s.users.max && rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
 			rows.Close()

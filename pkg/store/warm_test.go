@@ -63,6 +63,12 @@ func TestStore_WarmUserDBs(t *testing.T) {
 
 	s = open()
 	defer s.Close()
+	// A start that ends at once (shutdown) warms nothing.
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if n, _ := s.WarmUserDBs(stopped); n != 0 || s.UserDBOpens() != 0 {
+		t.Fatalf("with its context ended, warmed %d (opens %d), want 0", n, s.UserDBOpens())
+	}
 	n, err := s.WarmUserDBs(ctx)
 	if err != nil {
 		t.Fatal(err)
