@@ -560,7 +560,10 @@ type plCopy struct {
 // file) has no messages; ok is then false.
 func (w *plWorld) copies(user string) (rows map[string]plCopy, ok bool) {
 	rows = map[string]plCopy{}
-	out, err := exec.Command("sqlite3", w.d.Path("users", user+".db"), "SELECT id, deleted, sender, body FROM messages;").CombinedOutput()
+	// The daemon may be opening the file meanwhile (after a restart it opens the recently
+	// active accounts' databases, and recovers a WAL the cut left): wait for its lock, as the
+	// administration guide advises for sqlite3 on a running server.
+	out, err := exec.Command("sqlite3", "-cmd", ".timeout 5000", w.d.Path("users", user+".db"), "SELECT id, deleted, sender, body FROM messages;").CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "no such table: messages") {
 			return rows, false
