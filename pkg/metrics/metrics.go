@@ -67,7 +67,7 @@ func New() *Metrics {
 		}, []string{"reason"}),
 	}
 	r.MustRegister(m.HTTPDuration, m.LoginFailures, m.MessagesPosted, m.JournalCommit, m.WSClosed,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

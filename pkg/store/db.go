@@ -23,6 +23,16 @@ var migrationsFS embed.FS
 // JournalSizeLimit is every connection's PRAGMA journal_size_limit, in bytes.
 const JournalSizeLimit = 256 << 10
 
+// UserDBCacheKiB is each user database connection's page cache (PRAGMA cache_size), in KiB,
+// instead of SQLite's 2,000 KiB. The handle cache keeps up to MaxOpenUserDBs of them open,
+// and the allocator of this SQLite (modernc.org/memory) gives each 4 KiB page, with SQLite's
+// header, an 8 KiB slot: a full default cache holds 4 MiB of RSS, 8 GiB over 2,048 handles.
+// A user database is written at its end and read mostly there (the newest pages of
+// history), which a small cache holds; while a cache grows every new page is fresh memory
+// the kernel has to fault in (15 % of the daemon's CPU with a channel of 1,000 members at
+// 50 messages/s), and a full cache reuses its pages instead.
+const UserDBCacheKiB = 256
+
 // dsn builds a modernc.org/sqlite DSN. Pragmas go in the DSN so every pooled connection gets
 // them; _txlock=immediate makes BEGIN take the write lock up front, so two writers never
 // deadlock upgrading read locks.
@@ -45,7 +55,11 @@ func dsn(path string, create bool, sync string) string {
 // openDB opens one SQLite file with maxConns pooled connections and applies the migrations
 // of kind ("auth", "presence" or "user").
 func openDB(ctx context.Context, path, kind string, create bool, maxConns int, sync string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path, create, sync))
+	d := dsn(path, create, sync)
+	if kind == "user" {
+		d += "&_pragma=" + url.QueryEscape(fmt.Sprintf("cache_size(%d)", -UserDBCacheKiB))
+	}
+	db, err := sql.Open("sqlite", d)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -210,4 +211,37 @@ func TestUserDBs_CloseOfEvictedHandleHoldsNoOneElse(t *testing.T) {
 		return len(c.closing) == 0 && !c.closer
 	})
 	c.closeAll(ctx)
+}
+
+// Every connection to a user database, the first and one opened again after an eviction,
+// has the small page cache; the shared databases keep SQLite's.
+func TestUserDB_PageCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{MaxOpenUserDBs: 1, FanoutLinger: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	makeUserDBs(t, s, "ann", "ben") // ann's handle is evicted by ben's
+	cacheSize := func(db *sql.DB) (n int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, name := range []string{"ben", "ann"} {
+		u, err := s.users.acquire(ctx, name, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cacheSize(u.db)
+		s.users.release(u)
+		if got != -UserDBCacheKiB {
+			t.Errorf("%s's database: cache_size %d, want %d", name, got, -UserDBCacheKiB)
+		}
+	}
+	if got := cacheSize(s.auth.R); got != -2000 {
+		t.Errorf("auth.db: cache_size %d, want SQLite's default -2000", got)
+	}
 }
