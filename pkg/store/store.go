@@ -29,10 +29,15 @@ type Store struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	membersMu   sync.Mutex
-	accounts    *chat.Directory
-	accountsAt  time.Time
-	lifecycleMu sync.Mutex // serialises account creation and deletion
+	membersMu sync.Mutex
+	accounts  *chat.Directory
+	// accountsAt is when accounts was read; accountsLoading is set while a caller reads them
+	// again (the others get the snapshot meanwhile); accountsGen counts the daemon's own
+	// changes, after which a read begun before is not kept.
+	accountsAt      time.Time
+	accountsLoading bool
+	accountsGen     uint64
+	lifecycleMu     sync.Mutex // serialises account creation and deletion
 
 	deletionHook func(step string)
 

@@ -244,13 +244,50 @@ func accountID(id sql.NullString, name string) string {
 }
 
 // Accounts returns every account, from a snapshot at most a second old (hand edits of auth.db
-// are noticed within that second; the daemon's own changes at once).
+// are noticed within that second; the daemon's own changes at once). Every request asks for
+// it. When the snapshot is a second old, one caller reads the table again while the others
+// keep getting the snapshot they have: a read of thousands of rows on a busy machine took
+// long enough that the requests queued behind it, all of them, once a second.
 func (s *Store) Accounts(ctx context.Context) (*chat.Directory, error) {
 	s.membersMu.Lock()
-	defer s.membersMu.Unlock()
-	if s.accounts != nil && s.Now().Sub(s.accountsAt) < time.Second {
-		return s.accounts, nil
+	d := s.accounts
+	if d != nil && (s.accountsLoading || s.Now().Sub(s.accountsAt) < time.Second) {
+		s.membersMu.Unlock()
+		return d, nil
 	}
+	if d == nil {
+		// None yet, or the daemon changed an account: everyone waits for the new one.
+		defer s.membersMu.Unlock()
+		at := s.Now()
+		d, err := s.loadAccounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.accounts, s.accountsAt = d, at
+		return d, nil
+	}
+	s.accountsLoading = true
+	gen, at := s.accountsGen, s.Now()
+	s.membersMu.Unlock()
+	nd, err := s.loadAccounts(ctx)
+	s.membersMu.Lock()
+	defer s.membersMu.Unlock()
+	s.accountsLoading = false
+	if err != nil {
+		return nil, err
+	}
+	if s.accountsGen == gen {
+		// Unless the daemon changed an account meanwhile: then what was read may predate it.
+		s.accounts, s.accountsAt = nd, at
+	}
+	return nd, nil
+}
+
+// afterAccountsRead, when set (by tests), runs once the accounts' rows are read.
+var afterAccountsRead func()
+
+// loadAccounts reads every account from auth.db.
+func (s *Store) loadAccounts(ctx context.Context) (*chat.Directory, error) {
 	rows, err := s.auth.R.QueryContext(ctx, "SELECT id, username FROM users ORDER BY username")
 	if err != nil {
 		return nil, fmt.Errorf("store: list accounts: %w", err)
@@ -268,8 +305,10 @@ func (s *Store) Accounts(ctx context.Context) (*chat.Directory, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list accounts: %w", err)
 	}
-	s.accounts, s.accountsAt = chat.NewDirectory(list), s.Now()
-	return s.accounts, nil
+	if afterAccountsRead != nil {
+		afterAccountsRead()
+	}
+	return chat.NewDirectory(list), nil
 }
 
 // Usernames returns every account name.
@@ -288,6 +327,7 @@ func (s *Store) Usernames(ctx context.Context) ([]string, error) {
 func (s *Store) invalidateUsers() {
 	s.membersMu.Lock()
 	s.accounts = nil
+	s.accountsGen++
 	s.membersMu.Unlock()
 }
 
