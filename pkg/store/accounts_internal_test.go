@@ -12,11 +12,7 @@ import (
 // that read is seen at once, and the read begun before it does not replace what came after.
 func TestAccounts_StaleSnapshotServedDuringRefresh(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openJournalStore(t, t.TempDir(), Options{})
 	var clockMu sync.Mutex
 	clock := time.Now()
 	s.Now = func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock }

@@ -9,11 +9,7 @@ import (
 // was written since it was prepared.
 func TestPair_ReadStmtPreparedOnce(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openJournalStore(t, t.TempDir(), Options{})
 	const q = "SELECT COUNT(*) FROM users WHERE username = ?"
 	st, err := s.auth.readStmt(ctx, q)
 	if err != nil {

@@ -217,11 +217,7 @@ func TestUserDBs_CloseOfEvictedHandleHoldsNoOneElse(t *testing.T) {
 // has the small page cache; the shared databases keep SQLite's.
 func TestUserDB_PageCacheBounded(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{MaxOpenUserDBs: 1, FanoutLinger: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openJournalStore(t, t.TempDir(), Options{MaxOpenUserDBs: 1, FanoutLinger: -1})
 	makeUserDBs(t, s, "ann", "ben") // ann's handle is evicted by ben's
 	cacheSize := func(db *sql.DB) (n int) {
 		t.Helper()
