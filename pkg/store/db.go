@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations
@@ -55,13 +55,28 @@ func dsn(path string, create bool, sync string) string {
 // openDB opens one SQLite file with maxConns pooled connections and applies the migrations
 // of kind ("auth", "presence" or "user").
 func openDB(ctx context.Context, path, kind string, create bool, maxConns int, sync string) (*sql.DB, error) {
+	return openDBAttached(ctx, path, kind, create, maxConns, sync, "")
+}
+
+// openDBAttached is openDB, with the fan-out's staging database (stagingURI, see
+// fanoutStaging) attached to every connection when stagingURI is not "".
+func openDBAttached(ctx context.Context, path, kind string, create bool, maxConns int, sync, stagingURI string) (*sql.DB, error) {
 	d := dsn(path, create, sync)
 	if kind == "user" {
 		d += "&_pragma=" + url.QueryEscape(fmt.Sprintf("cache_size(%d)", -UserDBCacheKiB))
 	}
-	db, err := sql.Open("sqlite", d)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	var db *sql.DB
+	if stagingURI == "" {
+		var err error
+		if db, err = sql.Open("sqlite", d); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	} else {
+		conn, err := sqlite.NewConnector(d)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		db = sql.OpenDB(stagingConnector{conn, stagingURI})
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
@@ -101,7 +116,14 @@ func migrate(ctx context.Context, db *sql.DB, kind string) error {
 		if err != nil {
 			return err
 		}
-		tx, err := db.BeginTx(ctx, nil)
+		// A user database's connection has the fan-out's staging database attached, whose
+		// lock every BEGIN IMMEDIATE would take too (see fanout.write): its migration begins
+		// deferred, and its first statement, a write, takes the file's write lock.
+		var opts *sql.TxOptions
+		if kind == "user" {
+			opts = &sql.TxOptions{ReadOnly: true}
+		}
+		tx, err := db.BeginTx(ctx, opts)
 		if err != nil {
 			return err
 		}

@@ -57,6 +57,9 @@ type entry struct {
 	op         string
 	msg        chat.Message
 	recipients []string
+	// stageKey, when not 0, is msg's key in the staging database (see staging.go), where
+	// it is from before the entry is queued until its last copy is committed.
+	stageKey int64
 
 	// Guarded by fanout.mu.
 	idx       uint64 // enqueue order, for flush
@@ -82,6 +85,8 @@ type FanoutStats struct {
 	JournalCommits, JournalCommitNanos int64
 	// Refused is the number of operations refused because Queued was at its bound.
 	Refused int64
+	// Staged is the number of messages written to the staging database (see staging.go).
+	Staged int64
 }
 
 type appendReq struct {
@@ -171,7 +176,10 @@ type fanout struct {
 	// the seqs of operations whose copies are all committed, waiting for that fsync.
 	dirty     map[string]struct{}
 	committed []int64
-	syncWake  chan struct{}
+	// unstage are the keys of staged messages whose copies are all committed, for syncLoop
+	// to delete from the staging database.
+	unstage  []int64
+	syncWake chan struct{}
 	// syncDB makes the commits to the database at a path durable: syncWAL (tests replace
 	// it, under mu).
 	syncDB func(path string) error
@@ -240,8 +248,27 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	if err := f.journal(ctx, appendReq{e: e, done: make(chan error, 1)}); err != nil {
 		return err
 	}
+	f.stage(e)
 	f.enqueue(e)
 	return nil
+}
+
+// stage writes a new message going to many recipients into the staging database, from
+// which each recipient's batch copies it (see staging.go). If that fails, its copies are
+// written from e.msg as any other's.
+func (f *fanout) stage(e *entry) {
+	if e.op != opPut || len(e.recipients) < minStagedRecipients || f.s.staging == nil {
+		return
+	}
+	key, err := f.s.staging.add(context.Background(), &e.msg)
+	if err != nil {
+		f.s.Logger.Warn("fan-out staging failed; the copies are written one by one", "seq", e.seq, "err", err)
+		return
+	}
+	e.stageKey = key
+	f.mu.Lock()
+	f.stats.Staged++
+	f.mu.Unlock()
 }
 
 // journal hands req to the journal loop and waits for its commit.
@@ -580,6 +607,9 @@ func (f *fanout) wakeAtLocked(d time.Duration) {
 func (f *fanout) finishLocked(e *entry) {
 	e.finished = true
 	f.committed = append(f.committed, e.seq)
+	if e.stageKey != 0 {
+		f.unstage = append(f.unstage, e.stageKey)
+	}
 	wake(f.syncWake)
 	// Nothing needs the payload any more; pending may keep e a while behind an older one.
 	e.msg, e.recipients = chat.Message{}, nil
@@ -723,9 +753,18 @@ const syncParallel = 32
 // replay writes the copies again.
 func (f *fanout) syncRound() {
 	f.mu.Lock()
-	seqs, users, syncDB := f.committed, f.dirty, f.syncDB
-	f.committed, f.dirty = nil, map[string]struct{}{}
+	seqs, users, syncDB, unstage := f.committed, f.dirty, f.syncDB, f.unstage
+	f.committed, f.dirty, f.unstage = nil, map[string]struct{}{}, nil
 	f.mu.Unlock()
+	if len(unstage) > 0 {
+		// Nothing reads them any more: every copy is committed.
+		if err := f.s.staging.remove(context.Background(), unstage); err != nil {
+			f.s.Logger.Error("fan-out staging: cannot drop finished messages; will retry", "messages", len(unstage), "err", err)
+			f.mu.Lock()
+			f.unstage = append(f.unstage, unstage...)
+			f.mu.Unlock()
+		}
+	}
 	if len(seqs) == 0 && len(users) == 0 {
 		return
 	}
@@ -790,7 +829,8 @@ const (
 	putFull
 )
 
-var putSQL = [2]string{
+var putSQL = [3]string{
+	putStaged: putStagedSQL,
 	putPlain: `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html, sent_ts, sent_ms,
 	mentions) VALUES (?,?,?,?,?,?,?,?)`,
 	putFull: `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
@@ -828,8 +868,9 @@ func (f *fanout) apply(user string, ops []*entry, settle func(error)) {
 	settle(err)
 }
 
-// afterWrite, when set (by tests), runs between a batch's commit and its settle.
-var afterWrite func(user string)
+// afterWrite, when set (by tests), runs between a batch's commit and its settle;
+// duringWrite inside the batch's transaction, after its writes.
+var afterWrite, duringWrite func(user string)
 
 // applyNow writes ops, which are not in the journal or any queue, into user's database
 // directly.
@@ -845,42 +886,84 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 	now := f.s.Now().Unix()
 	// Prepared before the transaction: the handle has one connection, which the
 	// transaction holds until it ends.
-	var shared [2]*sql.Stmt
+	var shared [len(putSQL)]*sql.Stmt
 	for _, e := range ops {
 		if e.op != opPut {
 			continue
 		}
-		if k := putKind(&e.msg); shared[k] == nil {
-			if shared[k], err = u.putStmt(ctx, k); err != nil {
-				return err
+		kinds := []int{putKind(&e.msg)}
+		if e.stageKey != 0 {
+			kinds = []int{putStaged}
+		}
+		for _, k := range kinds {
+			if shared[k] == nil {
+				if shared[k], err = u.putStmt(ctx, k); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	err = withTx(ctx, u.db, func(tx *sql.Tx) error {
-		var put [2]*sql.Stmt
+	// Deferred, not BEGIN IMMEDIATE: that would also take the write lock of the staging
+	// database attached to the connection, which is shared by every user database's
+	// connection and the staging writer, and so make every one of them wait for this
+	// transaction. Every statement below that touches the user's file writes it, the first
+	// one taking its write lock (waiting for another process's, under busy_timeout); the
+	// reads (unreadStale) come after.
+	err = withReadTx(ctx, u.db, func(tx *sql.Tx) error {
+		var put [len(putSQL)]*sql.Stmt
+		stmt := func(k int) *sql.Stmt {
+			if put[k] == nil {
+				// Bound to this transaction; on the handle's one connection it reuses the
+				// statement prepared there, and closing it leaves that one open.
+				put[k] = tx.StmtContext(ctx, shared[k])
+			}
+			return put[k]
+		}
+		defer func() {
+			for _, st := range put {
+				if st != nil {
+					st.Close()
+				}
+			}
+		}()
+		// staged are the keys of the staged messages met since the last write, copied in one
+		// statement before anything else is written.
+		var staged []int64
+		copyStaged := func() error {
+			if len(staged) == 0 {
+				return nil
+			}
+			if _, err := stmt(putStaged).Exec(keyList(staged)); err != nil {
+				return fmt.Errorf("insert staged messages: %w", err)
+			}
+
+			staged = staged[:0]
+			return nil
+		}
 		var conv *sql.Stmt
 		for _, e := range ops {
 			m := &e.msg
+			if !(e.op == opPut && e.stageKey != 0) {
+				if err := copyStaged(); err != nil {
+					return err
+				}
+			}
 			switch e.op {
 			case opPut:
-				k := putKind(m)
-				if put[k] == nil {
-					// Bound to this transaction; on the handle's one connection it reuses
-					// the statement prepared there, and closing it leaves that one open.
-					put[k] = tx.StmtContext(ctx, shared[k])
-					defer put[k].Close()
-				}
 				var err error
-				if k == putPlain {
-					_, err = put[k].Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+				switch k := putKind(m); {
+				case e.stageKey != 0:
+					staged = append(staged, e.stageKey)
+				case k == putPlain:
+					_, err = stmt(k).Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
 						mentionsText(m.Mentions))
-				} else {
+				default:
 					var af, an, at any
 					var as any
 					if a := m.Attachment; a != nil {
 						af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
 					}
-					_, err = put[k].Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+					_, err = stmt(k).Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
 						m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props))
 				}
 				if err != nil {
@@ -916,6 +999,12 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 					return fmt.Errorf("delete message: %w", err)
 				}
 			}
+		}
+		if err := copyStaged(); err != nil {
+			return err
+		}
+		if duringWrite != nil {
+			duringWrite(u.name)
 		}
 		// A message written among those the sidebar's kept counts covered drops the count.
 		stale, err := u.unreadStale(ctx, tx, ops)
@@ -1061,6 +1150,7 @@ func (f *fanout) replay(ctx context.Context) error {
 		return err
 	}
 	for _, e := range entries {
+		f.stage(e)
 		f.enqueue(e)
 	}
 	if len(entries) > 0 {

@@ -90,7 +90,7 @@ func (s *Store) IntegrityCheck(ctx context.Context) ([]DBResult, error) {
 }
 
 func integrityCheck(ctx context.Context, db *sql.DB) (string, error) {
-	lines, err := queryStrings(ctx, db, "PRAGMA integrity_check")
+	lines, err := queryStrings(ctx, db, "PRAGMA main.integrity_check")
 	return strings.Join(lines, "; "), err
 }
 
@@ -146,7 +146,7 @@ func (s *Store) Checkpoint(ctx context.Context, users []string) ([]DBResult, err
 // checkpointTruncate copies the WAL back into the database and truncates it to 0 bytes.
 func checkpointTruncate(ctx context.Context, db *sql.DB) (busy bool, frames int, err error) {
 	var b, logFrames, ckpt int
-	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&b, &logFrames, &ckpt); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA main.wal_checkpoint(TRUNCATE)").Scan(&b, &logFrames, &ckpt); err != nil {
 		return false, 0, err
 	}
 	return b != 0, max(logFrames, 0), nil

@@ -23,6 +23,7 @@ type Store struct {
 	presence *pair
 	users    *userDBs
 	fanout   *fanout
+	staging  *fanoutStaging // attached to every user database connection
 	ids      IDGen
 
 	// Now is the clock. Logger receives what the store has to report.
@@ -104,7 +105,12 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 		s.auth.Close()
 		return nil, err
 	}
-	s.users = newUserDBs(filepath.Join(dir, "users"), opt.MaxOpenUserDBs)
+	if s.staging, err = openStaging(ctx); err != nil {
+		s.presence.Close()
+		s.auth.Close()
+		return nil, err
+	}
+	s.users = newUserDBs(filepath.Join(dir, "users"), opt.MaxOpenUserDBs, s.staging.uri)
 	s.fanout = newFanout(s, opt.FanoutWorkers, opt.FanoutLinger, opt.FanoutMaxQueued)
 	if err := s.fanout.replay(ctx); err != nil {
 		s.Close()
@@ -154,6 +160,10 @@ func (s *Store) close(ctx context.Context) error {
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
 	}
+	if s.staging != nil {
+		// Last: the in-memory database goes with its last connection.
+		errs = append(errs, s.staging.close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -186,7 +196,7 @@ type userDB struct {
 	// put are the fan-out's INSERTs (putPlain and putFull), prepared once per open handle
 	// and reused by every transaction (tx.Stmt reuses them on the handle's single
 	// connection) instead of being prepared again for each batch.
-	put [2]*sql.Stmt
+	put [len(putSQL)]*sql.Stmt
 	// upto mirrors the upto column of the database's unread_counts (once uptoLoaded), so
 	// that the fan-out tells without a query per copy when it writes a message among those
 	// an entry counted. dataVersion is the file's PRAGMA data_version when the sidebar last
@@ -231,8 +241,9 @@ func (u *userDB) close() {
 // userDBs is a bounded cache of open user databases. A handle in use is never closed; the
 // least recently used idle handles are closed when the cache is over its bound.
 type userDBs struct {
-	dir string
-	max int
+	dir     string
+	max     int
+	staging string // the staging database every connection attaches ("": none)
 
 	mu  sync.Mutex
 	m   map[string]*userDB
@@ -253,8 +264,10 @@ type userDBs struct {
 
 var errNoUserDB = errors.New("user database does not exist")
 
-func newUserDBs(dir string, max int) *userDBs {
-	c := &userDBs{dir: dir, max: max, m: map[string]*userDB{}, lru: list.New(), closing: map[string]int{}}
+// newUserDBs makes the cache of dir's databases; stagingURI ("" for none) is attached to
+// every connection (see staging.go).
+func newUserDBs(dir string, max int, stagingURI string) *userDBs {
+	c := &userDBs{dir: dir, max: max, staging: stagingURI, m: map[string]*userDB{}, lru: list.New(), closing: map[string]int{}}
 	c.closed = sync.NewCond(&c.mu)
 	return c
 }
@@ -357,7 +370,7 @@ func (c *userDBs) acquireOpened(ctx context.Context, name string, create bool) (
 	if statErr != nil && !create {
 		return nil, false, errNoUserDB
 	}
-	db, err := openDB(ctx, path, "user", create, 1, "NORMAL")
+	db, err := openDBAttached(ctx, path, "user", create, 1, "NORMAL", c.staging)
 	if err != nil {
 		return nil, false, err
 	}
@@ -504,7 +517,7 @@ func (c *userDBs) closeAll(ctx context.Context) {
 	c.mu.Unlock()
 	parallel(len(all), closeWorkers, func(i int) {
 		if ctx.Err() == nil {
-			all[i].db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+			all[i].db.ExecContext(ctx, "PRAGMA main.wal_checkpoint(TRUNCATE)")
 		}
 	})
 	c.mu.Lock()

@@ -159,7 +159,7 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 // cache waits, and the evicted one's file is opened again once its close is done.
 func TestUserDBs_CloseOfEvictedHandleHoldsNoOneElse(t *testing.T) {
 	ctx := context.Background()
-	c := newUserDBs(t.TempDir(), 1)
+	c := newUserDBs(t.TempDir(), 1, "")
 	a, err := c.acquire(ctx, "ann", true)
 	if err != nil {
 		t.Fatal(err)

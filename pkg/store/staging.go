@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// The fan-out's staging database. A message going to many recipients is written once, with
+// all its columns bound, into an in-memory table that every user database connection has
+// attached; each recipient's batch then copies its staged messages from there with one
+// INSERT … SELECT that binds only the list of their keys. Binding a copy's sixteen columns
+// and stepping an INSERT for each copy, through database/sql, cost about as much as SQLite's
+// own work for the row: with the 1,000-member channel at 50 messages/s the daemon's CPU per
+// delivered copy went from 22–25 µs to 18–19 µs, and the posts refused for a backlog from
+// 2–18 % to none (docs/performance.md, round 11).
+//
+// The table lives in a shared-cache in-memory database of this process, whose name is
+// unique to the store (two stores in one process never share one). It holds each staged
+// message from before its entry is queued until the entry's last copy is committed
+// (finishLocked, then syncRound deletes it). It is never on disk: after a crash, the
+// journal's rows are staged again as they are replayed.
+//
+// Locks. In shared-cache mode SQLite locks per table, and a connection's write transaction
+// on the shared database excludes every other connection's. The user database connections
+// read with read_uncommitted, which takes no table locks, and nothing is read there before
+// its insert has committed or after its delete. A BEGIN IMMEDIATE would start a write
+// transaction on every attached database, the staging one included, so that every user
+// database transaction and the staging writer would wait for each other: the fan-out's
+// transactions, and the migrations of a new user database, begin deferred (their first
+// statement on the user's file is a write, which takes its lock as IMMEDIATE would have).
+// A statement reading the staging database holds its mutex while it runs, so the fan-out
+// workers' copy statements run one at a time, and their commits (the WAL writes) in
+// parallel.
+
+// stagingSchema is the attached database's name on every user database connection.
+const stagingSchema = "fanout_staging"
+
+// minStagedRecipients is the least number of recipients for which a message is staged: for
+// a direct message, writing the row once more and deleting it costs more than binding the
+// copies.
+const minStagedRecipients = 4
+
+// putStaged, beside putPlain and putFull: the copies of the staged messages whose keys are
+// listed (a JSON array), in one statement.
+const putStaged = 2
+
+const stagedColumns = `id, conversation, sender, body, html, sent_ts, sent_ms, edited_ts, deleted,
+	mentions, thread_root, attachment_file, attachment_name, attachment_size, attachment_type, props`
+
+const putStagedSQL = `INSERT OR IGNORE INTO main.messages(` + stagedColumns + `)
+	SELECT ` + stagedColumns + ` FROM ` + stagingSchema + `.staged
+	WHERE k IN (SELECT value FROM json_each(?))`
+
+// stagingSeq makes each store's staging database name unique in the process.
+var stagingSeq atomic.Uint64
+
+// fanoutStaging is the staging database of one store.
+type fanoutStaging struct {
+	uri  string
+	last atomic.Int64 // the last key given
+	db   *sql.DB      // one connection: it keeps the in-memory database alive
+	put  *sql.Stmt
+	del  *sql.Stmt
+}
+
+func openStaging(ctx context.Context) (*fanoutStaging, error) {
+	st := &fanoutStaging{uri: "file:minimost-fanout-staging-" + strconv.FormatUint(stagingSeq.Add(1), 10) + "?mode=memory&cache=shared"}
+	db, err := sql.Open("sqlite", st.uri)
+	if err != nil {
+		return nil, fmt.Errorf("fan-out staging: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	st.db = db
+	// The columns have the types of users/<name>.db's messages table, so that a copy holds
+	// what the INSERT of the row would have stored.
+	if _, err := db.ExecContext(ctx, `CREATE TABLE staged (
+		k               INTEGER PRIMARY KEY, -- the journal's seq
+		id              TEXT NOT NULL,
+		conversation    TEXT NOT NULL,
+		sender          TEXT NOT NULL,
+		body            TEXT NOT NULL,
+		html            TEXT NOT NULL,
+		sent_ts         INTEGER NOT NULL,
+		sent_ms         INTEGER NOT NULL,
+		edited_ts       INTEGER NOT NULL,
+		deleted         INTEGER NOT NULL,
+		mentions        TEXT NOT NULL,
+		thread_root     TEXT NOT NULL,
+		attachment_file TEXT,
+		attachment_name TEXT,
+		attachment_size INTEGER,
+		attachment_type TEXT,
+		props           TEXT NOT NULL)`); err != nil {
+		st.close()
+		return nil, fmt.Errorf("fan-out staging: %w", err)
+	}
+	if st.put, err = db.PrepareContext(ctx, `INSERT INTO staged(k, `+stagedColumns+`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`); err != nil {
+		st.close()
+		return nil, fmt.Errorf("fan-out staging: %w", err)
+	}
+	if st.del, err = db.PrepareContext(ctx, `DELETE FROM staged WHERE k IN (SELECT value FROM json_each(?))`); err != nil {
+		st.close()
+		return nil, fmt.Errorf("fan-out staging: %w", err)
+	}
+	return st, nil
+}
+
+// add stages m under a new key, never given before by this store (a journal seq can be, once
+// its row is gone), and returns the key.
+func (st *fanoutStaging) add(ctx context.Context, m *chat.Message) (int64, error) {
+	key := st.last.Add(1)
+	var af, an, at any
+	var as any
+	if a := m.Attachment; a != nil {
+		af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
+	}
+	if _, err := st.put.ExecContext(ctx, key, m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+		m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)); err != nil {
+		return 0, err
+	}
+	return key, nil
+}
+
+// remove drops the staged messages of keys.
+func (st *fanoutStaging) remove(ctx context.Context, keys []int64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := st.del.ExecContext(ctx, keyList(keys))
+	return err
+}
+
+// count is the number of staged messages.
+func (st *fanoutStaging) count(ctx context.Context) (n int, err error) {
+	err = st.db.QueryRowContext(ctx, "SELECT count(*) FROM staged").Scan(&n)
+	return n, err
+}
+
+func (st *fanoutStaging) close() error {
+	if st.put != nil {
+		st.put.Close()
+	}
+	if st.del != nil {
+		st.del.Close()
+	}
+	return st.db.Close()
+}
+
+// keyList is keys as a JSON array, for json_each.
+func keyList(keys []int64) string {
+	b := make([]byte, 0, 8*len(keys)+2)
+	b = append(b, '[')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, k, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// stagingConnector attaches the staging database to every connection it opens, readable
+// without table locks (read_uncommitted).
+type stagingConnector struct {
+	driver.Connector
+	uri string
+}
+
+func (c stagingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("fan-out staging: the driver's connection cannot execute")
+	}
+	if _, err := ex.ExecContext(ctx, "ATTACH DATABASE ? AS "+stagingSchema, []driver.NamedValue{{Ordinal: 1, Value: c.uri}}); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("fan-out staging: attach: %w", err)
+	}
+	if _, err := ex.ExecContext(ctx, "PRAGMA read_uncommitted = 1", nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("fan-out staging: %w", err)
+	}
+	return conn, nil
+}

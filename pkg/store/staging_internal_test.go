@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minimost/minimost/pkg/chat"
+)
+
+// rawCopy is every column of users/<user>.db's copy of message id but the id, quoted by
+// SQLite (so that a type shows: 5 and '5' differ).
+func rawCopy(t *testing.T, s *Store, user, id string) string {
+	t.Helper()
+	u, err := s.users.acquire(context.Background(), user, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.users.release(u)
+	var cols []string
+	for _, c := range strings.Split(stagedColumns, ",") {
+		if c = strings.TrimSpace(c); c != "id" {
+			cols = append(cols, "quote("+c+")")
+		}
+	}
+	var row string
+	if err := u.db.QueryRow("SELECT "+strings.Join(cols, " || '|' || ")+" FROM messages WHERE id = ?", id).Scan(&row); err != nil {
+		t.Fatalf("%s's copy of %s: %v", user, id, err)
+	}
+	return row
+}
+
+func stagedCount(t *testing.T, s *Store) int {
+	t.Helper()
+	n, err := s.staging.count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A message to many recipients is written once into the staging database and copied from
+// there: every copy holds what the INSERT of its columns writes (a message to two, which
+// is not staged), and the staged row goes once every copy is written.
+func TestStaging_CopiesEveryColumnThenDropsTheRow(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s := openJournalStore(t, t.TempDir(), Options{Now: func() time.Time { return at }})
+	many := []string{"ann", "ben", "cat", "dan", "eve"}
+	makeUserDBs(t, s, append(many, "fay")...)
+	full := func(conv string) *chat.Message {
+		return &chat.Message{Conversation: conv, Sender: "ann", Body: "see @ben", HTML: "<p>see @ben</p>",
+			Mentions: []string{"ben"}, ThreadRoot: "0000000000000-root",
+			Attachment: &chat.Attachment{StoredName: "f1.png", Name: "plan.png", Size: 1234, Type: "image/png"},
+			Props:      &chat.MessageProps{FromWebhook: true, Username: "ci"}}
+	}
+	plain := &chat.Message{Conversation: "c:general", Sender: "ben", Body: "plain", HTML: "<p>plain</p>"}
+	staged, direct := full("c:general"), full("d:ann:fay")
+	for _, p := range []struct {
+		m  *chat.Message
+		to []string
+	}{{staged, many}, {plain, many}, {direct, []string{"ann", "fay"}}} {
+		if err := s.PostMessage(ctx, p.m, p.to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The copies linger in their queues: the two messages to five are staged meanwhile.
+	if n := stagedCount(t, s); n != 2 {
+		t.Fatalf("staged messages while their copies wait: %d, want 2", n)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(rawCopy(t, s, "fay", direct.ID), "'d:ann:fay'", "'c:general'", 1)
+	if !strings.Contains(want, "'plan.png'|1234|'image/png'") || !strings.Contains(want, "from_webhook") {
+		t.Fatalf("direct copy %s lacks the attachment or props", want)
+	}
+	for _, u := range many {
+		if got := rawCopy(t, s, u, staged.ID); got != want {
+			t.Errorf("%s's staged copy:\n got %s\nwant %s", u, got, want)
+		}
+		if got := rawCopy(t, s, u, plain.ID); !strings.HasPrefix(got, "'c:general'|'ben'|'plain'|'<p>plain</p>'|") || !strings.Contains(got, "|0|0|''|''|NULL|NULL|NULL|NULL|''") {
+			t.Errorf("%s's copy of a plain message: %s", u, got)
+		}
+	}
+	eventually(t, "staged rows dropped once every copy is written", func() bool { return stagedCount(t, s) == 0 })
+}
+
+// Operations queued behind a staged message in the same batch apply after it: the edit and
+// the deletion find the copy.
+func TestStaging_EditAndDeleteInTheSameBatch(t *testing.T) {
+	ctx := context.Background()
+	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: time.Hour})
+	many := []string{"ann", "ben", "cat", "dan"}
+	makeUserDBs(t, s, many...)
+	edited := post(t, s, "first", many...)
+	gone := post(t, s, "second", many...)
+	e := *edited
+	e.Body, e.HTML = "first, edited", "<p>first, edited</p>"
+	if err := s.EditMessage(ctx, e, many); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMessage(ctx, gone.Conversation, gone.ID, many); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.FanoutStats().Transactions; got != int64(len(many)) {
+		t.Fatalf("%d transactions, want one per member (%d): the test needs the four operations in one batch", got, len(many))
+	}
+	for _, u := range many {
+		if got := rawCopy(t, s, u, edited.ID); !strings.Contains(got, "'first, edited'") {
+			t.Errorf("%s's edited copy: %s", u, got)
+		}
+		if got := rawCopy(t, s, u, gone.ID); !strings.HasPrefix(got, "'c:general'|'ann'|''|''|") || !strings.Contains(got, "|1|") {
+			t.Errorf("%s's deleted copy: %s", u, got)
+		}
+	}
+}
+
+// A fan-out transaction that is open does not hold up the staging of the next message: the
+// transactions do not take the staging database's write lock (a BEGIN IMMEDIATE would,
+// on every attached database), so a post is acknowledged while another member's batch is
+// being written.
+func TestStaging_OpenFanoutTransactionDoesNotBlockAPost(t *testing.T) {
+	ctx := context.Background()
+	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: -1})
+	many := []string{"ann", "ben", "cat", "dan"}
+	makeUserDBs(t, s, many...)
+	inTx, release := make(chan struct{}), make(chan struct{})
+	var once bool
+	duringWrite = func(user string) {
+		if user == "ben" && !once {
+			once = true
+			close(inTx)
+			<-release
+		}
+	}
+	t.Cleanup(func() { duringWrite = nil })
+	first := post(t, s, "first", many...)
+	<-inTx // ben's transaction is open, and stays so until release
+	posted := make(chan error, 1)
+	go func() {
+		m := &chat.Message{Conversation: "c:general", Sender: "cat", Body: "second", HTML: "<p>second</p>"}
+		posted <- s.PostMessage(ctx, m, many)
+	}()
+	select {
+	case err := <-posted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(pollTimeout):
+		close(release)
+		t.Fatalf("a post waited %v for an open fan-out transaction", pollTimeout)
+	}
+	close(release)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range many {
+		if got := rawCopy(t, s, u, first.ID); !strings.Contains(got, "'first'") {
+			t.Errorf("%s: %s", u, got)
+		}
+	}
+	eventually(t, "staging empty", func() bool { return stagedCount(t, s) == 0 })
+}
+
+// A message replayed from the journal after a crash is staged again (the staging database
+// is in memory) and reaches every member.
+func TestStaging_ReplayedMessagesAreStagedAgain(t *testing.T) {
+	dir := t.TempDir()
+	many := []string{"ann", "ben", "cat", "dan", "eve"}
+	s := openJournalStore(t, dir, Options{FanoutLinger: time.Hour})
+	makeUserDBs(t, s, many...)
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, post(t, s, fmt.Sprintf("m%d", i), many...).ID)
+	}
+	// What a crash leaves now: the three in the journal, no copy written (they linger).
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openJournalStore(t, crashed, Options{})
+	if got := s2.FanoutStats().Staged; got != int64(len(ids)) {
+		t.Errorf("%d messages staged by the replay, want %d", got, len(ids))
+	}
+	for _, u := range many {
+		for i, id := range ids {
+			if got := rawCopy(t, s2, u, id); !strings.Contains(got, fmt.Sprintf("'m%d'", i)) {
+				t.Errorf("%s's copy of m%d: %s", u, i, got)
+			}
+		}
+	}
+	eventually(t, "staging empty after the replay", func() bool { return stagedCount(t, s2) == 0 })
+}
