@@ -57,7 +57,7 @@ func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("websocket_write_pace_seconds", "How long a busy WebSocket connection now waits after a write for more events to share the next.", func() float64 { return m.web.WSPace().Seconds() })
 	m.metrics.Fanout(func() metrics.FanoutCounts {
 		st := m.store.FanoutStats()
-		return metrics.FanoutCounts{Queued: st.Queued, Copies: st.Copies, Transactions: st.Transactions, Refused: st.Refused,
+		return metrics.FanoutCounts{Queued: st.Queued, Copies: st.Copies, Transactions: st.Transactions, Refused: st.Refused, Staged: st.Staged,
 			JournalCommits: st.JournalCommits, JournalCommitSeconds: float64(st.JournalCommitNanos) / 1e9, SlowClosed: int64(m.hub.Slow())}
 	})
 	m.metrics.GaugeFunc("start_time_seconds", "When the daemon started, in Unix seconds.", func() float64 { return float64(m.started.Unix()) })

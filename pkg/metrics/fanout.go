@@ -11,6 +11,9 @@ type FanoutCounts struct {
 	Copies, Transactions int64
 	// Refused counts posts refused because the fan-out's backlog was at its bound.
 	Refused int64
+	// Staged counts the messages written once to the fan-out's staging table, which their
+	// recipients' copies are made from.
+	Staged int64
 	// JournalCommits counts the journal's group commits, JournalCommitSeconds their total
 	// duration.
 	JournalCommits       int64
@@ -33,6 +36,8 @@ func (m *Metrics) Fanout(read func() FanoutCounts) {
 		func(c FanoutCounts) float64 { return float64(c.Transactions) })
 	add("fanout_refused_total", "Posts, edits and deletions refused with retry advice because the fan-out was saturated.", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.Refused) })
+	add("fanout_staged_total", "Messages to four recipients or more, written once to the fan-out's in-memory staging table that their copies are made from.", prometheus.CounterValue,
+		func(c FanoutCounts) float64 { return float64(c.Staged) })
 	add("journal_commits_total", "Group commits of the journal (presence.db).", prometheus.CounterValue,
 		func(c FanoutCounts) float64 { return float64(c.JournalCommits) })
 	add("journal_commit_seconds_total", "Time spent in group commits of the journal.", prometheus.CounterValue,

@@ -108,7 +108,7 @@ func TestMetrics_Fanout(t *testing.T) {
 	reads := 0
 	m.Fanout(func() metrics.FanoutCounts {
 		reads++
-		return metrics.FanoutCounts{Queued: 7, Copies: 1000, Transactions: 40, Refused: 2, JournalCommits: 5, JournalCommitSeconds: 0.25, SlowClosed: 3}
+		return metrics.FanoutCounts{Queued: 7, Copies: 1000, Transactions: 40, Refused: 2, Staged: 9, JournalCommits: 5, JournalCommitSeconds: 0.25, SlowClosed: 3}
 	})
 	srv := httptest.NewServer(m.Handler(false))
 	defer srv.Close()
@@ -120,7 +120,7 @@ func TestMetrics_Fanout(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
 		"minimost_fanout_queued_copies 7", "minimost_fanout_copies_total 1000", "minimost_fanout_transactions_total 40",
-		"minimost_fanout_refused_total 2", "minimost_journal_commits_total 5", "minimost_journal_commit_seconds_total 0.25",
+		"minimost_fanout_refused_total 2", "minimost_fanout_staged_total 9", "minimost_journal_commits_total 5", "minimost_journal_commit_seconds_total 0.25",
 		"minimost_websocket_slow_closed_total 3",
 	} {
 		if !strings.Contains(string(b), want+"\n") {
