@@ -248,26 +248,37 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	if err := f.journal(ctx, appendReq{e: e, done: make(chan error, 1)}); err != nil {
 		return err
 	}
-	f.stage(e)
 	f.enqueue(e)
 	return nil
 }
 
-// stage writes a new message going to many recipients into the staging database, from
-// which each recipient's batch copies it (see staging.go). If that fails, its copies are
-// written from e.msg as any other's.
-func (f *fanout) stage(e *entry) {
-	if e.op != opPut || len(e.recipients) < minStagedRecipients || f.s.staging == nil {
+// stage writes the new messages of entries that go to many recipients into the staging
+// database, in one statement, and sets their stageKey: each recipient's batch copies them
+// from there (see staging.go). The journal's goroutine stages each group commit's messages
+// before it acknowledges them, a replay each chunk it reads. If staging fails, their copies
+// are written from e.msg as any other's.
+func (f *fanout) stage(entries []*entry) {
+	var staged []*entry
+	var msgs []*chat.Message
+	for _, e := range entries {
+		if e != nil && e.op == opPut && len(e.recipients) >= minStagedRecipients && stageable(&e.msg) {
+			staged = append(staged, e)
+			msgs = append(msgs, &e.msg)
+		}
+	}
+	if len(staged) == 0 {
 		return
 	}
-	key, err := f.s.staging.add(context.Background(), &e.msg)
+	keys, err := f.s.staging.add(context.Background(), msgs)
 	if err != nil {
-		f.s.Logger.Warn("fan-out staging failed; the copies are written one by one", "seq", e.seq, "err", err)
+		f.s.Logger.Warn("fan-out staging failed; the copies are written one by one", "messages", len(msgs), "err", err)
 		return
 	}
-	e.stageKey = key
+	for i, e := range staged {
+		e.stageKey = keys[i]
+	}
 	f.mu.Lock()
-	f.stats.Staged++
+	f.stats.Staged += int64(len(staged))
 	f.mu.Unlock()
 }
 
@@ -480,6 +491,13 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 			time.AfterFunc(retryDelay, func() { wake(f.remWake) })
 		}
 		err = chat.Errorf(chat.EUnavailable, "cannot store the message right now: %v", err)
+	}
+	if err == nil {
+		entries := make([]*entry, len(batch))
+		for i, r := range batch {
+			entries[i] = r.e
+		}
+		f.stage(entries)
 	}
 	for i, r := range batch {
 		if err == nil {
@@ -1149,8 +1167,8 @@ func (f *fanout) replay(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	f.stage(entries)
 	for _, e := range entries {
-		f.stage(e)
 		f.enqueue(e)
 	}
 	if len(entries) > 0 {

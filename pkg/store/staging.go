@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/minimost/minimost/pkg/chat"
 )
@@ -36,7 +38,10 @@ import (
 // statement on the user's file is a write, which takes its lock as IMMEDIATE would have).
 // A statement reading the staging database holds its mutex while it runs, so the fan-out
 // workers' copy statements run one at a time, and their commits (the WAL writes) in
-// parallel.
+// parallel. The staging writer waits for that mutex too, so it writes each journal group
+// commit's messages with one statement (a JSON array of them), before they are
+// acknowledged: at 500 messages/s a statement each queued the acknowledgements behind the
+// mutex (2.8 s at the median, against 0.3–0.8 s before staging).
 
 // stagingSchema is the attached database's name on every user database connection.
 const stagingSchema = "fanout_staging"
@@ -102,8 +107,11 @@ func openStaging(ctx context.Context) (*fanoutStaging, error) {
 		st.close()
 		return nil, fmt.Errorf("fan-out staging: %w", err)
 	}
+	// ?1 is the first key; ?2 a JSON array of the messages, each an array of the columns.
 	if st.put, err = db.PrepareContext(ctx, `INSERT INTO staged(k, `+stagedColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`); err != nil {
+		SELECT ?1 + key, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
+			value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15
+		FROM json_each(?2)`); err != nil {
 		st.close()
 		return nil, fmt.Errorf("fan-out staging: %w", err)
 	}
@@ -114,20 +122,56 @@ func openStaging(ctx context.Context) (*fanoutStaging, error) {
 	return st, nil
 }
 
-// add stages m under a new key, never given before by this store (a journal seq can be, once
-// its row is gone), and returns the key.
-func (st *fanoutStaging) add(ctx context.Context, m *chat.Message) (int64, error) {
-	key := st.last.Add(1)
-	var af, an, at any
-	var as any
-	if a := m.Attachment; a != nil {
-		af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
+// add stages msgs under new keys, never given before by this store (a journal seq can be,
+// once its row is gone), in one statement, and returns their keys. One statement for many:
+// the staging database's mutex, which the fan-out's copy statements hold while they run, is
+// waited for once.
+func (st *fanoutStaging) add(ctx context.Context, msgs []*chat.Message) ([]int64, error) {
+	if len(msgs) == 0 {
+		return nil, nil
 	}
-	if _, err := st.put.ExecContext(ctx, key, m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
-		m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)); err != nil {
-		return 0, err
+	rows := make([][]any, len(msgs))
+	for i, m := range msgs {
+		var af, an, at any
+		var as any
+		if a := m.Attachment; a != nil {
+			af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
+		}
+		rows[i] = []any{m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+			m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)}
 	}
-	return key, nil
+	js, err := json.Marshal(rows)
+	if err != nil {
+		return nil, err
+	}
+	first := st.last.Add(int64(len(msgs))) - int64(len(msgs)) + 1
+	if _, err := st.put.ExecContext(ctx, first, string(js)); err != nil {
+		return nil, err
+	}
+	keys := make([]int64, len(msgs))
+	for i := range keys {
+		keys[i] = first + int64(i)
+	}
+	return keys, nil
+}
+
+// stageable reports whether m's text goes through the staging statement's JSON unchanged:
+// valid UTF-8 (json.Marshal would replace what is not).
+func stageable(m *chat.Message) bool {
+	for _, s := range []string{m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.ThreadRoot} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	if a := m.Attachment; a != nil && !(utf8.ValidString(a.StoredName) && utf8.ValidString(a.Name) && utf8.ValidString(a.Type)) {
+		return false
+	}
+	for _, s := range m.Mentions {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return utf8.ValidString(chat.EncodeProps(m.Props))
 }
 
 // remove drops the staged messages of keys.

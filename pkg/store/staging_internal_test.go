@@ -198,3 +198,27 @@ func TestStaging_ReplayedMessagesAreStagedAgain(t *testing.T) {
 	}
 	eventually(t, "staging empty after the replay", func() bool { return stagedCount(t, s2) == 0 })
 }
+
+// A message whose text is not valid UTF-8 is not staged (the staging statement's JSON
+// would change it): its copies hold its bytes as they are.
+func TestStaging_InvalidUTF8IsCopiedAsIs(t *testing.T) {
+	s := openJournalStore(t, t.TempDir(), Options{})
+	many := []string{"ann", "ben", "cat", "dan"}
+	makeUserDBs(t, s, many...)
+	bad := post(t, s, "caf\xe9 <b>", many...)
+	good := post(t, s, "café <b> \u2028 \"quoted\" \\ done", many...)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.FanoutStats().Staged; got != 1 {
+		t.Errorf("%d messages staged, want 1 (the valid one)", got)
+	}
+	for _, u := range many {
+		if got := rawCopy(t, s, u, bad.ID); !strings.Contains(got, "'caf\xe9 <b>'") {
+			t.Errorf("%s's copy of the invalid text: %q", u, got)
+		}
+		if got := rawCopy(t, s, u, good.ID); !strings.Contains(got, "'café <b> \u2028 \"quoted\" \\ done'") {
+			t.Errorf("%s's copy of the escaped text: %q", u, got)
+		}
+	}
+}
