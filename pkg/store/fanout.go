@@ -252,6 +252,10 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 	return nil
 }
 
+// stageChunk is the most messages stage writes with one statement: a replay after a crash
+// under load can hold many thousands (a variable for tests).
+var stageChunk = 512
+
 // stage writes the new messages of entries that go to many recipients into the staging
 // database, in one statement, and sets their stageKey: each recipient's batch copies them
 // from there (see staging.go). The journal's goroutine stages each group commit's messages
@@ -266,20 +270,21 @@ func (f *fanout) stage(entries []*entry) {
 			msgs = append(msgs, &e.msg)
 		}
 	}
-	if len(staged) == 0 {
-		return
+	for len(staged) > 0 {
+		n := min(len(staged), stageChunk)
+		keys, err := f.s.staging.add(context.Background(), msgs[:n])
+		if err != nil {
+			f.s.Logger.Warn("fan-out staging failed; the copies are written one by one", "messages", n, "err", err)
+		} else {
+			for i, e := range staged[:n] {
+				e.stageKey = keys[i]
+			}
+			f.mu.Lock()
+			f.stats.Staged += int64(n)
+			f.mu.Unlock()
+		}
+		staged, msgs = staged[n:], msgs[n:]
 	}
-	keys, err := f.s.staging.add(context.Background(), msgs)
-	if err != nil {
-		f.s.Logger.Warn("fan-out staging failed; the copies are written one by one", "messages", len(msgs), "err", err)
-		return
-	}
-	for i, e := range staged {
-		e.stageKey = keys[i]
-	}
-	f.mu.Lock()
-	f.stats.Staged += int64(len(staged))
-	f.mu.Unlock()
 }
 
 // journal hands req to the journal loop and waits for its commit.

@@ -170,8 +170,10 @@ func TestStaging_OpenFanoutTransactionDoesNotBlockAPost(t *testing.T) {
 }
 
 // A message replayed from the journal after a crash is staged again (the staging database
-// is in memory) and reaches every member.
+// is in memory) and reaches every member; a replay stages in chunks.
 func TestStaging_ReplayedMessagesAreStagedAgain(t *testing.T) {
+	defer func(n int) { stageChunk = n }(stageChunk)
+	stageChunk = 2 // three messages: two statements
 	dir := t.TempDir()
 	many := []string{"ann", "ben", "cat", "dan", "eve"}
 	s := openJournalStore(t, dir, Options{FanoutLinger: time.Hour})
