@@ -843,22 +843,23 @@ func (f *fanout) syncUsers(users map[string]struct{}, syncDB func(string) error)
 	return nil
 }
 
-// The fan-out's two INSERTs of one copy of a message; OR IGNORE makes a replay idempotent.
-// putFull sets every column. putPlain, for the common message (no attachment, thread, props,
-// edit or deletion), binds only the columns whose defaults do not fit: half the parameters,
-// and each bound parameter is a call into SQLite under its connection mutex.
+// The fan-out's INSERTs; OR IGNORE makes a replay idempotent. putFull sets every column of
+// one copy. putPlain, for the common message (no attachment, thread, props, edit or
+// deletion), binds only the columns whose defaults do not fit: half the parameters, and each
+// bound parameter is a call into SQLite under its connection mutex. putStaged (staging.go)
+// copies staged messages, a batch's at once.
 const (
 	putPlain = iota
 	putFull
 )
 
 var putSQL = [3]string{
-	putStaged: putStagedSQL,
 	putPlain: `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html, sent_ts, sent_ms,
 	mentions) VALUES (?,?,?,?,?,?,?,?)`,
 	putFull: `INSERT OR IGNORE INTO messages(id, conversation, sender, body, html,
 	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
 	attachment_name, attachment_size, attachment_type, props) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	putStaged: putStagedSQL,
 }
 
 // putKind is the INSERT a copy of m needs (see putSQL).
@@ -914,15 +915,13 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 		if e.op != opPut {
 			continue
 		}
-		kinds := []int{putKind(&e.msg)}
+		k := putKind(&e.msg)
 		if e.stageKey != 0 {
-			kinds = []int{putStaged}
+			k = putStaged
 		}
-		for _, k := range kinds {
-			if shared[k] == nil {
-				if shared[k], err = u.putStmt(ctx, k); err != nil {
-					return err
-				}
+		if shared[k] == nil {
+			if shared[k], err = u.putStmt(ctx, k); err != nil {
+				return err
 			}
 		}
 	}
@@ -959,7 +958,6 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 			if _, err := stmt(putStaged).Exec(keyList(staged)); err != nil {
 				return fmt.Errorf("insert staged messages: %w", err)
 			}
-
 			staged = staged[:0]
 			return nil
 		}
