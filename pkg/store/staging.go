@@ -84,6 +84,12 @@ func openStaging(ctx context.Context) (*fanoutStaging, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	st.db = db
+	// A backlog's messages leave the table when their copies are written: with auto_vacuum
+	// the pages they held go back to the allocator instead of staying in the database.
+	if _, err := db.ExecContext(ctx, "PRAGMA auto_vacuum = FULL"); err != nil {
+		st.close()
+		return nil, fmt.Errorf("fan-out staging: %w", err)
+	}
 	// The columns have the types of users/<name>.db's messages table, so that a copy holds
 	// what the INSERT of the row would have stored.
 	if _, err := db.ExecContext(ctx, `CREATE TABLE staged (

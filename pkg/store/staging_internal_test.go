@@ -224,3 +224,42 @@ func TestStaging_InvalidUTF8IsCopiedAsIs(t *testing.T) {
 		}
 	}
 }
+
+// The staging database gives back the pages of the messages it no longer holds, so that a
+// backlog's burst does not stay in memory.
+func TestStaging_ShrinksWhenEmptied(t *testing.T) {
+	ctx := context.Background()
+	st, err := openStaging(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	pages := func() (n int) {
+		if err := st.db.QueryRow("PRAGMA page_count").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	empty := pages()
+	body := strings.Repeat("x", 4000)
+	var msgs []*chat.Message
+	for i := range 200 {
+		msgs = append(msgs, &chat.Message{ID: fmt.Sprint(i), Conversation: "c:general", Sender: "ann", Body: body, HTML: body})
+	}
+	keys, err := st.add(ctx, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full := pages(); full < empty+200 {
+		t.Fatalf("%d pages with 200 messages of 8 KB, %d empty", full, empty)
+	}
+	if err := st.remove(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.count(ctx); n != 0 {
+		t.Fatalf("%d messages left", n)
+	}
+	if got := pages(); got > empty+1 {
+		t.Errorf("%d pages once emptied, %d before: freed pages were kept", got, empty)
+	}
+}
