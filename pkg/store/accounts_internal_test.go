@@ -77,3 +77,40 @@ func TestAccounts_StaleSnapshotServedDuringRefresh(t *testing.T) {
 		t.Error("the refresh begun before carol's creation replaced the snapshot that has her")
 	}
 }
+
+// When the accounts cannot be read again, the snapshot a second old is served and the next
+// caller tries again; with no snapshot, the error is returned.
+func TestAccounts_FailedRefreshServesTheSnapshot(t *testing.T) {
+	ctx := context.Background()
+	s := openJournalStore(t, t.TempDir(), Options{})
+	clock := time.Now()
+	s.Now = func() time.Time { return clock }
+	if _, err := s.CreateUser(ctx, "ann", "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Accounts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.auth.W.ExecContext(ctx, "INSERT INTO users(username, password_hash, created_ts) VALUES ('bob', 'x', 0)"); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Second)
+	failing, cancel := context.WithCancel(ctx)
+	cancel() // the read fails
+	d, err := s.Accounts(failing)
+	if err != nil {
+		t.Fatalf("a failed refresh: %v, want the snapshot", err)
+	}
+	if _, ok := d.ByName("ann"); !ok {
+		t.Error("the snapshot served lacks ann")
+	}
+	if d, err := s.Accounts(ctx); err != nil {
+		t.Fatal(err)
+	} else if _, ok := d.ByName("bob"); !ok {
+		t.Error("the next caller did not read the accounts again")
+	}
+	s.invalidateUsers() // no snapshot now
+	if _, err := s.Accounts(failing); err == nil {
+		t.Error("no snapshot and a failed read: no error")
+	}
+}

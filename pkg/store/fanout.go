@@ -851,6 +851,7 @@ func (f *fanout) syncUsers(users map[string]struct{}, syncDB func(string) error)
 const (
 	putPlain = iota
 	putFull
+	putStaged
 )
 
 var putSQL = [3]string{
@@ -860,6 +861,16 @@ var putSQL = [3]string{
 	sent_ts, sent_ms, edited_ts, deleted, mentions, thread_root, attachment_file,
 	attachment_name, attachment_size, attachment_type, props) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 	putStaged: putStagedSQL,
+}
+
+// fullColumns are m's values for the columns of putFull, in its order (stagedColumns').
+func fullColumns(m *chat.Message) []any {
+	var af, an, at, as any
+	if a := m.Attachment; a != nil {
+		af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
+	}
+	return []any{m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
+		m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)}
 }
 
 // putKind is the INSERT a copy of m needs (see putSQL).
@@ -979,13 +990,7 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 					_, err = stmt(k).Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
 						mentionsText(m.Mentions))
 				default:
-					var af, an, at any
-					var as any
-					if a := m.Attachment; a != nil {
-						af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
-					}
-					_, err = stmt(k).Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
-						m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props))
+					_, err = stmt(k).Exec(fullColumns(m)...)
 				}
 				if err != nil {
 					return fmt.Errorf("insert message: %w", err)

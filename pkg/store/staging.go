@@ -51,13 +51,12 @@ const stagingSchema = "fanout_staging"
 // writes and deletes one more row, for two or three bound INSERTs saved (not measured).
 const minStagedRecipients = 4
 
-// putStaged, beside putPlain and putFull: the copies of the staged messages whose keys are
-// listed (a JSON array), in one statement.
-const putStaged = 2
-
+// stagedColumns are the columns a staged message is copied with, putFull's.
 const stagedColumns = `id, conversation, sender, body, html, sent_ts, sent_ms, edited_ts, deleted,
 	mentions, thread_root, attachment_file, attachment_name, attachment_size, attachment_type, props`
 
+// putStagedSQL (putStaged) copies the staged messages whose keys are listed (a JSON array), in
+// one statement.
 const putStagedSQL = `INSERT OR IGNORE INTO main.messages(` + stagedColumns + `)
 	SELECT ` + stagedColumns + ` FROM ` + stagingSchema + `.staged
 	WHERE k IN (SELECT value FROM json_each(?))`
@@ -93,7 +92,7 @@ func openStaging(ctx context.Context) (*fanoutStaging, error) {
 	// The columns have the types of users/<name>.db's messages table, so that a copy holds
 	// what the INSERT of the row would have stored.
 	if _, err := db.ExecContext(ctx, `CREATE TABLE staged (
-		k               INTEGER PRIMARY KEY, -- the journal's seq
+		k               INTEGER PRIMARY KEY, -- fanoutStaging.last gives them
 		id              TEXT NOT NULL,
 		conversation    TEXT NOT NULL,
 		sender          TEXT NOT NULL,
@@ -138,13 +137,7 @@ func (st *fanoutStaging) add(ctx context.Context, msgs []*chat.Message) ([]int64
 	}
 	rows := make([][]any, len(msgs))
 	for i, m := range msgs {
-		var af, an, at any
-		var as any
-		if a := m.Attachment; a != nil {
-			af, an, as, at = a.StoredName, a.Name, a.Size, a.Type
-		}
-		rows[i] = []any{m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
-			m.EditedTS, boolInt(m.Deleted), mentionsText(m.Mentions), m.ThreadRoot, af, an, as, at, chat.EncodeProps(m.Props)}
+		rows[i] = fullColumns(m)
 	}
 	js, err := json.Marshal(rows)
 	if err != nil {
@@ -187,12 +180,6 @@ func (st *fanoutStaging) remove(ctx context.Context, keys []int64) error {
 	}
 	_, err := st.del.ExecContext(ctx, keyList(keys))
 	return err
-}
-
-// count is the number of staged messages.
-func (st *fanoutStaging) count(ctx context.Context) (n int, err error) {
-	err = st.db.QueryRowContext(ctx, "SELECT count(*) FROM staged").Scan(&n)
-	return n, err
 }
 
 func (st *fanoutStaging) close() error {

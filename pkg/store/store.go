@@ -193,7 +193,7 @@ type userDB struct {
 	// reading while a read takes the queued operations it merges and reads the database
 	// (readMerged): such a read sees each batch either committed or queued, never both.
 	applyMu sync.RWMutex
-	// put are the fan-out's INSERTs (putPlain and putFull), prepared once per open handle
+	// put are the fan-out's INSERTs (putPlain, putFull, putStaged), prepared once per open handle
 	// and reused by every transaction (tx.Stmt reuses them on the handle's single
 	// connection) instead of being prepared again for each batch.
 	put [len(putSQL)]*sql.Stmt

@@ -274,7 +274,10 @@ func (s *Store) Accounts(ctx context.Context) (*chat.Directory, error) {
 	defer s.membersMu.Unlock()
 	s.accountsLoading = false
 	if err != nil {
-		return nil, err
+		// The snapshot a second old serves (the next caller tries again), rather than every
+		// request failing; with none, the error is the caller's.
+		s.Logger.Warn("accounts not read again; the last ones are used", "err", err)
+		return d, nil
 	}
 	if s.accountsGen == gen {
 		// Unless the daemon changed an account meanwhile: then what was read may predate it.
