@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
@@ -58,8 +59,10 @@ type entry struct {
 	msg        chat.Message
 	recipients []string
 	// stageKey, when not 0, is msg's key in the staging database (see staging.go), where
-	// it is from before the entry is queued until its last copy is committed.
-	stageKey int64
+	// it is from soon after the entry is journaled until its last copy is committed. The
+	// stager sets it, with fanout.mu, while the workers may be writing the entry's copies:
+	// a batch reads it once (write), and writes the copy from msg while it is 0.
+	stageKey atomic.Int64
 
 	// Guarded by fanout.mu.
 	idx       uint64 // enqueue order, for flush
@@ -168,10 +171,8 @@ type fanout struct {
 	// front are dropped, so pending[0] is the oldest unfinished one.
 	pending []*entry
 	nextIdx uint64
-	// backwards is the direction the last operation queued its recipients in (enqueue).
-	backwards bool
-	closing   bool
-	workers   sync.WaitGroup
+	closing bool
+	workers sync.WaitGroup
 	// dirty are the users whose database had a commit since its last fsync; committed are
 	// the seqs of operations whose copies are all committed, waiting for that fsync.
 	dirty     map[string]struct{}
@@ -194,6 +195,23 @@ type fanout struct {
 	holds     int
 	held      []int64
 	remWake   chan struct{}
+
+	// stageQ are the messages the stager (stageLoop) is to stage, stageBusy whether it is
+	// staging some; stageCond is signalled when either changes.
+	stageMu   sync.Mutex
+	stageQ    []stageItem
+	stageBusy bool
+	stageStop bool
+	stageCond *sync.Cond
+	stageWake chan struct{}
+	stageDone chan struct{}
+}
+
+// stageItem is a message for the stager: its entry, and a copy of the message taken before
+// the entry was queued (finishLocked clears the entry's once every copy is written).
+type stageItem struct {
+	e   *entry
+	msg chat.Message
 }
 
 func newFanout(s *Store, workers int, linger time.Duration, maxQueued int) *fanout {
@@ -210,10 +228,13 @@ func newFanout(s *Store, workers int, linger time.Duration, maxQueued int) *fano
 		syncWake:  make(chan struct{}, 1),
 		syncDB:    syncWAL,
 		remWake:   make(chan struct{}, 1),
+		stageWake: make(chan struct{}, 1),
+		stageDone: make(chan struct{}),
 		linger:    linger,
 		maxQueued: int64(maxQueued),
 	}
 	f.work = sync.NewCond(&f.mu)
+	f.stageCond = sync.NewCond(&f.stageMu)
 	f.timer = time.AfterFunc(time.Hour, func() {
 		f.mu.Lock()
 		f.timerAt = time.Time{}
@@ -223,6 +244,7 @@ func newFanout(s *Store, workers int, linger time.Duration, maxQueued int) *fano
 	f.timer.Stop()
 	go f.journalLoop()
 	go f.syncLoop()
+	go f.stageLoop()
 	for range workers {
 		f.workers.Add(1)
 		go f.worker()
@@ -256,35 +278,116 @@ func (f *fanout) submit(ctx context.Context, e *entry) error {
 // under load can hold many thousands (a variable for tests).
 var stageChunk = 512
 
-// stage writes the new messages of entries that go to many recipients into the staging
-// database, in one statement, and sets their stageKey: each recipient's batch copies them
-// from there (see staging.go). The journal's goroutine stages each group commit's messages
-// before it acknowledges them, a replay each chunk it reads. If staging fails, their copies
-// are written from e.msg as any other's.
-func (f *fanout) stage(entries []*entry) {
-	var staged []*entry
-	var msgs []*chat.Message
+// stageItems are the messages of entries worth staging: new messages to many recipients.
+func stageItems(entries []*entry) []stageItem {
+	var items []stageItem
 	for _, e := range entries {
 		if e != nil && e.op == opPut && len(e.recipients) >= minStagedRecipients && stageable(&e.msg) {
-			staged = append(staged, e)
-			msgs = append(msgs, &e.msg)
+			items = append(items, stageItem{e: e, msg: e.msg})
 		}
 	}
-	for len(staged) > 0 {
-		n := min(len(staged), stageChunk)
-		keys, err := f.s.staging.add(context.Background(), msgs[:n])
+	return items
+}
+
+// stage writes items' messages into the staging database, up to stageChunk in one
+// statement, and sets their entries' stageKey: each recipient's batch copies them from there
+// (see staging.go). The stager stages each group commit's messages once they are
+// acknowledged, a replay each chunk it reads before queueing it. A message whose copies were
+// all written before it was staged (the workers do not wait for the stager) is dropped
+// again by the next sync round. If staging fails, the copies are written from the entry's
+// message as any other's.
+func (f *fanout) stage(items []stageItem) {
+	if beforeStage != nil {
+		beforeStage()
+	}
+	for len(items) > 0 {
+		n := min(len(items), stageChunk)
+		msgs := make([]*chat.Message, n)
+		for i := range msgs {
+			msgs[i] = &items[i].msg
+		}
+		keys, err := f.s.staging.add(context.Background(), msgs)
 		if err != nil {
 			f.s.Logger.Warn("fan-out staging failed; the copies are written one by one", "messages", n, "err", err)
 		} else {
-			for i, e := range staged[:n] {
-				e.stageKey = keys[i]
-			}
+			late := false
 			f.mu.Lock()
 			f.stats.Staged += int64(n)
+			for i, it := range items[:n] {
+				if it.e.finished {
+					f.unstage = append(f.unstage, keys[i])
+					late = true
+				} else {
+					it.e.stageKey.Store(keys[i])
+				}
+			}
 			f.mu.Unlock()
+			if late {
+				wake(f.syncWake)
+			}
 		}
-		staged, msgs = staged[n:], msgs[n:]
+		items = items[n:]
 	}
+}
+
+// queueStage hands items to the stager.
+func (f *fanout) queueStage(items []stageItem) {
+	if len(items) == 0 {
+		return
+	}
+	f.stageMu.Lock()
+	f.stageQ = append(f.stageQ, items...)
+	f.stageMu.Unlock()
+	wake(f.stageWake)
+}
+
+// stageLoop is the stager: it stages what the journal's commits hand it, all that waits in
+// one statement. It runs apart from the journal's goroutine, after the acknowledgements,
+// because a statement on the staging database waits for the one running there, often a
+// worker's copy of a batch: staged before the acknowledgement, a post waited for it (1,000
+// members at 50 messages/s: staging took 2.7 ms at the median, 60 ms at p90, 145 ms at p99).
+func (f *fanout) stageLoop() {
+	defer close(f.stageDone)
+	for range f.stageWake {
+		for {
+			f.stageMu.Lock()
+			items := f.stageQ
+			f.stageQ = nil
+			if f.stageStop {
+				items = nil
+			}
+			f.stageBusy = len(items) > 0
+			f.stageCond.Broadcast()
+			stop := f.stageStop
+			f.stageMu.Unlock()
+			if len(items) == 0 {
+				if stop {
+					return
+				}
+				break
+			}
+			f.stage(items)
+		}
+	}
+}
+
+// waitStaged waits until the stager has staged everything handed to it so far.
+func (f *fanout) waitStaged() {
+	f.stageMu.Lock()
+	defer f.stageMu.Unlock()
+	for (len(f.stageQ) > 0 || f.stageBusy) && !f.stageStop {
+		f.stageCond.Wait()
+	}
+}
+
+// stopStager stops the stager; what it has not staged yet is copied from the entries.
+func (f *fanout) stopStager() {
+	f.stageMu.Lock()
+	f.stageStop = true
+	f.stageCond.Broadcast()
+	f.stageMu.Unlock()
+	wake(f.stageWake)
+	<-f.stageDone
 }
 
 // journal hands req to the journal loop and waits for its commit.
@@ -502,7 +605,7 @@ func (f *fanout) commit(batch []appendReq, done []int64) {
 		for i, r := range batch {
 			entries[i] = r.e
 		}
-		f.stage(entries)
+		f.queueStage(stageItems(entries))
 	}
 	for i, r := range batch {
 		if err == nil {
@@ -536,17 +639,9 @@ func (f *fanout) enqueue(e *entry) {
 	}
 	f.stats.Queued += int64(e.remaining)
 	due := time.Now().Add(f.linger)
-	// A big channel's copies go through its members in the order they are queued. Going
-	// through more members than the handle cache holds in the same order every time defeats
-	// its LRU: each database is opened again, having been closed to make room for the ones
-	// after it. Every other operation queues its recipients backwards, so that a pass tends
-	// to begin with the databases the pass before left open.
-	f.backwards = !f.backwards
-	for i := range e.recipients {
-		r := e.recipients[i]
-		if f.backwards {
-			r = e.recipients[len(e.recipients)-1-i]
-		}
+	// Through more members than the handle cache holds, a pass keeps the databases it
+	// found open, in whatever order it goes (userDBs.acquireScan).
+	for _, r := range e.recipients {
 		q := f.users[r]
 		if q == nil {
 			q = &userQueue{}
@@ -630,8 +725,8 @@ func (f *fanout) wakeAtLocked(d time.Duration) {
 func (f *fanout) finishLocked(e *entry) {
 	e.finished = true
 	f.committed = append(f.committed, e.seq)
-	if e.stageKey != 0 {
-		f.unstage = append(f.unstage, e.stageKey)
+	if k := e.stageKey.Load(); k != 0 {
+		f.unstage = append(f.unstage, k)
 	}
 	wake(f.syncWake)
 	// Nothing needs the payload any more; pending may keep e a while behind an older one.
@@ -885,7 +980,7 @@ func putKind(m *chat.Message) int {
 // outcome (exactly once) while it still holds the database's write lock (userDB.applyMu).
 func (f *fanout) apply(user string, ops []*entry, settle func(error)) {
 	ctx := context.Background()
-	u, opened, err := f.s.users.acquireOpened(ctx, user, false)
+	u, opened, err := f.s.users.acquireScan(ctx, user)
 	if err != nil {
 		settle(err)
 		return
@@ -907,6 +1002,9 @@ func (f *fanout) apply(user string, ops []*entry, settle func(error)) {
 // duringWrite inside the batch's transaction, after its writes.
 var afterWrite, duringWrite func(user string)
 
+// beforeStage, when set (by tests), runs before stage writes anything.
+var beforeStage func()
+
 // applyNow writes ops, which are not in the journal or any queue, into user's database
 // directly.
 func (f *fanout) applyNow(user string, ops []*entry) error {
@@ -922,12 +1020,15 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 	// Prepared before the transaction: the handle has one connection, which the
 	// transaction holds until it ends.
 	var shared [len(putSQL)]*sql.Stmt
-	for _, e := range ops {
+	// Read once: the stager may set an entry's key meanwhile.
+	keys := make([]int64, len(ops))
+	for i, e := range ops {
 		if e.op != opPut {
 			continue
 		}
+		keys[i] = e.stageKey.Load()
 		k := putKind(&e.msg)
-		if e.stageKey != 0 {
+		if keys[i] != 0 {
 			k = putStaged
 		}
 		if shared[k] == nil {
@@ -973,9 +1074,9 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 			return nil
 		}
 		var conv *sql.Stmt
-		for _, e := range ops {
+		for i, e := range ops {
 			m := &e.msg
-			if !(e.op == opPut && e.stageKey != 0) {
+			if !(e.op == opPut && keys[i] != 0) {
 				if err := copyStaged(); err != nil {
 					return err
 				}
@@ -984,8 +1085,8 @@ func (f *fanout) write(ctx context.Context, u *userDB, ops []*entry) error {
 			case opPut:
 				var err error
 				switch k := putKind(m); {
-				case e.stageKey != 0:
-					staged = append(staged, e.stageKey)
+				case keys[i] != 0:
+					staged = append(staged, keys[i])
 				case k == putPlain:
 					_, err = stmt(k).Exec(m.ID, m.Conversation, m.Sender, m.Body, m.HTML, m.SentTS, m.SentMS,
 						mentionsText(m.Mentions))
@@ -1120,6 +1221,9 @@ func (f *fanout) flush(ctx context.Context) error {
 		f.mu.Lock()
 	}
 	f.mu.Unlock()
+	// And the stager's work on them: staged now, after their copies, they are dropped by
+	// the next sync round.
+	f.waitStaged()
 	return nil
 }
 
@@ -1175,7 +1279,7 @@ func (f *fanout) replay(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	f.stage(entries)
+	f.stage(stageItems(entries))
 	for _, e := range entries {
 		f.enqueue(e)
 	}
@@ -1201,6 +1305,7 @@ func (f *fanout) close(ctx context.Context) {
 	<-f.sDone
 	close(f.stopJ)
 	<-f.jDone
+	f.stopStager()
 }
 
 func boolInt(b bool) int {

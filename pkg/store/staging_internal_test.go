@@ -33,6 +33,21 @@ func rawCopy(t *testing.T, s *Store, user, id string) string {
 	return row
 }
 
+// hasCopy reports whether user's database holds a copy of message id.
+func hasCopy(t *testing.T, s *Store, user, id string) bool {
+	t.Helper()
+	u, err := s.users.acquire(context.Background(), user, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.users.release(u)
+	var n int
+	if err := u.db.QueryRow("SELECT count(*) FROM messages WHERE id = ?", id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
 func stagedCount(t *testing.T, s *Store) int {
 	t.Helper()
 	return countStaged(t, s.staging)
@@ -72,6 +87,7 @@ func TestStaging_CopiesEveryColumnThenDropsTheRow(t *testing.T) {
 		}
 	}
 	// The copies linger in their queues: the two messages to five are staged meanwhile.
+	s.fanout.waitStaged()
 	if n := stagedCount(t, s); n != 2 {
 		t.Fatalf("staged messages while their copies wait: %d, want 2", n)
 	}
@@ -171,6 +187,67 @@ func TestStaging_OpenFanoutTransactionDoesNotBlockAPost(t *testing.T) {
 		}
 	}
 	eventually(t, "staging empty", func() bool { return stagedCount(t, s) == 0 })
+}
+
+// A post is acknowledged without waiting for the stager, whose statement can wait behind a
+// worker's copy on the staging database. Its copies are written whether or not it has been
+// staged by then; staged after them, the message leaves the staging database again.
+func TestStaging_AckDoesNotWaitForTheStager(t *testing.T) {
+	ctx := context.Background()
+	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: -1})
+	many := []string{"ann", "ben", "cat", "dan"}
+	makeUserDBs(t, s, many...)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once bool
+	beforeStage = func() {
+		if !once {
+			once = true
+			close(entered)
+			<-release
+		}
+	}
+	t.Cleanup(func() { beforeStage = nil })
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	m := &chat.Message{Conversation: "c:general", Sender: "ann", Body: "early", HTML: "<p>early</p>"}
+	posted := make(chan error, 1)
+	go func() { posted <- s.PostMessage(ctx, m, many) }()
+	select {
+	case err := <-posted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(pollTimeout):
+		t.Fatalf("a post waited %v for the stager", pollTimeout)
+	}
+	<-entered // the stager holds the message, not staged yet
+	eventually(t, "every copy written while the stager waits", func() bool {
+		for _, u := range many {
+			if !hasCopy(t, s, u, m.ID) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, u := range many {
+		if got := rawCopy(t, s, u, m.ID); !strings.Contains(got, "'early'") {
+			t.Errorf("%s: %s", u, got)
+		}
+	}
+	if n := stagedCount(t, s); n != 0 {
+		t.Fatalf("%d messages staged while the stager waits", n)
+	}
+	released = true
+	close(release)
+	s.fanout.waitStaged()
+	if got := s.FanoutStats().Staged; got != 1 {
+		t.Fatalf("%d messages staged, want 1", got)
+	}
+	eventually(t, "the message staged after its copies dropped", func() bool { return stagedCount(t, s) == 0 })
 }
 
 // A message replayed from the journal after a crash is staged again (the staging database
