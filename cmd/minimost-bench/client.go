@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/tidwall/gjson"
 )
 
 // client is one logged-in account with its WebSocket.
@@ -254,18 +255,29 @@ func (c *client) send(ctx context.Context, v any) error {
 
 // serverFrame is what the reader needs of a server frame.
 type serverFrame struct {
-	Type     string `json:"type"`
-	ClientID string `json:"client_id"`
-	Code     string `json:"code"`
-	Seq      uint64 `json:"seq"`
-	// Message is an object in message.new and a string in an error frame: decoded by type.
-	Message json.RawMessage `json:"message"`
+	Type     string
+	ClientID string
+	Code     string
+	Seq      uint64
+	// Body is the message's body in a message.new frame (whose message is an object; an
+	// error frame's is a string).
+	Body string
 }
 
-// messageOf is what the reader needs of a message.new frame's message.
-type messageOf struct {
-	ID   string `json:"id"`
-	Body string `json:"body"`
+// parseServerFrame picks from a frame the fields the reader needs, without decoding the rest.
+// Every client reads every copy of a big channel's messages: decoding each frame whole with
+// encoding/json (the frame, then its message) took a third of this load generator's CPU, a
+// core shared with the daemon it measures. ok is false when b has no type.
+func parseServerFrame(b []byte) (f serverFrame, ok bool) {
+	r := gjson.GetManyBytes(b, "type", "client_id", "code", "seq", "message.body")
+	if r[0].Type != gjson.String {
+		return serverFrame{}, false
+	}
+	f = serverFrame{Type: r[0].Str, ClientID: r[1].Str, Code: r[2].Str, Seq: r[3].Uint()}
+	if r[4].Type == gjson.String {
+		f.Body = r[4].Str
+	}
+	return f, true
 }
 
 // tag is what the body of a benchmark message carries: run id, sender, sequence and the
@@ -305,8 +317,8 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 			return
 		}
 		now := time.Now()
-		var f serverFrame
-		if json.Unmarshal(b, &f) != nil {
+		f, ok := parseServerFrame(b)
+		if !ok {
 			continue
 		}
 		if f.Seq > c.lastSeq && f.Type != "hello" && f.Type != "resync" {
@@ -318,11 +330,7 @@ func (c *client) read(ctx context.Context, run string, onCopy func(sender, seq i
 		case "resync":
 			c.resyncs.Add(1)
 		case "message.new":
-			var m messageOf
-			if json.Unmarshal(f.Message, &m) != nil {
-				continue
-			}
-			if sender, seq, at, ok := parseBody(run, m.Body); ok {
+			if sender, seq, at, ok := parseBody(run, f.Body); ok {
 				c.latencies = append(c.latencies, now.Sub(at))
 				c.lastRecv = now
 				onCopy(sender, seq)
