@@ -366,10 +366,12 @@ func (c *userDBs) acquireOpened(ctx context.Context, name string, create bool) (
 // which the pass needs again before the newly opened one. So a handle the fan-out opens goes
 // to the back of the LRU list, first in line for eviction, and the databases already open
 // stay open for the next pass; only the members beyond the cache's size are opened again.
-// (Browsing 2,500 users, every post to the channel of all 2,500, through 2,048 handles: the
-// fan-out opened 3,605 databases in 30 s.) A handle used again goes to the front as usual,
-// and one in scanPromoteEvery of the opened goes to the front at once, so that the open set
-// follows the members who are active and those who left it age out.
+// A handle used again goes to the front as usual, and one in scanPromoteEvery of the opened
+// goes to the front at once, so that the open set follows the members who are active and
+// those who left it age out. (Browsing 2,500 users, with posts to a channel of all 2,500,
+// through 2,048 handles: the fan-out opened a median of 1,942 databases in 30 s, against
+// 2,479 with a plain LRU and passes in alternating order. The workers' batches, not whole
+// passes, set the order, so it opens more than the members beyond the cache's size.)
 func (c *userDBs) acquireScan(ctx context.Context, name string) (*userDB, bool, error) {
 	return c.acquireFor(ctx, name, false, true)
 }
