@@ -11,15 +11,21 @@ import (
 	"github.com/minimost/minimost/pkg/chat"
 )
 
-// rawCopy is every column of users/<user>.db's copy of message id but the id, quoted by
-// SQLite (so that a type shows: 5 and '5' differ).
-func rawCopy(t *testing.T, s *Store, user, id string) string {
+// scanUser runs query, of one row, on user's database and scans the row into dest.
+func scanUser(t *testing.T, s *Store, user, query string, args []any, dest ...any) error {
 	t.Helper()
 	u, err := s.users.acquire(context.Background(), user, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.users.release(u)
+	return u.db.QueryRow(query, args...).Scan(dest...)
+}
+
+// rawCopy is every column of users/<user>.db's copy of message id but the id, quoted by
+// SQLite (so that a type shows: 5 and '5' differ).
+func rawCopy(t *testing.T, s *Store, user, id string) string {
+	t.Helper()
 	var cols []string
 	for _, c := range strings.Split(stagedColumns, ",") {
 		if c = strings.TrimSpace(c); c != "id" {
@@ -27,7 +33,7 @@ func rawCopy(t *testing.T, s *Store, user, id string) string {
 		}
 	}
 	var row string
-	if err := u.db.QueryRow("SELECT "+strings.Join(cols, " || '|' || ")+" FROM messages WHERE id = ?", id).Scan(&row); err != nil {
+	if err := scanUser(t, s, user, "SELECT "+strings.Join(cols, " || '|' || ")+" FROM messages WHERE id = ?", []any{id}, &row); err != nil {
 		t.Fatalf("%s's copy of %s: %v", user, id, err)
 	}
 	return row
@@ -36,13 +42,8 @@ func rawCopy(t *testing.T, s *Store, user, id string) string {
 // hasCopy reports whether user's database holds a copy of message id.
 func hasCopy(t *testing.T, s *Store, user, id string) bool {
 	t.Helper()
-	u, err := s.users.acquire(context.Background(), user, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.users.release(u)
 	var n int
-	if err := u.db.QueryRow("SELECT count(*) FROM messages WHERE id = ?", id).Scan(&n); err != nil {
+	if err := scanUser(t, s, user, "SELECT count(*) FROM messages WHERE id = ?", []any{id}, &n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -142,11 +143,11 @@ func TestStaging_EditAndDeleteInTheSameBatch(t *testing.T) {
 	}
 }
 
-// A fan-out transaction that is open does not hold up the staging of the next message: the
-// transactions do not take the staging database's write lock (a BEGIN IMMEDIATE would,
-// on every attached database), so a post is acknowledged while another member's batch is
-// being written.
-func TestStaging_OpenFanoutTransactionDoesNotBlockAPost(t *testing.T) {
+// A fan-out transaction that is open holds up neither the next post nor its staging: the
+// transactions do not take the staging database's write lock (a BEGIN IMMEDIATE would, on
+// every attached database, and so serialise every user database's transactions and the
+// stager's).
+func TestStaging_OpenFanoutTransactionDoesNotBlockStaging(t *testing.T) {
 	ctx := context.Background()
 	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: -1})
 	many := []string{"ann", "ben", "cat", "dan"}
@@ -176,6 +177,18 @@ func TestStaging_OpenFanoutTransactionDoesNotBlockAPost(t *testing.T) {
 	case <-time.After(pollTimeout):
 		close(release)
 		t.Fatalf("a post waited %v for an open fan-out transaction", pollTimeout)
+	}
+	staged := make(chan struct{})
+	go func() { s.fanout.waitStaged(); close(staged) }()
+	select {
+	case <-staged:
+	case <-time.After(pollTimeout):
+		close(release)
+		t.Fatalf("staging waited %v for an open fan-out transaction", pollTimeout)
+	}
+	if got := s.FanoutStats().Staged; got != 2 {
+		close(release)
+		t.Fatalf("%d messages staged while ben's transaction is open, want 2", got)
 	}
 	close(release)
 	if err := s.Flush(ctx); err != nil {
