@@ -69,6 +69,9 @@ func (s *Store) Presences(ctx context.Context) (map[string]string, error) {
 // SetTyping records that user is typing in conversation.
 func (s *Store) SetTyping(ctx context.Context, user, conversation string) error {
 	now := s.Now().Unix()
+	s.typingMu.Lock()
+	s.typing[user] = true
+	s.typingMu.Unlock()
 	err := s.fanout.groupWrite(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO typing(user, conversation, updated_ts) VALUES (?, ?, ?)
 			ON CONFLICT(user, conversation) DO UPDATE SET updated_ts = excluded.updated_ts`, user, conversation, now)
@@ -78,15 +81,25 @@ func (s *Store) SetTyping(ctx context.Context, user, conversation string) error 
 }
 
 // ClearTyping removes user's typing rows (when they send, or disconnect). Every post calls
-// it and most senders were not typing: those cost a read, not a turn of presence.db's single
-// writer, which the message journal's commits wait for.
+// it and most senders were not typing: for them it costs neither a turn of presence.db's
+// single writer, which the message journal's commits wait for, nor a query (one was 17 % of
+// a post's CPU at 500 posts/s). Store.typing knows who may have rows: SetTyping adds the
+// user before its write, and the table is emptied when the store opens.
 func (s *Store) ClearTyping(ctx context.Context, user string) error {
-	var typing bool
-	err := s.presence.R.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM typing WHERE user = ?)", user).Scan(&typing)
-	if err != nil || !typing {
-		return opErr("clear typing", err)
+	s.typingMu.Lock()
+	typing := s.typing[user]
+	delete(s.typing, user)
+	s.typingMu.Unlock()
+	if !typing {
+		return nil
 	}
-	_, err = s.presence.W.ExecContext(ctx, "DELETE FROM typing WHERE user = ?", user)
+	_, err := s.presence.W.ExecContext(ctx, "DELETE FROM typing WHERE user = ?", user)
+	if err != nil {
+		// The rows may still be there: the next call tries again.
+		s.typingMu.Lock()
+		s.typing[user] = true
+		s.typingMu.Unlock()
+	}
 	return opErr("clear typing", err)
 }
 

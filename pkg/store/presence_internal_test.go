@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 )
 
-// ClearTyping of a user with no typing row does not wait for presence.db's writer (every
-// post calls it; the message journal commits on that writer); with a row, it deletes it.
+// ClearTyping of a user with no typing row neither waits for presence.db's writer (every
+// post calls it; the message journal commits on that writer) nor queries presence.db; with a
+// row, it deletes it.
 func TestClearTyping_NoRowNoWrite(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir(), Options{})
@@ -31,6 +33,19 @@ func TestClearTyping_NoRowNoWrite(t *testing.T) {
 	}
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
+	}
+	// Nor does it read: with presence.db's readers closed it still answers.
+	readers := s.presence.R
+	closed, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	s.presence.R = closed
+	err = s.ClearTyping(ctx, "ben")
+	s.presence.R = readers
+	if err != nil {
+		t.Errorf("clear typing of a user not typing, readers closed: %v", err)
 	}
 	if err := s.ClearTyping(ctx, "ann"); err != nil {
 		t.Fatal(err)

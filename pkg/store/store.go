@@ -42,7 +42,11 @@ type Store struct {
 
 	deletionHook func(step string)
 
-	priv      privCache
+	priv privCache
+	// typing holds the users who may have rows in presence.db's typing table (ClearTyping).
+	typingMu sync.Mutex
+	typing   map[string]bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -95,7 +99,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	s := &Store{dir: dir, Now: opt.Now, Logger: opt.Logger, deletionHook: opt.DeletionHook}
+	s := &Store{dir: dir, Now: opt.Now, Logger: opt.Logger, deletionHook: opt.DeletionHook, typing: map[string]bool{}}
 	var err error
 	if s.auth, err = openPair(ctx, filepath.Join(dir, "auth.db"), "auth", "FULL"); err != nil {
 		return nil, err
