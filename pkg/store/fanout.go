@@ -1221,8 +1221,8 @@ func (f *fanout) flush(ctx context.Context) error {
 		f.mu.Lock()
 	}
 	f.mu.Unlock()
-	// And the stager's work on them: staged now, after their copies, they are dropped by
-	// the next sync round.
+	// Then the stager's: nothing handed to it is still being staged when flush returns (a
+	// message staged after its copies is dropped by the next sync round).
 	f.waitStaged()
 	return nil
 }
