@@ -184,6 +184,12 @@ type fanout struct {
 	// syncDB makes the commits to the database at a path durable: syncWAL (tests replace
 	// it, under mu).
 	syncDB func(path string) error
+	// syncAll, when set, makes every commit to every user database durable at once, with one
+	// syncfs of the file system users/ is on (Store.Open sets it where the kernel can). A
+	// round with at least syncfsFrom dirty databases uses it instead of syncDB for each and
+	// an fsync of users/. Under mu; tests replace both.
+	syncAll    func() error
+	syncfsFrom int
 	// syncFailing is set while rounds fail to open files (syncLoop only), so that the log
 	// says it once.
 	syncFailing bool
@@ -233,6 +239,7 @@ func newFanout(s *Store, workers int, linger time.Duration, maxQueued int) *fano
 		linger:    linger,
 		maxQueued: int64(maxQueued),
 	}
+	f.syncfsFrom = syncfsFrom
 	f.work = sync.NewCond(&f.mu)
 	f.stageCond = sync.NewCond(&f.stageMu)
 	f.timer = time.AfterFunc(time.Hour, func() {
@@ -859,6 +866,15 @@ func (f *fanout) syncLoop() {
 	}
 }
 
+// syncfsFrom is the least number of dirty user databases that a round makes durable with one
+// syncfs instead of an fsync each. Each fsync costs an open, the call and a close, about
+// 100 µs of the daemon's CPU, and the file system commits its journal for a few of them at a
+// time; a syncfs is one call and one commit whatever the number of files (BenchmarkSyncRound:
+// 1,000 files in 20 ms and 2 ms of CPU, against 180 ms and 110 ms). But a syncfs also writes
+// out whatever else is waiting on that file system, so a quiet daemon's small rounds keep to
+// their own files.
+const syncfsFrom = 32
+
 // syncParallel is how many fsyncs a round has in flight: the file system's journal commits
 // many of them at once (on ext4, 1,000 WAL files take ~6× less time with 32 than with 4).
 const syncParallel = 32
@@ -872,6 +888,10 @@ const syncParallel = 32
 func (f *fanout) syncRound() {
 	f.mu.Lock()
 	seqs, users, syncDB, unstage := f.committed, f.dirty, f.syncDB, f.unstage
+	syncAll := f.syncAll
+	if len(users) < f.syncfsFrom {
+		syncAll = nil
+	}
 	f.committed, f.dirty, f.unstage = nil, map[string]struct{}{}, nil
 	f.mu.Unlock()
 	if len(unstage) > 0 {
@@ -886,7 +906,15 @@ func (f *fanout) syncRound() {
 	if len(seqs) == 0 && len(users) == 0 {
 		return
 	}
-	err := f.syncUsers(users, syncDB)
+	var err error
+	if syncAll != nil {
+		err = syncAll()
+		if err != nil {
+			err = fmt.Errorf("%w: %w", errFsync, err)
+		}
+	} else {
+		err = f.syncUsers(users, syncDB)
+	}
 	switch {
 	case err == nil:
 		if f.syncFailing {

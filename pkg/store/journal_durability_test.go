@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,10 +71,21 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// setSyncHook replaces the fan-out's fsync of user databases.
+// setSyncHook replaces the fan-out's fsync of user databases, one at a time (no syncfs).
 func setSyncHook(s *Store, fn func(path string) error) {
 	s.fanout.mu.Lock()
 	s.fanout.syncDB = fn
+	s.fanout.syncAll = nil
+	s.fanout.mu.Unlock()
+}
+
+// setSyncAllHook replaces the fan-out's syncfs of every user database at once, and makes
+// every round use it; the fsync of one database fails the round if it is called.
+func setSyncAllHook(s *Store, fn func() error) {
+	s.fanout.mu.Lock()
+	s.fanout.syncDB = func(path string) error { return fmt.Errorf("%w: fsync of %s with a syncfs set", errFsync, path) }
+	s.fanout.syncAll = fn
+	s.fanout.syncfsFrom = 1
 	s.fanout.mu.Unlock()
 }
 
@@ -198,6 +210,68 @@ func TestJournal_RowKeptUntilCopiesSynced(t *testing.T) {
 	}
 }
 
+// Where the kernel can, one syncfs makes a whole round durable: the row stays until it has
+// run, and no database is fsynced on its own.
+func TestJournal_RowKeptUntilSyncfs(t *testing.T) {
+	s := openJournalStore(t, t.TempDir(), Options{})
+	if runtime.GOOS == "linux" && s.fsSync == nil {
+		t.Errorf("the store does not use syncfs on this Linux")
+	}
+	makeUserDBs(t, s, "alice", "bob", "carol")
+	started := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	var calls atomic.Int64
+	setSyncAllHook(s, func() error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-gate
+		calls.Add(1)
+		if s.fsSync == nil {
+			return nil
+		}
+		return s.fsSync.Sync()
+	})
+	m := post(t, s, "hi", "alice", "bob", "carol")
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if _, err := s.GetMessage(context.Background(), u, m.Conversation, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-started:
+	case <-time.After(pollTimeout):
+		t.Fatal("no syncfs started")
+	}
+	if n := journalRows(t, s); n != 1 {
+		t.Fatalf("journal rows while the syncfs runs = %d, want 1", n)
+	}
+	close(gate)
+	eventually(t, "journal empty after the syncfs", func() bool { return journalRows(t, s) == 0 })
+	if n := calls.Load(); n < 1 || n > 3 {
+		t.Errorf("%d syncfs calls for one message to three databases, want 1 (or a round or two more)", n)
+	}
+}
+
+// A round with fewer dirty databases than syncfsFrom fsyncs them one by one: a syncfs would
+// also write out whatever else is waiting on the file system.
+func TestJournal_SmallRoundFsyncsItsOwnFiles(t *testing.T) {
+	s := openJournalStore(t, t.TempDir(), Options{})
+	makeUserDBs(t, s, "alice", "bob")
+	var files, whole atomic.Int64
+	s.fanout.mu.Lock()
+	s.fanout.syncDB = func(path string) error { files.Add(1); return syncWAL(path) }
+	s.fanout.syncAll = func() error { whole.Add(1); return nil }
+	s.fanout.syncfsFrom = 3
+	s.fanout.mu.Unlock()
+	post(t, s, "hi", "alice", "bob")
+	eventually(t, "journal empty", func() bool { return journalRows(t, s) == 0 })
+	if files.Load() != 2 || whole.Load() != 0 {
+		t.Errorf("two databases synced with %d fsyncs and %d syncfs, want 2 and 0", files.Load(), whole.Load())
+	}
+}
+
 // A database file that cannot be opened for its fsync keeps the row (the copies may not be
 // durable), and the fsync is tried again.
 func TestJournal_UnopenableFileKeepsRowAndRetries(t *testing.T) {
@@ -229,7 +303,35 @@ func TestJournal_UnopenableFileKeepsRowAndRetries(t *testing.T) {
 // A failed fsync may have lost the pages it was writing, and a later one would succeed
 // without them: the row it covered stays until the next start, whose replay writes the copy
 // again. Later operations are not held up.
+//
+// Both ways a round makes copies durable are checked: an fsync of each database, and one
+// syncfs of the file system (whose error the round marks as a failed fsync itself).
 func TestJournal_FailedFsyncKeepsRowUntilReplay(t *testing.T) {
+	t.Run("fsync", func(t *testing.T) {
+		testFailedSyncKeepsRow(t, func(s *Store, fail func() bool) {
+			setSyncHook(s, func(path string) error {
+				if fail() {
+					return fmt.Errorf("%w: injected EIO", errFsync)
+				}
+				return syncWAL(path)
+			})
+		})
+	})
+	t.Run("syncfs", func(t *testing.T) {
+		testFailedSyncKeepsRow(t, func(s *Store, fail func() bool) {
+			setSyncAllHook(s, func() error {
+				if fail() {
+					return errors.New("injected EIO")
+				}
+				return nil
+			})
+		})
+	})
+}
+
+// testFailedSyncKeepsRow is TestJournal_FailedFsyncKeepsRowUntilReplay with the round's sync
+// replaced by hook, which fails while fail returns true.
+func testFailedSyncKeepsRow(t *testing.T, hook func(s *Store, fail func() bool)) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := Open(ctx, dir, Options{})
@@ -241,12 +343,12 @@ func TestJournal_FailedFsyncKeepsRowUntilReplay(t *testing.T) {
 	var failing atomic.Bool
 	var failures atomic.Int64
 	failing.Store(true)
-	setSyncHook(s, func(path string) error {
+	hook(s, func() bool {
 		if failing.Load() {
 			failures.Add(1)
-			return fmt.Errorf("%w: injected EIO", errFsync)
+			return true
 		}
-		return syncWAL(path)
+		return false
 	})
 	lost := post(t, s, "maybe lost", "alice")
 	if _, err := s.GetMessage(ctx, "alice", lost.Conversation, lost.ID); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/minimost/minimost/pkg/chat"
+	"github.com/minimost/minimost/pkg/fsutil"
 )
 
 // Store is the SQLite state of one data directory.
@@ -23,7 +24,8 @@ type Store struct {
 	presence *pair
 	users    *userDBs
 	fanout   *fanout
-	staging  *fanoutStaging // attached to every user database connection
+	staging  *fanoutStaging   // attached to every user database connection
+	fsSync   *fsutil.FSSyncer // users/'s file system, for the fan-out's sync rounds (nil: none)
 	ids      IDGen
 
 	// Now is the clock. Logger receives what the store has to report.
@@ -116,6 +118,18 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 	}
 	s.users = newUserDBs(filepath.Join(dir, "users"), opt.MaxOpenUserDBs, s.staging.uri)
 	s.fanout = newFanout(s, opt.FanoutWorkers, opt.FanoutLinger, opt.FanoutMaxQueued)
+	// One syncfs makes a sync round's user databases durable, however many there are:
+	// the kernel writes them out together and commits its own journal once, instead of
+	// an open, fsync and close for each file (ErrNoSyncFS: the round does that instead).
+	if fss, err := fsutil.OpenFSSyncer(filepath.Join(dir, "users")); err == nil {
+		s.fsSync = fss
+		s.fanout.mu.Lock()
+		s.fanout.syncAll = fss.Sync
+		s.fanout.mu.Unlock()
+	} else if !errors.Is(err, fsutil.ErrNoSyncFS) {
+		s.Close()
+		return nil, fmt.Errorf("open users/: %w", err)
+	}
 	if err := s.fanout.replay(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("replay journal: %w", err)
@@ -163,6 +177,9 @@ func (s *Store) close(ctx context.Context) error {
 	}
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
+	}
+	if s.fsSync != nil {
+		errs = append(errs, s.fsSync.Close())
 	}
 	if s.staging != nil {
 		// Last: the in-memory database goes with its last connection.
