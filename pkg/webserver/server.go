@@ -42,6 +42,9 @@ type Server struct {
 	// WSPingInterval and WSPingTimeout: how often each WebSocket client is pinged, and how
 	// long its pong may take (defaults DefaultWSPingInterval, DefaultWSPingTimeout).
 	WSPingInterval, WSPingTimeout time.Duration
+	// WSSessionRecheck is how long a connection that keeps sending frames goes on trusting
+	// its session's last lookup (default DefaultWSSessionRecheck).
+	WSSessionRecheck time.Duration
 	// OnWSClose, when set, is called once for each WebSocket connection that ends, with why
 	// (CloseByClient, CloseByWriteFailed, ...).
 	OnWSClose func(reason string)
@@ -90,6 +93,9 @@ func (s *Server) Init() {
 	}
 	if s.WSPingTimeout == 0 {
 		s.WSPingTimeout = DefaultWSPingTimeout
+	}
+	if s.WSSessionRecheck == 0 {
+		s.WSSessionRecheck = DefaultWSSessionRecheck
 	}
 	userBurst := max(3, s.AuthBurst/4)
 	s.loginIP = auth.NewLimiter(s.AuthBurst, s.AuthEvery)
