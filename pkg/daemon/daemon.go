@@ -55,6 +55,8 @@ type Config struct {
 	// WALIdle is how long a database must go unwritten before its WAL is checkpointed and
 	// truncated to zero bytes.
 	WALIdle time.Duration
+	// MaxOpenUserDBs bounds the user databases held open (store.Options.MaxOpenUserDBs).
+	MaxOpenUserDBs int
 	// MetricsListen is the address of the Prometheus listener ("" for none); a bare ":port"
 	// means loopback.
 	MetricsListen string
@@ -109,7 +111,7 @@ func NewMain() *Main {
 	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Version: "dev", Config: Config{
 		DataDir: ".", Listen: "127.0.0.1:5000", LogLevel: "info",
 		CleanupFirst: 5 * time.Minute, CleanupEvery: 24 * time.Hour, AuthBurst: 20,
-		WALIdle: time.Minute,
+		WALIdle: time.Minute, MaxOpenUserDBs: store.DefaultMaxOpenUserDBs,
 	}}
 }
 
@@ -132,6 +134,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.CleanupEvery, "cleanup-every", c.CleanupEvery, "interval between background cleanup runs")
 	fs.IntVar(&c.AuthBurst, "auth-burst", c.AuthBurst, "login/registration attempts a client address may make at once before rate limiting")
 	fs.DurationVar(&c.WALIdle, "wal-idle", c.WALIdle, "checkpoint a database and truncate its WAL once it has not been written for this long")
+	fs.IntVar(&c.MaxOpenUserDBs, "max-open-user-dbs", c.MaxOpenUserDBs, "user databases (users/*.db) held open between uses: each costs up to about 0.7 MiB and three file descriptors, and one not open costs about 2 ms of CPU to open")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (a bare :9464 means loopback); off when empty")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "also serve /debug/pprof/ on the -metrics-listen address")
 	fs.BoolVar(&c.CheckConfig, "check-config", false, "check the flags, settings.json and the TLS pair, print the result and exit (0: valid)")
@@ -155,6 +158,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.WALIdle <= 0 {
 		return fmt.Errorf("-wal-idle must be positive")
+	}
+	if c.MaxOpenUserDBs < 1 {
+		return fmt.Errorf("-max-open-user-dbs must be at least 1")
 	}
 	if c.Pprof && c.MetricsListen == "" {
 		return fmt.Errorf("-pprof needs -metrics-listen")
@@ -314,7 +320,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Info("generated a self-signed TLS certificate", "cert", m.path(c.CertFile, "cert.pem"))
 		}
 	}
-	opts := store.Options{Logger: m.Logger, DeletionHook: m.DeletionHook}
+	opts := store.Options{Logger: m.Logger, DeletionHook: m.DeletionHook, MaxOpenUserDBs: m.Config.MaxOpenUserDBs}
 	if m.store, err = store.Open(ctx, dir, opts); err != nil {
 		return err
 	}

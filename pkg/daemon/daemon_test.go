@@ -185,6 +185,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{[]string{"-data", dir, "-check-config"}, 1},
 		{[]string{"-no-such-flag"}, 2},
+		{[]string{"-max-open-user-dbs", "0"}, 2},
 		{[]string{"-version"}, 0},
 	} {
 		m := daemon.NewMain()
@@ -198,8 +199,29 @@ func TestExitCode(t *testing.T) {
 }
 
 // After a start the daemon opens, in the background, the user databases of the accounts with
-// live sessions (the most recent first, up to the handle cache's bound), and says so.
+// live sessions (the most recent first, up to the handle cache's bound, -max-open-user-dbs),
+// and says so.
 func TestMain_WarmsUserDBsAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default", nil, "opened=2"}, // ann's and ben's
+		{"bound", []string{"-max-open-user-dbs", "1"}, "opened=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := warmedLog(t, tc.args...)
+			if !strings.Contains(log, `msg="user databases warmed" `+tc.want+" ") {
+				t.Fatalf("warming with %v: want %s:\n%s", tc.args, tc.want, log)
+			}
+		})
+	}
+}
+
+// warmedLog starts the daemon (with args) on a data directory of three accounts, two of them
+// with live sessions, and returns its log once it says the user databases are warmed.
+func warmedLog(t *testing.T, args ...string) string {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := store.Open(ctx, dir, store.Options{})
@@ -220,7 +242,7 @@ func TestMain_WarmsUserDBsAtStart(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	m, log := mustRunMainLog(t, "-data", dir, "-init")
+	m, log := mustRunMainLog(t, append([]string{"-data", dir, "-init"}, args...)...)
 	defer MustCloseMain(t, m)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -232,7 +254,5 @@ func TestMain_WarmsUserDBsAtStart(t *testing.T) {
 			t.Fatalf("no warming logged:\n%s", log)
 		}
 	}
-	if !strings.Contains(log.String(), "opened=2") {
-		t.Fatalf("warming did not open ann's and ben's databases:\n%s", log)
-	}
+	return log.String()
 }
