@@ -168,7 +168,6 @@ func (l *userLock) release() {
 // A journal row outlives the fsync of the copies it covers: while the fsync of a recipient's
 // database has not returned, the row stays, even though every copy is committed and readable.
 func TestJournal_RowKeptUntilCopiesSynced(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	s := openJournalStore(t, dir, Options{})
 	makeUserDBs(t, s, "alice", "bob")
@@ -187,27 +186,35 @@ func TestJournal_RowKeptUntilCopiesSynced(t *testing.T) {
 		mu.Unlock()
 		return syncWAL(path)
 	})
-	m := post(t, s, "hi", "alice", "bob")
-	for _, u := range []string{"alice", "bob"} {
-		if _, err := s.GetMessage(ctx, u, m.Conversation, m.ID); err != nil {
+	rowKeptWhileSyncing(t, s, "the fsyncs", started, gate, "alice", "bob")
+	mu.Lock()
+	defer mu.Unlock()
+	if !synced["alice.db"] || !synced["bob.db"] {
+		t.Errorf("synced %v before the row went, want alice.db and bob.db", synced)
+	}
+}
+
+// rowKeptWhileSyncing posts a message to users and reads it back from each; with the round's
+// sync (what) held at gate once it has started, the message's journal row must stay, and go
+// once gate is closed.
+func rowKeptWhileSyncing(t *testing.T, s *Store, what string, started, gate chan struct{}, users ...string) {
+	t.Helper()
+	m := post(t, s, "hi", users...)
+	for _, u := range users {
+		if _, err := s.GetMessage(context.Background(), u, m.Conversation, m.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	select {
 	case <-started:
 	case <-time.After(pollTimeout):
-		t.Fatal("no fsync of the user databases started")
+		t.Fatalf("%s did not start", what)
 	}
 	if n := journalRows(t, s); n != 1 {
-		t.Fatalf("journal rows while the copies are being synced = %d, want 1", n)
+		t.Fatalf("journal rows while %s run = %d, want 1", what, n)
 	}
 	close(gate)
-	eventually(t, "journal empty after the fsync", func() bool { return journalRows(t, s) == 0 })
-	mu.Lock()
-	defer mu.Unlock()
-	if !synced["alice.db"] || !synced["bob.db"] {
-		t.Errorf("synced %v before the row went, want alice.db and bob.db", synced)
-	}
+	eventually(t, "journal empty after "+what, func() bool { return journalRows(t, s) == 0 })
 }
 
 // Where the kernel can, one syncfs makes a whole round durable: the row stays until it has
@@ -233,22 +240,7 @@ func TestJournal_RowKeptUntilSyncfs(t *testing.T) {
 		}
 		return s.fsSync.Sync()
 	})
-	m := post(t, s, "hi", "alice", "bob", "carol")
-	for _, u := range []string{"alice", "bob", "carol"} {
-		if _, err := s.GetMessage(context.Background(), u, m.Conversation, m.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	select {
-	case <-started:
-	case <-time.After(pollTimeout):
-		t.Fatal("no syncfs started")
-	}
-	if n := journalRows(t, s); n != 1 {
-		t.Fatalf("journal rows while the syncfs runs = %d, want 1", n)
-	}
-	close(gate)
-	eventually(t, "journal empty after the syncfs", func() bool { return journalRows(t, s) == 0 })
+	rowKeptWhileSyncing(t, s, "the syncfs", started, gate, "alice", "bob", "carol")
 	if n := calls.Load(); n < 1 || n > 3 {
 		t.Errorf("%d syncfs calls for one message to three databases, want 1 (or a round or two more)", n)
 	}
