@@ -10,6 +10,8 @@ import (
 // written waits for it, rather than see its messages both in the database and in the queue.
 func TestReadMerged_BatchCommittedNotSettled(t *testing.T) {
 	ctx := context.Background()
+	// Registered first, so it runs last: once the store is closed, no worker reads the hook.
+	t.Cleanup(func() { afterWrite = nil })
 	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: time.Hour})
 	makeUserDBs(t, s, "alice", "bob")
 	committed, resume := make(chan struct{}), make(chan struct{})
@@ -19,7 +21,6 @@ func TestReadMerged_BatchCommittedNotSettled(t *testing.T) {
 			<-resume
 		}
 	}
-	t.Cleanup(func() { afterWrite = nil })
 	m := post(t, s, "hi", "alice", "bob")
 	go s.Flush(ctx)
 	<-committed // bob's batch is in his database and still in flight

@@ -149,6 +149,8 @@ func TestStaging_EditAndDeleteInTheSameBatch(t *testing.T) {
 // stager's).
 func TestStaging_OpenFanoutTransactionDoesNotBlockStaging(t *testing.T) {
 	ctx := context.Background()
+	// Registered first, so it runs last: once the store is closed, no worker reads the hook.
+	t.Cleanup(func() { duringWrite = nil })
 	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: -1})
 	many := []string{"ann", "ben", "cat", "dan"}
 	makeUserDBs(t, s, many...)
@@ -161,7 +163,6 @@ func TestStaging_OpenFanoutTransactionDoesNotBlockStaging(t *testing.T) {
 			<-release
 		}
 	}
-	t.Cleanup(func() { duringWrite = nil })
 	first := post(t, s, "first", many...)
 	<-inTx // ben's transaction is open, and stays so until release
 	posted := make(chan error, 1)
@@ -207,6 +208,8 @@ func TestStaging_OpenFanoutTransactionDoesNotBlockStaging(t *testing.T) {
 // staged by then; staged after them, the message leaves the staging database again.
 func TestStaging_AckDoesNotWaitForTheStager(t *testing.T) {
 	ctx := context.Background()
+	// Registered first, so it runs last: once the store is closed, the stager is gone.
+	t.Cleanup(func() { beforeStage = nil })
 	s := openJournalStore(t, t.TempDir(), Options{FanoutLinger: -1})
 	many := []string{"ann", "ben", "cat", "dan"}
 	makeUserDBs(t, s, many...)
@@ -219,7 +222,6 @@ func TestStaging_AckDoesNotWaitForTheStager(t *testing.T) {
 			<-release
 		}
 	}
-	t.Cleanup(func() { beforeStage = nil })
 	released := false
 	defer func() {
 		if !released {
