@@ -65,15 +65,23 @@ func (f Frame) Bytes() []byte {
 // AppendTo appends the frame as sent to the client (Bytes) to b: a writer reusing one buffer
 // copies the shared payload once per frame and allocates nothing.
 func (f Frame) AppendTo(b []byte) []byte {
+	head, rest := f.Split(b)
+	return append(head, rest...)
+}
+
+// Split is AppendTo in two parts, for a writer that copies the frame once, where it goes:
+// what comes before the shared payload's bytes, appended to b, and the rest, which is the
+// payload's own memory (not to be changed).
+func (f Frame) Split(b []byte) (head, rest []byte) {
 	if len(f.Payload) < 2 {
-		return append(b, f.Payload...)
+		return b, f.Payload
 	}
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, f.Seq, 10)
 	if len(f.Payload) > 2 {
 		b = append(b, ',')
 	}
-	return append(b, f.Payload[1:]...)
+	return b, f.Payload[1:]
 }
 
 // Sub is one connected client.

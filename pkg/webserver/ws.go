@@ -351,6 +351,9 @@ func (s *Server) wsSend(ctx context.Context, wc *wsConn, ev chat.Event) error {
 
 func (s *Server) wsWrite(ctx context.Context, wc *wsConn, b []byte) error {
 	return s.wsWriteFunc(ctx, wc, func(ctx context.Context) error {
+		if wc.cork != nil {
+			return wc.cork.writeMessage(b)
+		}
 		return wc.c.Write(ctx, websocket.MessageText, b)
 	})
 }
@@ -380,9 +383,10 @@ func (s *Server) wsWriteFunc(ctx context.Context, wc *wsConn, write func(context
 	return nil
 }
 
-// framePool holds the buffers hub frames are written from: a frame's shared payload is
-// copied once, into a buffer that goes back to the pool as soon as the socket has it, so an
-// idle connection holds none.
+// framePool holds the buffers hub frames are written from on a connection that is not corked
+// (the library writes each message): a frame's shared payload is copied into a buffer that
+// goes back to the pool as soon as the socket has it, so an idle connection holds none. A
+// corked connection copies it straight into its batch (corkConn.writeFrame).
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // wsWriteFrames writes hub frames, one WebSocket message each, corked into one write to the
@@ -391,16 +395,29 @@ func (s *Server) wsWriteFrames(ctx context.Context, wc *wsConn, frames []hub.Fra
 	if len(frames) == 0 {
 		return nil
 	}
+	var watch map[string]struct{}
+	if w := wc.watch.Load(); w != nil {
+		watch = *w
+	}
+	if wc.cork != nil {
+		return s.wsWriteFunc(ctx, wc, func(context.Context) error {
+			for _, f := range frames {
+				if f, ok := f.FilterPresence(watch); ok {
+					// Copied once, from the shared payload straight into the batch.
+					if err := wc.cork.writeFrame(f); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
 	bp := framePool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 64<<10 {
 			framePool.Put(bp)
 		}
 	}()
-	var watch map[string]struct{}
-	if w := wc.watch.Load(); w != nil {
-		watch = *w
-	}
 	return s.wsWriteFunc(ctx, wc, func(ctx context.Context) error {
 		for _, f := range frames {
 			f, ok := f.FilterPresence(watch)

@@ -3,6 +3,7 @@ package webserver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -534,5 +535,133 @@ func TestWSWriter_PresenceWatch(t *testing.T) {
 	}
 	if p.server.watch.Load() != nil {
 		t.Error("a refused watch list changed the watch")
+	}
+}
+
+// The server's messages are framed here, not by the library (corkConn.writeMessage): the
+// library's client reads every length whole, at each boundary of the header's three forms.
+func TestCorkConn_MessagesOfEverySizeReadByTheLibrary(t *testing.T) {
+	p := newWSPair(t)
+	p.client.SetReadLimit(1 << 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := &Server{}
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 65537, 300000}
+	for _, n := range sizes {
+		if err := s.wsWrite(ctx, p.server, bytes.Repeat([]byte{'a' + byte(n%26)}, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Hub frames too, whose "seq" is written in front of the shared payload.
+	for _, n := range sizes[2:] {
+		f := hub.Frame{Seq: uint64(n), Payload: []byte(`{"x":"` + strings.Repeat("b", n) + `"}`)}
+		if err := s.wsWriteFrames(ctx, p.server, []hub.Frame{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range sizes {
+		typ, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading the message of %d bytes: %v", n, err)
+		}
+		if typ != websocket.MessageText || !bytes.Equal(b, bytes.Repeat([]byte{'a' + byte(n%26)}, n)) {
+			t.Fatalf("message of %d bytes: %v, %d bytes read", n, typ, len(b))
+		}
+	}
+	for _, n := range sizes[2:] {
+		_, b, err := p.client.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading the frame of %d bytes: %v", n, err)
+		}
+		if want := fmt.Sprintf(`{"seq":%d,"x":"%s"}`, n, strings.Repeat("b", n)); string(b) != want {
+			t.Fatalf("frame of %d bytes: %.40s… (%d bytes), want %.40s… (%d bytes)", n, b, len(b), want, len(want))
+		}
+	}
+}
+
+// The library's own control frames (pings here) go between whole messages of ours, never
+// inside one.
+func TestCorkConn_PingsBetweenMessages(t *testing.T) {
+	p := newWSPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() { // the server's reader: it takes the client's pongs
+		for {
+			if _, _, err := p.server.c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	s := &Server{}
+	const batches, perBatch, pings = 40, 25, 30
+	done := make(chan error, 2)
+	go func() {
+		for range pings {
+			if err := p.server.c.Ping(ctx); err != nil {
+				done <- fmt.Errorf("ping: %w", err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	go func() {
+		for b := range batches {
+			frames := make([]hub.Frame, perBatch)
+			for i := range frames {
+				frames[i] = frameN(b*perBatch + i)
+			}
+			if err := s.wsWriteFrames(ctx, p.server, frames); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for next := range batches * perBatch {
+		_, b, err := p.client.Read(ctx) // answers the pings as it reads
+		if err != nil {
+			t.Fatalf("after %d frames: %v", next, err)
+		}
+		if want := fmt.Sprintf(`{"seq":%d,"type":"t","n":%d}`, next+1, next); string(b) != want {
+			t.Fatalf("message = %.60s…, want %s", b, want)
+		}
+	}
+	go func() { // the last pings' pongs: the client keeps reading until the test ends
+		for {
+			if _, _, err := p.client.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Once the library has written its close frame, no message follows it, corked or not.
+func TestCorkConn_NothingAfterTheCloseFrame(t *testing.T) {
+	rc := &recConn{}
+	c := &corkConn{Conn: rc}
+	if err := c.writeMessage([]byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{finClose, 2, 0x03, 0xe8}) // the library's close frame: 1000
+	if err := c.writeMessage([]byte("after")); !errors.Is(err, errCloseSent) || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("a message after the close frame: %v, want errCloseSent, a net.ErrClosed (not a failed write)", err)
+	}
+	c.cork()
+	if err := c.writeFrame(frameN(1)); !errors.Is(err, errCloseSent) {
+		t.Errorf("a corked frame after the close frame: %v, want errCloseSent", err)
+	}
+	if err := c.uncork(); err != nil {
+		t.Fatal(err)
+	}
+	if n := rc.count(); n != 2 {
+		t.Fatalf("%d writes reached the connection, want the message before and the close frame", n)
+	}
+	if got, want := rc.writes[0], append([]byte{finText, 6}, "before"...); !bytes.Equal(got, want) {
+		t.Errorf("first write % x, want % x", got, want)
 	}
 }
