@@ -111,8 +111,9 @@ func appendFrameHeader(dst []byte, b0 byte, n int) []byte {
 	case n <= 0xffff:
 		return append(dst, b0, 126, byte(n>>8), byte(n))
 	}
-	return append(dst, b0, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
-		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	u := uint64(n)
+	return append(dst, b0, 127, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32),
+		byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
 }
 
 func (c *corkConn) Read(p []byte) (int, error) {
