@@ -265,6 +265,20 @@ func TestWSWriteFrames_OneWritePerBatch(t *testing.T) {
 	}
 }
 
+// writeBatches writes batches of perBatch hub frames (frameN, numbered from 0) to wc.
+func writeBatches(ctx context.Context, s *Server, wc *wsConn, batches, perBatch int) error {
+	for b := range batches {
+		frames := make([]hub.Frame, perBatch)
+		for i := range frames {
+			frames[i] = frameN(b*perBatch + i)
+		}
+		if err := s.wsWriteFrames(ctx, wc, frames); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Acks written by another goroutine while batches are corked arrive whole, each message intact.
 func TestWSWrite_AcksDuringBatches(t *testing.T) {
 	p := newWSPair(t)
@@ -283,19 +297,7 @@ func TestWSWrite_AcksDuringBatches(t *testing.T) {
 		}
 		done <- nil
 	}()
-	go func() {
-		for b := range batches {
-			frames := make([]hub.Frame, perBatch)
-			for i := range frames {
-				frames[i] = frameN(b*perBatch + i)
-			}
-			if err := s.wsWriteFrames(ctx, p.server, frames); err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
+	go func() { done <- writeBatches(ctx, s, p.server, batches, perBatch) }()
 	next, gotAcks := 0, 0
 	for next < batches*perBatch || gotAcks < acks {
 		_, b, err := p.client.Read(ctx)
@@ -604,19 +606,7 @@ func TestCorkConn_PingsBetweenMessages(t *testing.T) {
 		}
 		done <- nil
 	}()
-	go func() {
-		for b := range batches {
-			frames := make([]hub.Frame, perBatch)
-			for i := range frames {
-				frames[i] = frameN(b*perBatch + i)
-			}
-			if err := s.wsWriteFrames(ctx, p.server, frames); err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
+	go func() { done <- writeBatches(ctx, s, p.server, batches, perBatch) }()
 	for next := range batches * perBatch {
 		_, b, err := p.client.Read(ctx) // answers the pings as it reads
 		if err != nil {
