@@ -33,21 +33,7 @@ func pingPong(ctx context.Context, conn *websocket.Conn) error {
 func TestWebSocket_SessionDeletedByHandEndsTheSocket(t *testing.T) {
 	t.Parallel()
 	closes := &closeCounter{n: map[string]int{}}
-	s := newServer(t, nil, func(ws *webserver.Server) { ws.OnWSClose = closes.add })
-	c := s.client(t)
-	c.mustRegister("alice")
-	conn, _, err := c.dialWS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := pingPong(ctx, conn); err != nil {
-		t.Fatalf("ping before the deletion: %v", err)
-	}
-	if err := s.app.Store.EndSessions(ctx, "alice"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn := socketOfDeletedSession(t, func(ws *webserver.Server) { ws.OnWSClose = closes.add })
 	// A ping every 100 ms, within the frame rate limit, until the socket ends.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -69,25 +55,34 @@ func TestWebSocket_SessionDeletedByHandEndsTheSocket(t *testing.T) {
 // session deleted by hand is still served.
 func TestWebSocket_SessionLookedUpOncePerRecheck(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, nil, func(ws *webserver.Server) { ws.WSSessionRecheck = time.Hour })
+	ctx, conn := socketOfDeletedSession(t, func(ws *webserver.Server) { ws.WSSessionRecheck = time.Hour })
+	for i := range 3 {
+		if err := pingPong(ctx, conn); err != nil {
+			t.Fatalf("ping %d after the deletion, within the recheck: %v", i, err)
+		}
+	}
+}
+
+// socketOfDeletedSession registers alice on a server (set up by setup), opens her socket,
+// sends a first frame (which looks the session up) and then deletes her sessions behind the
+// daemon's back. The context bounds the test.
+func socketOfDeletedSession(t *testing.T, setup func(*webserver.Server)) (context.Context, *websocket.Conn) {
+	t.Helper()
+	s := newServer(t, nil, setup)
 	c := s.client(t)
 	c.mustRegister("alice")
 	conn, _, err := c.dialWS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.CloseNow()
+	t.Cleanup(func() { conn.CloseNow() })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := pingPong(ctx, conn); err != nil { // the first frame looks the session up
-		t.Fatalf("first ping: %v", err)
+	t.Cleanup(cancel)
+	if err := pingPong(ctx, conn); err != nil {
+		t.Fatalf("ping before the deletion: %v", err)
 	}
 	if err := s.app.Store.EndSessions(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		if err := pingPong(ctx, conn); err != nil {
-			t.Fatalf("ping %d after the deletion, within the recheck: %v", i, err)
-		}
-	}
+	return ctx, conn
 }
