@@ -549,7 +549,7 @@ func TestAdmin_MetricsAndHealth(t *testing.T) {
 			t.Errorf("%s = %q, want %s", series, got, want)
 		}
 	}
-	for _, s := range []string{`minimost_http_request_duration_seconds_count{code="201",method="POST",route="POST /api/conversations/{id}/messages"}`, "minimost_websocket_connections", "minimost_websocket_writers", "minimost_websocket_write_pace_seconds", `minimost_disk_bytes{kind="data",part="users"}`, `minimost_disk_bytes{kind="wal",part="users"}`, "minimost_user_databases_open", "minimost_user_database_opens_total", "minimost_user_database_fanout_opens_total", "go_sched_latencies_seconds_count", "process_open_fds"} {
+	for _, s := range []string{`minimost_http_request_duration_seconds_count{code="201",method="POST",route="POST /api/conversations/{id}/messages"}`, "minimost_websocket_connections", "minimost_websocket_writers", "minimost_websocket_write_pace_seconds", "minimost_websocket_write_line", "minimost_websocket_write_stalls_total", `minimost_disk_bytes{kind="data",part="users"}`, `minimost_disk_bytes{kind="wal",part="users"}`, "minimost_user_databases_open", "minimost_user_database_opens_total", "minimost_user_database_fanout_opens_total", "go_sched_latencies_seconds_count", "process_open_fds"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("/metrics lacks %s", s)
 		}

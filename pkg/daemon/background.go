@@ -54,6 +54,8 @@ func (m *Main) warmUserDBs(ctx context.Context) {
 func (m *Main) serveMetrics() error {
 	m.metrics.GaugeFunc("websocket_connections", "Open WebSocket connections.", func() float64 { return float64(m.hub.Count()) })
 	m.metrics.GaugeFunc("websocket_writers", "WebSocket connections sent something in the last 2 s; the more there are, the longer a busy connection's writes are paced.", func() float64 { return float64(m.web.WSWriters()) })
+	m.metrics.GaugeFunc("websocket_write_line", "WebSocket connections with events queued, waiting for a turn to be written to (a few are written at once, as many as the daemon has processors).", func() float64 { return float64(m.web.WSWriteLine()) })
+	m.metrics.CounterFunc("websocket_write_stalls_total", "Turns to write handed on because a connection's write took over 50 ms (a client that does not read, or no processor free).", func() float64 { return float64(m.web.WSWriteStalls()) })
 	m.metrics.GaugeFunc("websocket_write_pace_seconds", "How long a busy WebSocket connection now waits after a write for more events to share the next.", func() float64 { return m.web.WSPace().Seconds() })
 	m.metrics.Fanout(func() metrics.FanoutCounts {
 		st := m.store.FanoutStats()

@@ -162,10 +162,12 @@ func (s *Sub) signal(fn func()) {
 }
 
 // Take appends the queued frames to buf and empties the queue; open is false when the
-// subscription has ended: these are its last frames (see Reason).
+// subscription has ended: these are its last frames (see Reason). It restores a signal for
+// every frame (WakeAt(0)): the writer has what it waited for.
 func (s *Sub) Take(buf []Frame) (frames []Frame, open bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.wakeAt = 0
 	buf = append(buf, s.q...)
 	clear(s.q)
 	if cap(s.q) > 64 {

@@ -388,7 +388,8 @@ func TestFrame_FilterPresence(t *testing.T) {
 }
 
 // With WakeAt(n), queued frames signal (Ready and the Notify fn) only once n are queued; the
-// end of the subscription signals whatever is queued; WakeAt(0) signals every frame again.
+// end of the subscription signals whatever is queued; a Take or WakeAt(0) makes every frame
+// signal again.
 func TestSub_WakeAt(t *testing.T) {
 	h := hub.New()
 	sub, _, _, _ := h.Subscribe("bob", "s1", "", 0)
@@ -414,14 +415,19 @@ func TestSub_WakeAt(t *testing.T) {
 		t.Fatalf("3 of 3 frames queued: want a signal and one notification (notified %d)", notified)
 	}
 	sub.Take(nil)
-	sub.WakeAt(0)
 	publish()
 	if !ready() || notified != 2 {
+		t.Fatalf("after a Take: want a signal for one frame (notified %d)", notified)
+	}
+	sub.WakeAt(2)
+	sub.WakeAt(0)
+	publish()
+	if !ready() || notified != 3 {
 		t.Fatalf("WakeAt(0): want a signal for one frame (notified %d)", notified)
 	}
 	sub.WakeAt(5)
 	h.Unsubscribe(sub)
-	if !ready() || notified != 3 {
+	if !ready() || notified != 4 {
 		t.Fatalf("the end, below the threshold: want a signal (notified %d)", notified)
 	}
 	if _, open := sub.Take(nil); open {

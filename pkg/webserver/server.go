@@ -58,6 +58,8 @@ type Server struct {
 	// wsWriters counts the connections whose writer is running: those sent something in the
 	// last wsWriterIdle. It sets how long a busy connection's writes are paced (wsPace).
 	wsWriters atomic.Int64
+	// turns is the line of connections waiting to be written to.
+	turns wsTurns
 
 	conns conns
 

@@ -59,10 +59,22 @@ type wsConn struct {
 	me     chat.Account
 	s      *Server
 
-	// writing is set while a writer goroutine runs.
+	// writing is set while a writer goroutine runs (and stays set once the connection has
+	// ended).
 	writing atomic.Bool
-	// paced counts the writer's waits for more events to share a write (tests read it).
+	// paced counts the waits for more events to share a write (tests read it).
 	paced atomic.Int64
+	// The writer's place among the connections' writers (see wsTurns), guarded by the
+	// server's wsTurns.mu: its state; whether it holds a turn, since when, and the timer that
+	// hands the turn on if its write stalls; when it was last written to, and, while it
+	// waits out its pace, until when; and where a writer that waits is handed its turn.
+	state     wsState
+	holds     bool
+	turnAt    time.Time
+	stall     *time.Timer
+	lastWrite time.Time
+	paceUntil time.Time
+	turn      chan struct{}
 	// watch, when set, holds the only accounts whose presence changes this connection is
 	// sent (the client's presence.watch, or ?watch= at the handshake); unset: every account.
 	watch atomic.Pointer[map[string]struct{}]
@@ -433,109 +445,22 @@ func (s *Server) wsWriteFrames(ctx context.Context, wc *wsConn, frames []hub.Fra
 	})
 }
 
-// kick starts the connection's writer unless it is running. The hub calls it (with its lock
-// held: it must not block) when it queues frames or ends the subscription.
-func (wc *wsConn) kick() {
-	if wc.writing.CompareAndSwap(false, true) {
-		go wc.write()
+// closeEnded closes the socket of a subscription that ended, with a code that tells the
+// client why.
+func (wc *wsConn) closeEnded() {
+	switch wc.sub.Reason() {
+	case "session":
+		wc.closing(CloseBySession)
+		wc.c.Close(CloseSessionEnded, "session ended")
+	case "shutdown":
+		wc.closing(CloseByShutdown)
+		wc.c.Close(websocket.StatusGoingAway, "server is going away")
+	case "slow":
+		wc.closing(CloseBySlow)
+		wc.c.Close(websocket.StatusTryAgainLater, "too slow; reconnect to catch up")
+	default:
+		wc.c.Close(websocket.StatusNormalClosure, "")
 	}
-}
-
-// write sends what the subscription has queued. It stays for wsWriterIdle after its last
-// write, so a busy connection keeps one writer instead of starting one per event, then
-// leaves: an idle connection has none. It closes the socket when the subscription has ended,
-// with a code that tells the client why.
-func (wc *wsConn) write() {
-	wc.s.wsWriters.Add(1)
-	defer wc.s.wsWriters.Add(-1)
-	var frames []hub.Frame
-	idle := time.NewTimer(wsWriterIdle)
-	defer idle.Stop()
-	var pace *time.Timer
-	var last time.Time // the last write
-	for {
-		if wait := wsPace(wc.s.wsWriters.Load()) - time.Since(last); wait > 0 && wc.gather() {
-			wc.paced.Add(1)
-			// Woken by the queue only when it is full enough to write at once (or ended),
-			// not for each frame that arrives meanwhile.
-			wc.sub.WakeAt(wsCoalesceMax)
-			if pace == nil {
-				pace = time.NewTimer(wait)
-				defer pace.Stop()
-			} else {
-				pace.Reset(wait)
-			}
-		paced:
-			for wc.gather() {
-				select {
-				case <-pace.C:
-					break paced
-				case <-wc.ctx.Done():
-					break paced
-				case <-wc.sub.Ready:
-				}
-			}
-			pace.Stop()
-			wc.sub.WakeAt(0)
-		}
-		var open bool
-		frames, open = wc.sub.Take(frames[:0])
-		if wc.ctx.Err() != nil {
-			wc.writing.Store(false)
-			return // the reader has ended: the socket is closed
-		}
-		err := wc.s.wsWriteFrames(wc.ctx, wc, frames)
-		if len(frames) > 0 {
-			last = time.Now()
-		}
-		clear(frames)
-		if err != nil {
-			wc.s.Logger.Debug("websocket write failed", "user", wc.me.Name, "err", err)
-			wc.writeFailed(err)
-			wc.c.CloseNow()
-			return // writing stays set: nothing more is written to this socket
-		}
-		if !open {
-			switch wc.sub.Reason() {
-			case "session":
-				wc.closing(CloseBySession)
-				wc.c.Close(CloseSessionEnded, "session ended")
-			case "shutdown":
-				wc.closing(CloseByShutdown)
-				wc.c.Close(websocket.StatusGoingAway, "server is going away")
-			case "slow":
-				wc.closing(CloseBySlow)
-				wc.c.Close(websocket.StatusTryAgainLater, "too slow; reconnect to catch up")
-			default:
-				wc.c.Close(websocket.StatusNormalClosure, "")
-			}
-			return
-		}
-		if len(frames) > 0 {
-			idle.Reset(wsWriterIdle)
-		}
-		select {
-		case <-wc.sub.Ready:
-			continue
-		case <-wc.ctx.Done():
-			continue // Take above sees it
-		case <-idle.C:
-		}
-		wc.writing.Store(false)
-		// A frame queued after the last Take found the writer running and did not start
-		// another: look again.
-		if !wc.sub.Pending() || !wc.writing.CompareAndSwap(false, true) {
-			return
-		}
-		idle.Reset(wsWriterIdle)
-	}
-}
-
-// gather reports whether the writer may wait for more events before it writes: the
-// subscription is open and fewer than wsCoalesceMax frames are queued.
-func (wc *wsConn) gather() bool {
-	n, ended := wc.sub.Queued()
-	return !ended && n < wsCoalesceMax
 }
 
 // wsSweep pings every client every WSPingInterval and checks every wsAliveInterval that each

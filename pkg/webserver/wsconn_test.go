@@ -20,14 +20,38 @@ import (
 	"github.com/minimost/minimost/pkg/hub"
 )
 
-// recConn records the writes made to it.
+// recConn records the writes made to it; hold makes them wait.
 type recConn struct {
 	net.Conn
 	mu     sync.Mutex
 	writes [][]byte
+	// gate, when set, holds each write until it is closed; held receives a value when a
+	// write waits there.
+	gate chan struct{}
+	held chan struct{}
+}
+
+// hold makes the writes wait until release is called (once or more).
+func (c *recConn) hold() (release func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gate, c.held = make(chan struct{}), make(chan struct{}, 1)
+	gate := c.gate
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }
 }
 
 func (c *recConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	gate, held := c.gate, c.held
+	c.mu.Unlock()
+	if gate != nil {
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		<-gate
+	}
 	c.mu.Lock()
 	c.writes = append(c.writes, append([]byte(nil), p...))
 	c.mu.Unlock()
@@ -210,14 +234,21 @@ func newWSPair(t *testing.T) wsPair {
 // its writer started by the hub as the daemon's is.
 func newHubPair(t *testing.T) (wsPair, *hub.Hub, *Server, *hub.Sub) {
 	t.Helper()
-	p := newWSPair(t)
 	h := hub.New()
 	s := &Server{Hub: h}
 	s.Init()
-	sub, _, _, _ := h.Subscribe("u1", "s", "", 0)
+	p, sub := newHubPairOn(t, s, "u1")
+	return p, h, s, sub
+}
+
+// newHubPairOn is a wsPair whose server connection is account user's subscription to s's hub.
+func newHubPairOn(t *testing.T, s *Server, user string) (wsPair, *hub.Sub) {
+	t.Helper()
+	p := newWSPair(t)
+	sub, _, _, _ := s.Hub.Subscribe(user, "s", "", 0)
 	p.server.s, p.server.sub = s, sub
 	sub.Notify(p.server.kick)
-	return p, h, s, sub
+	return p, sub
 }
 
 func frameN(i int) hub.Frame {
