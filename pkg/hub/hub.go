@@ -91,9 +91,6 @@ type Sub struct {
 	// Conn identifies this connection among all of the hub's: random, set by Subscribe.
 	// PublishConn addresses it.
 	Conn string
-	// Ready receives a value when frames are queued or the subscription ended: the
-	// client's writer then calls Take.
-	Ready chan struct{}
 
 	mu     sync.Mutex
 	q      []Frame
@@ -104,7 +101,7 @@ type Sub struct {
 	wakeAt int
 }
 
-// WakeAt makes a queued frame signal (Ready and Notify's fn) only once n frames are queued;
+// WakeAt makes a queued frame signal (call Notify's fn) only once n frames are queued;
 // the end of the subscription always signals. A writer that waits on a timer for more frames
 // to share a write sets it, so that it is not woken for each frame only to see that there are
 // not yet enough; 0 restores a signal for every frame.
@@ -114,10 +111,9 @@ func (s *Sub) WakeAt(n int) {
 	s.mu.Unlock()
 }
 
-// Notify makes fn be called, besides the send on Ready, whenever frames are queued or the
-// subscription ends; at once if that already happened. fn must not block: a writer that is
-// started only when there is something to write (an idle connection then has no goroutine
-// waiting on Ready) starts itself from fn.
+// Notify makes fn be called whenever frames are queued or the subscription ends; at once if
+// that already happened. fn must not block (the hub calls it with its lock held): the
+// client's writer is put in line from it, and calls Take when its turn comes.
 func (s *Sub) Notify(fn func()) {
 	s.mu.Lock()
 	s.notify = fn
@@ -150,12 +146,8 @@ func (s *Sub) wake() {
 	s.signal(fn)
 }
 
-// signal sends on Ready (if nothing waits there already) and calls the writer's fn.
+// signal calls the writer's fn, if it has one yet.
 func (s *Sub) signal(fn func()) {
-	select {
-	case s.Ready <- struct{}{}:
-	default:
-	}
 	if fn != nil {
 		fn()
 	}
@@ -360,7 +352,7 @@ func (h *Hub) SubscribeAtMost(max int, user, session, boot string, since uint64)
 }
 
 func (h *Hub) subscribeLocked(u *userState, user, session, boot string, since uint64) (sub *Sub, replay []Frame, seq uint64, resync bool) {
-	sub = &Sub{User: user, Session: session, Conn: rand.Text(), Ready: make(chan struct{}, 1)}
+	sub = &Sub{User: user, Session: session, Conn: rand.Text()}
 	u.subs[sub] = struct{}{}
 	u.keep = true
 	h.n++

@@ -22,20 +22,30 @@ func seqOf(t *testing.T, f hub.Frame) (uint64, string) {
 	return m.Seq, m.Type
 }
 
-// reader reads a subscription as the WebSocket writer does: wait for Ready, Take.
+// reader reads a subscription as the WebSocket writer does: wait for Notify's call, Take.
 type reader struct {
 	sub     *hub.Sub
+	ready   chan struct{}
 	pending []hub.Frame
 	ended   bool
 }
 
 // next waits for the subscriber's next frame; ok is false when it ended.
 func (r *reader) next() (hub.Frame, bool) {
+	if r.ready == nil {
+		r.ready = make(chan struct{}, 1)
+		r.sub.Notify(func() {
+			select {
+			case r.ready <- struct{}{}:
+			default:
+			}
+		})
+	}
 	for len(r.pending) == 0 {
 		if r.ended {
 			return hub.Frame{}, false
 		}
-		<-r.sub.Ready
+		<-r.ready
 		var open bool
 		r.pending, open = r.sub.Take(r.pending)
 		r.ended = !open
@@ -218,7 +228,6 @@ func TestHub_BacklogTakenAtOnce(t *testing.T) {
 	for i := range 50 {
 		h.Publish([]string{"bob"}, chat.MessageDeleted{ID: strconv.Itoa(i)})
 	}
-	<-sub.Ready
 	frames, open := sub.Take(nil)
 	if !open || len(frames) != 50 {
 		t.Fatalf("took %d frames (open %v), want 50 open", len(frames), open)
@@ -387,47 +396,39 @@ func TestFrame_FilterPresence(t *testing.T) {
 	}
 }
 
-// With WakeAt(n), queued frames signal (Ready and the Notify fn) only once n are queued; the
-// end of the subscription signals whatever is queued; a Take or WakeAt(0) makes every frame
+// With WakeAt(n), queued frames signal (call the Notify fn) only once n are queued; the end
+// of the subscription signals whatever is queued; a Take or WakeAt(0) makes every frame
 // signal again.
 func TestSub_WakeAt(t *testing.T) {
 	h := hub.New()
 	sub, _, _, _ := h.Subscribe("bob", "s1", "", 0)
 	var notified int
 	sub.Notify(func() { notified++ })
-	ready := func() bool {
-		select {
-		case <-sub.Ready:
-			return true
-		default:
-			return false
-		}
-	}
 	publish := func() { h.Publish([]string{"bob"}, chat.Typing{Conversation: "c", User: "ann"}) }
 	sub.WakeAt(3)
 	publish()
 	publish()
-	if ready() || notified != 0 {
-		t.Fatalf("2 of 3 frames queued: ready %v, notified %d; want neither", ready(), notified)
+	if notified != 0 {
+		t.Fatalf("2 of 3 frames queued: notified %d, want 0", notified)
 	}
 	publish()
-	if !ready() || notified != 1 {
-		t.Fatalf("3 of 3 frames queued: want a signal and one notification (notified %d)", notified)
+	if notified != 1 {
+		t.Fatalf("3 of 3 frames queued: notified %d, want 1", notified)
 	}
 	sub.Take(nil)
 	publish()
-	if !ready() || notified != 2 {
+	if notified != 2 {
 		t.Fatalf("after a Take: want a signal for one frame (notified %d)", notified)
 	}
 	sub.WakeAt(2)
 	sub.WakeAt(0)
 	publish()
-	if !ready() || notified != 3 {
+	if notified != 3 {
 		t.Fatalf("WakeAt(0): want a signal for one frame (notified %d)", notified)
 	}
 	sub.WakeAt(5)
 	h.Unsubscribe(sub)
-	if !ready() || notified != 4 {
+	if notified != 4 {
 		t.Fatalf("the end, below the threshold: want a signal (notified %d)", notified)
 	}
 	if _, open := sub.Take(nil); open {
